@@ -1,0 +1,107 @@
+/*
+ * Monotonic clock, precise sleeping, and setup of the addon's own threads.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <time.h>
+
+/* A kernel sleep wakes up late by the scheduler's wake-up latency; sleeping
+ * until this long before a deadline and busy-waiting for the rest puts the
+ * wake-up within a few microseconds of it. */
+#define SPIN_NS 100000LL
+
+int64_t tdr_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t tdr_sleep_until(int64_t deadline_ns)
+{
+	int64_t now = tdr_now_ns();
+	int64_t wake = deadline_ns - SPIN_NS;
+	if (now < wake) {
+		struct timespec ts = {
+			.tv_sec = (time_t)(wake / 1000000000LL),
+			.tv_nsec = (long)(wake % 1000000000LL),
+		};
+		/* Returns an error number rather than setting errno. */
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+		       EINTR)
+			;
+		now = tdr_now_ns();
+	}
+	while (now < deadline_ns) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#elif defined(__aarch64__)
+		__asm__ __volatile__("yield");
+#endif
+		now = tdr_now_ns();
+	}
+	return now;
+}
+
+void tdr_thread_setup(void)
+{
+	/* 1 ns timer slack (the default is 50 us) so kernel sleeps end on
+	 * time. Failure only costs precision. */
+	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+}
+
+int tdr_thread_create(pthread_t *t, bool detached, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	int rc;
+
+	sigfillset(&all);
+	rc = pthread_attr_init(&attr);
+	if (rc)
+		return rc;
+	if (detached)
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Signals stay blocked in the new thread: they go to the JS thread,
+	 * and the system calls run here never fail with EINTR because of an
+	 * unrelated signal (e.g. SIGCHLD from a shell command). */
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(t, &attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return rc;
+}
+
+/* ---- JS: nowNs(), sleepUntil(deadlineNs) ------------------------------ */
+
+static napi_value js_now_ns(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	return tdr_bigint_i64(env, tdr_now_ns());
+}
+
+static napi_value js_sleep_until(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	int64_t deadline;
+	if (argc < 1 || !tdr_get_i64(env, argv[0], &deadline))
+		return tdr_throw_type(env, "sleepUntil(deadlineNs): deadlineNs must be a bigint");
+
+	tdr_job *job = tdr_job_new(TDR_JOB_SLEEP);
+	if (!job)
+		return tdr_throw_errno(env, "sleepUntil", ENOMEM);
+	job->keep_alive = true;
+	job->at_ns = deadline;
+	return tdr_job_start(env, job, "sleepUntil");
+}
+
+bool tdr_init_clock(napi_env env, napi_value exports)
+{
+	return tdr_export_fn(env, exports, "nowNs", js_now_ns) &&
+	       tdr_export_fn(env, exports, "sleepUntil", js_sleep_until);
+}

@@ -1,0 +1,129 @@
+/*
+ * Shared declarations of the tundrill node-api addon.
+ *
+ * The addon does only what JavaScript cannot: TUN access, raw system calls
+ * with errno and monotonic time stamps taken in C, blocking calls on their
+ * own threads, and a precise timer. Everything else lives in TypeScript.
+ */
+#ifndef TUNDRILL_COMMON_H
+#define TUNDRILL_COMMON_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <node_api.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Evaluate a node-api call; on failure throw (unless an exception is already
+ * pending) and return NULL from the calling napi_callback. */
+#define NAPI_OK(env, call)                                                   \
+	do {                                                                 \
+		if ((call) != napi_ok) {                                     \
+			tdr_throw_last_napi_error((env), #call);             \
+			return NULL;                                         \
+		}                                                            \
+	} while (0)
+
+void tdr_throw_last_napi_error(napi_env env, const char *what);
+
+/* Throw a TypeError / Error with a message; return NULL for convenience. */
+napi_value tdr_throw_type(napi_env env, const char *msg);
+napi_value tdr_throw_error(napi_env env, const char *msg);
+/* Throw an Error "<what>: <strerror(err)> (<ENAME>)" with .errno and .code
+ * set; tdr_make_errno_error builds it without throwing. */
+napi_value tdr_throw_errno(napi_env env, const char *what, int err);
+napi_value tdr_make_errno_error(napi_env env, const char *what, int err);
+
+/* ---- clock.c ---------------------------------------------------------- */
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t tdr_now_ns(void);
+/* Sleep until deadline (CLOCK_MONOTONIC ns): a kernel sleep until shortly
+ * before it, then a busy wait for the rest. Returns the wake-up time.
+ * Safe against EINTR. */
+int64_t tdr_sleep_until(int64_t deadline_ns);
+/* Per-thread setup for threads that take precise time stamps: smallest
+ * timer slack, all signals blocked (so that signals go to the JS thread and
+ * never interrupt a blocking system call run on behalf of a script). */
+void tdr_thread_setup(void);
+/* Start a thread with every signal blocked from its first instruction. */
+int tdr_thread_create(pthread_t *t, bool detached, void *(*fn)(void *), void *arg);
+
+/* ---- conversions ------------------------------------------------------ */
+
+napi_value tdr_bigint_i64(napi_env env, int64_t v);
+/* Read a bigint or an integral number as int64; false if neither. */
+bool tdr_get_i64(napi_env env, napi_value v, int64_t *out);
+/* Read an int32 fd argument; throws and returns false on a bad value. */
+bool tdr_get_fd(napi_env env, napi_value v, int *out);
+/* Pointer and length of a Buffer / TypedArray / DataView / ArrayBuffer. */
+bool tdr_get_bytes(napi_env env, napi_value v, void **data, size_t *len);
+
+/* ---- per-environment state, async jobs (pool.c) ----------------------- */
+
+typedef struct tdr_env tdr_env;
+typedef struct tdr_job tdr_job;
+
+enum tdr_job_kind { TDR_JOB_SYSCALL, TDR_JOB_TUN_WRITE, TDR_JOB_SLEEP };
+
+#define TDR_MAX_SYSCALL_ARGS 6
+
+struct tdr_job {
+	tdr_job *next;
+	enum tdr_job_kind kind;
+	tdr_env *env;
+	napi_deferred deferred;
+	bool keep_alive;       /* counts toward keeping the event loop alive */
+	int64_t at_ns;         /* start time, or 0 for "now" */
+	/* syscall */
+	long nr;
+	long args[TDR_MAX_SYSCALL_ARGS];
+	napi_ref refs[TDR_MAX_SYSCALL_ARGS]; /* Buffer arguments kept alive */
+	int nrefs;
+	/* tun write */
+	int fd;
+	void *data;
+	size_t len;
+	/* results */
+	long ret;
+	int err;
+	int64_t start_ns;
+	int64_t end_ns;
+};
+
+/* Create the per-environment state; called once from module init. */
+bool tdr_env_init(napi_env env);
+tdr_env *tdr_env_get(napi_env env);
+/* Allocate a zeroed job. */
+tdr_job *tdr_job_new(enum tdr_job_kind kind);
+/* Hand a filled-in job to a native thread and return the promise it
+ * settles. Takes ownership of the job (and its napi references) in every
+ * case; on failure throws and returns NULL. */
+napi_value tdr_job_start(napi_env env, tdr_job *job, const char *what);
+/* Release a job that was never started (JS thread). */
+void tdr_job_discard(napi_env env, tdr_job *job);
+
+/* ---- module parts: each adds its exports to `exports` ----------------- */
+
+bool tdr_init_clock(napi_env env, napi_value exports);
+bool tdr_init_syscall(napi_env env, napi_value exports);
+bool tdr_init_tun(napi_env env, napi_value exports);
+bool tdr_init_tun_reader(napi_env env, napi_value exports);
+bool tdr_init_symbols(napi_env env, napi_value exports);
+
+/* Helper to attach a native function to an object. */
+bool tdr_export_fn(napi_env env, napi_value obj, const char *name, napi_callback cb);
+
+/* Symbol tables (symbols.c, symbols_tcp.c). */
+struct tdr_sym {
+	const char *name;
+	int64_t value;
+};
+extern const struct tdr_sym tdr_tcp_uapi_syms[];
+extern const size_t tdr_tcp_uapi_syms_len;
+
+#endif /* TUNDRILL_COMMON_H */

@@ -1,0 +1,405 @@
+/*
+ * TUN reader: a dedicated thread waits in poll() on the TUN fd, reads every
+ * packet as soon as it arrives, stamps it with CLOCK_MONOTONIC right after
+ * read() returns and appends it to an unbounded queue. The queue is never
+ * trimmed: the TUN must be drained continuously even while JavaScript is
+ * busy, since the kernel does not retransmit a segment whose skb still sits
+ * in a host queue.
+ *
+ * The JS thread gets the queued packets in batches through a thread-safe
+ * function used as a doorbell (one pending call at most; each call drains
+ * the whole queue). stop() wakes the thread through an eventfd, joins it and
+ * returns the packets that were read but not yet delivered.
+ *
+ * Lifetime: the reader struct is shared by the JS handle object (wrap
+ * finalizer) and the thread-safe function (its finalizer); whichever goes
+ * last frees it. While running, the handle is strongly referenced, so a
+ * forgotten reader keeps running until stop() or the environment's end.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define READ_BUF_SIZE (65536 + 256)
+
+typedef struct pkt {
+	struct pkt *next;
+	int64_t ts_ns;
+	size_t len;
+	unsigned char data[];
+} pkt;
+
+typedef struct reader {
+	int fd;
+	int wake_fd;
+	pthread_t thread;
+	napi_env env;
+	napi_threadsafe_function tsfn;
+	napi_ref self;     /* strong while running */
+	napi_ref on_error; /* optional */
+	int owners;        /* handle + thread-safe function (JS thread only) */
+	bool stopped;      /* JS thread only */
+	bool error_reported;
+
+	pthread_mutex_t mu; /* guards the fields below */
+	pkt *head, *tail;
+	bool doorbell_pending;
+	bool tsfn_closing;
+	int error; /* errno of the failure that ended the thread, or 0 */
+} reader;
+
+static void free_pkts(pkt *p)
+{
+	while (p) {
+		pkt *next = p->next;
+		free(p);
+		p = next;
+	}
+}
+
+static void reader_release_owner(reader *r)
+{
+	if (--r->owners > 0)
+		return;
+	free_pkts(r->head);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+/* Reader thread: publish queued state to JS (caller holds r->mu). */
+static void ring_locked(reader *r)
+{
+	if (r->doorbell_pending || r->tsfn_closing)
+		return;
+	r->doorbell_pending = true;
+	if (napi_call_threadsafe_function(r->tsfn, NULL, napi_tsfn_nonblocking) ==
+	    napi_closing)
+		r->tsfn_closing = true;
+}
+
+static void *reader_main(void *arg)
+{
+	reader *r = arg;
+	tdr_thread_setup();
+	int fl = fcntl(r->fd, F_GETFL);
+	bool nonblocking = fl >= 0 && (fl & O_NONBLOCK);
+	unsigned char *buf = malloc(READ_BUF_SIZE);
+	int err = buf ? 0 : ENOMEM;
+
+	struct pollfd pfd[2] = {
+		{ .fd = r->fd, .events = POLLIN },
+		{ .fd = r->wake_fd, .events = POLLIN },
+	};
+	while (!err) {
+		int n = poll(pfd, 2, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = errno;
+			break;
+		}
+		if (pfd[1].revents)
+			break; /* stop requested */
+		if (pfd[0].revents & POLLNVAL) {
+			err = EBADF;
+			break;
+		}
+		if (!(pfd[0].revents & (POLLIN | POLLERR | POLLHUP)))
+			continue;
+		/* Drain everything queued (one packet if the fd blocks). */
+		for (;;) {
+			ssize_t len = read(r->fd, buf, READ_BUF_SIZE);
+			int64_t ts = tdr_now_ns();
+			if (len < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno != EAGAIN && errno != EWOULDBLOCK)
+					err = errno;
+				break;
+			}
+			pkt *p = malloc(sizeof(*p) + (size_t)len);
+			if (!p) {
+				err = ENOMEM;
+				break;
+			}
+			p->next = NULL;
+			p->ts_ns = ts;
+			p->len = (size_t)len;
+			memcpy(p->data, buf, (size_t)len);
+			pthread_mutex_lock(&r->mu);
+			if (r->tail)
+				r->tail->next = p;
+			else
+				r->head = p;
+			r->tail = p;
+			ring_locked(r);
+			pthread_mutex_unlock(&r->mu);
+			if (!nonblocking || len == 0)
+				break;
+		}
+	}
+	free(buf);
+	if (err) {
+		pthread_mutex_lock(&r->mu);
+		r->error = err;
+		ring_locked(r);
+		pthread_mutex_unlock(&r->mu);
+	}
+	return NULL;
+}
+
+/* Turn a packet list into a JS array of { data, tsNs }; frees the list. */
+static napi_value pkts_to_array(napi_env env, pkt *p)
+{
+	napi_value arr;
+	if (napi_create_array(env, &arr) != napi_ok) {
+		free_pkts(p);
+		return NULL;
+	}
+	uint32_t i = 0;
+	bool ok = true;
+	while (p) {
+		pkt *next = p->next;
+		napi_value obj, data, ts;
+		if (ok) {
+			ok = napi_create_object(env, &obj) == napi_ok &&
+			     napi_create_buffer_copy(env, p->len, p->data, NULL, &data) == napi_ok &&
+			     napi_create_bigint_int64(env, p->ts_ns, &ts) == napi_ok &&
+			     napi_set_named_property(env, obj, "data", data) == napi_ok &&
+			     napi_set_named_property(env, obj, "tsNs", ts) == napi_ok &&
+			     napi_set_element(env, arr, i++, obj) == napi_ok;
+		}
+		free(p);
+		p = next;
+	}
+	return ok ? arr : NULL;
+}
+
+static void report_exception(napi_env env)
+{
+	bool pending = false;
+	if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+		napi_value e;
+		if (napi_get_and_clear_last_exception(env, &e) == napi_ok)
+			napi_fatal_exception(env, e);
+	}
+}
+
+static void reader_call_js(napi_env env, napi_value js_cb, void *context, void *data)
+{
+	(void)data;
+	reader *r = context;
+	if (env == NULL || r->stopped)
+		return;
+
+	pthread_mutex_lock(&r->mu);
+	pkt *list = r->head;
+	r->head = r->tail = NULL;
+	r->doorbell_pending = false;
+	int err = r->error;
+	pthread_mutex_unlock(&r->mu);
+
+	if (list) {
+		napi_value arr = pkts_to_array(env, list);
+		napi_value undef;
+		if (arr && napi_get_undefined(env, &undef) == napi_ok) {
+			napi_call_function(env, undef, js_cb, 1, &arr, NULL);
+			report_exception(env);
+		}
+	}
+	if (err && !r->error_reported && !r->stopped) {
+		r->error_reported = true;
+		napi_value cb, undef, ev;
+		if (r->on_error &&
+		    napi_get_reference_value(env, r->on_error, &cb) == napi_ok && cb &&
+		    napi_get_undefined(env, &undef) == napi_ok &&
+		    napi_create_int32(env, err, &ev) == napi_ok) {
+			napi_call_function(env, undef, cb, 1, &ev, NULL);
+			report_exception(env);
+		}
+	}
+}
+
+/* Stop the thread and collect what it left behind (any thread context
+ * that may block briefly: JS thread or environment cleanup). */
+static pkt *reader_halt(reader *r)
+{
+	uint64_t one = 1;
+	ssize_t w;
+	do {
+		w = write(r->wake_fd, &one, sizeof(one));
+	} while (w < 0 && errno == EINTR);
+	pthread_join(r->thread, NULL);
+	close(r->wake_fd);
+	r->wake_fd = -1;
+	r->stopped = true;
+	pthread_mutex_lock(&r->mu);
+	pkt *list = r->head;
+	r->head = r->tail = NULL;
+	pthread_mutex_unlock(&r->mu);
+	return list;
+}
+
+static void reader_env_cleanup(void *arg)
+{
+	reader *r = arg;
+	if (!r->stopped)
+		free_pkts(reader_halt(r));
+}
+
+static void tsfn_finalize(napi_env env, void *data, void *hint)
+{
+	(void)env;
+	(void)hint;
+	reader_release_owner(data);
+}
+
+static void handle_finalize(napi_env env, void *data, void *hint)
+{
+	(void)env;
+	(void)hint;
+	reader *r = data;
+	if (!r->stopped)
+		free_pkts(reader_halt(r));
+	reader_release_owner(r);
+}
+
+/* tunReaderStart(fd, onPackets, onError, keepAlive) -> handle */
+static napi_value js_reader_start(napi_env env, napi_callback_info info)
+{
+	size_t argc = 4;
+	napi_value argv[4];
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	int fd;
+	napi_valuetype t;
+	if (argc < 2)
+		return tdr_throw_type(env, "tunReaderStart(fd, onPackets, onError?, keepAlive?) needs at least two arguments");
+	if (!tdr_get_fd(env, argv[0], &fd))
+		return NULL;
+	if (napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function)
+		return tdr_throw_type(env, "tunReaderStart: onPackets must be a function");
+	bool has_on_error = argc >= 3 && napi_typeof(env, argv[2], &t) == napi_ok &&
+			    t == napi_function;
+	bool keep_alive = false;
+	if (argc >= 4)
+		napi_get_value_bool(env, argv[3], &keep_alive);
+
+	reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return tdr_throw_errno(env, "tunReaderStart", ENOMEM);
+	r->fd = fd;
+	r->env = env;
+	pthread_mutex_init(&r->mu, NULL);
+	r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->wake_fd < 0) {
+		int err = errno;
+		pthread_mutex_destroy(&r->mu);
+		free(r);
+		return tdr_throw_errno(env, "tunReaderStart: eventfd", err);
+	}
+
+	napi_value name, handle;
+	if (napi_create_string_utf8(env, "tundrill.tunReader", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+	    napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, r,
+					    tsfn_finalize, r, reader_call_js,
+					    &r->tsfn) != napi_ok) {
+		close(r->wake_fd);
+		pthread_mutex_destroy(&r->mu);
+		free(r);
+		tdr_throw_last_napi_error(env, "tunReaderStart: napi_create_threadsafe_function");
+		return NULL;
+	}
+	/* From here on the thread-safe function owns one share of r. */
+	r->owners = 1;
+	if (!keep_alive)
+		napi_unref_threadsafe_function(env, r->tsfn);
+
+	int rc = tdr_thread_create(&r->thread, false, reader_main, r);
+	if (rc) {
+		close(r->wake_fd);
+		r->stopped = true;
+		napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);
+		return tdr_throw_errno(env, "tunReaderStart: pthread_create", rc);
+	}
+
+	if (napi_create_object(env, &handle) != napi_ok ||
+	    napi_wrap(env, handle, r, handle_finalize, NULL, NULL) != napi_ok) {
+		free_pkts(reader_halt(r));
+		napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);
+		tdr_throw_last_napi_error(env, "tunReaderStart: napi_wrap");
+		return NULL;
+	}
+	r->owners++;
+	napi_create_reference(env, handle, 1, &r->self);
+	if (has_on_error)
+		napi_create_reference(env, argv[2], 1, &r->on_error);
+	napi_add_env_cleanup_hook(env, reader_env_cleanup, r);
+	return handle;
+}
+
+/* tunReaderStop(handle) -> packets read but not delivered yet */
+static napi_value js_reader_stop(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	void *p = NULL;
+	if (argc < 1 || napi_unwrap(env, argv[0], &p) != napi_ok || !p)
+		return tdr_throw_type(env, "tunReaderStop: not a TUN reader handle");
+	reader *r = p;
+	if (r->stopped) {
+		napi_value empty;
+		NAPI_OK(env, napi_create_array(env, &empty));
+		return empty;
+	}
+	pkt *rest = reader_halt(r);
+	napi_remove_env_cleanup_hook(env, reader_env_cleanup, r);
+	napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
+	if (r->on_error) {
+		napi_delete_reference(env, r->on_error);
+		r->on_error = NULL;
+	}
+	if (r->self) {
+		napi_delete_reference(env, r->self);
+		r->self = NULL;
+	}
+	napi_value arr = pkts_to_array(env, rest);
+	if (!arr) {
+		tdr_throw_last_napi_error(env, "tunReaderStop");
+		return NULL;
+	}
+	return arr;
+}
+
+/* tunReaderPending(handle) -> number of packets queued for JS right now. */
+static napi_value js_reader_pending(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	void *p = NULL;
+	if (argc < 1 || napi_unwrap(env, argv[0], &p) != napi_ok || !p)
+		return tdr_throw_type(env, "tunReaderPending: not a TUN reader handle");
+	reader *r = p;
+	uint32_t n = 0;
+	pthread_mutex_lock(&r->mu);
+	for (pkt *q = r->head; q; q = q->next)
+		n++;
+	pthread_mutex_unlock(&r->mu);
+	napi_value out;
+	NAPI_OK(env, napi_create_uint32(env, n, &out));
+	return out;
+}
+
+bool tdr_init_tun_reader(napi_env env, napi_value exports)
+{
+	return tdr_export_fn(env, exports, "tunReaderStart", js_reader_start) &&
+	       tdr_export_fn(env, exports, "tunReaderStop", js_reader_stop) &&
+	       tdr_export_fn(env, exports, "tunReaderPending", js_reader_pending);
+}

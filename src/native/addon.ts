@@ -1,0 +1,291 @@
+/**
+ * Typed access to the native addon (build/Release/tundrill.node), the only
+ * module that loads it. The addon does what JavaScript cannot: TUN access,
+ * raw system calls with errno and CLOCK_MONOTONIC stamps taken in C,
+ * blocking calls on their own native threads, and a precise timer.
+ *
+ * Times are CLOCK_MONOTONIC nanoseconds as bigint, like `nowNs()`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** What a system call returned: `ret` is -1 on failure, with `errno` set. */
+export interface SyscallResult {
+  ret: bigint;
+  errno: number;
+  /** CLOCK_MONOTONIC right before the call. */
+  startNs: bigint;
+  /** CLOCK_MONOTONIC right after it returned. */
+  endNs: bigint;
+}
+
+/**
+ * A system call argument: an integer as is, a byte buffer (Buffer, any
+ * TypedArray, DataView or ArrayBuffer) as a pointer to its first byte,
+ * `null`/`undefined` as 0.
+ */
+export type SyscallArg = bigint | number | ArrayBufferView | ArrayBuffer | null | undefined;
+
+export interface SyscallAsyncOptions {
+  /** Start the call at this CLOCK_MONOTONIC time (precise sleep first). */
+  atNs?: bigint;
+  /** Keep the event loop alive while the call is in flight (default true). */
+  keepAlive?: boolean;
+  /**
+   * Buffers the arguments point to indirectly (through `addressOf` inside an
+   * iovec, msghdr, ...): kept reachable until the call completes. Buffers
+   * passed directly as arguments are always kept alive.
+   */
+  hold?: readonly (ArrayBufferView | ArrayBuffer)[];
+}
+
+/** A packet read from the TUN, stamped right after read() returned. */
+export interface TunPacket {
+  data: Buffer;
+  tsNs: bigint;
+}
+
+/** Outcome of a TUN write: `tsNs` is taken right before write(). */
+export interface TunWriteResult {
+  tsNs: bigint;
+  ret: number;
+  errno: number;
+}
+
+export interface TunReaderOptions {
+  /**
+   * Called once if the reader thread stops on an error (e.g. the device
+   * went away). Without it the error is thrown as an uncaught exception.
+   */
+  onError?: (err: NativeError) => void;
+  /** Keep the event loop alive while the reader runs (default false). */
+  keepAlive?: boolean;
+}
+
+export interface TunReader {
+  /**
+   * Stops the reader thread and waits for it. Returns the packets it read
+   * but had not delivered yet; no callback runs after stop().
+   */
+  stop(): TunPacket[];
+  /** Packets read and queued for the next callback. */
+  pending(): number;
+  readonly running: boolean;
+}
+
+/** Error carrying an errno from the addon. */
+export class NativeError extends Error {
+  readonly errno: number;
+  readonly code: string;
+  constructor(message: string, errno: number) {
+    super(message);
+    this.name = 'NativeError';
+    this.errno = errno;
+    this.code = errnoName(errno);
+  }
+}
+
+interface ReaderHandle {
+  readonly __tundrillReader: unique symbol;
+}
+
+/** The addon's raw exports (see native/*.c). */
+interface Native {
+  nowNs(): bigint;
+  sleepUntil(deadlineNs: bigint): Promise<bigint>;
+  syscall(nr: number, args: readonly SyscallArg[]): SyscallResult;
+  syscallAsync(
+    nr: number,
+    args: readonly SyscallArg[],
+    atNs: bigint | undefined,
+    keepAlive: boolean,
+  ): Promise<SyscallResult>;
+  addressOf(buf: ArrayBufferView | ArrayBuffer): bigint;
+  tunOpen(name: string): { fd: number; name: string };
+  tunWrite(fd: number, data: ArrayBufferView): TunWriteResult;
+  tunWriteAt(fd: number, data: ArrayBufferView, deadlineNs: bigint): Promise<TunWriteResult>;
+  tunReaderStart(
+    fd: number,
+    onPackets: (pkts: TunPacket[]) => void,
+    onError: (errno: number) => void,
+    keepAlive: boolean,
+  ): ReaderHandle;
+  tunReaderStop(handle: ReaderHandle): TunPacket[];
+  tunReaderPending(handle: ReaderHandle): number;
+  strerror(errno: number): string;
+  SYMBOLS: Record<string, bigint>;
+  CONSTANTS: Record<string, bigint>;
+  SYS: Record<string, number>;
+  ERRNO: Record<string, number>;
+}
+
+const PACKAGE_NAME = 'tundrill';
+
+/** The package root: the nearest directory above this module whose
+ * package.json names this package (works from src/ and from dist/). */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown };
+        if (pkg.name === PACKAGE_NAME) return dir;
+      } catch {
+        // not ours; keep looking
+      }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) {
+      throw new Error(`native addon: cannot find the ${PACKAGE_NAME} package root above ${fileURLToPath(import.meta.url)}`);
+    }
+    dir = parent;
+  }
+}
+
+/** Absolute path of the compiled addon. */
+export const ADDON_PATH = path.join(packageRoot(), 'build', 'Release', 'tundrill.node');
+
+function load(): Native {
+  if (!existsSync(ADDON_PATH)) {
+    throw new Error(`native addon not built: run npm ci / npm run install (missing ${ADDON_PATH})`);
+  }
+  const require = createRequire(import.meta.url);
+  return require(ADDON_PATH) as Native;
+}
+
+const native: Native = load();
+
+/** Symbol name -> value for every name a packetdrill script may use on Linux
+ * (socket options, flags, errno names, ...), from the system headers. */
+export const SYMBOLS: Readonly<Record<string, bigint>> = Object.freeze({ ...native.SYMBOLS });
+/** Further constants the harness needs (AF_UNIX, SOCK_CLOEXEC, SIOCOUTQ, ...). */
+export const CONSTANTS: Readonly<Record<string, bigint>> = Object.freeze({ ...native.CONSTANTS });
+/** System call numbers of this architecture (names without the SYS_ prefix;
+ * legacy calls such as open, poll or pipe are absent on arm64). */
+export const SYS: Readonly<Record<string, number>> = Object.freeze({ ...native.SYS });
+/** Every errno name -> number (aliases such as EWOULDBLOCK included). */
+export const ERRNO: Readonly<Record<string, number>> = Object.freeze({ ...native.ERRNO });
+
+const ERRNO_ALIASES = new Set(['EWOULDBLOCK', 'EDEADLOCK', 'ENOTSUP']);
+const ERRNO_NAMES: ReadonlyMap<number, string> = (() => {
+  const m = new Map<number, string>();
+  const entries = Object.entries(ERRNO);
+  for (const [name, value] of entries) if (!ERRNO_ALIASES.has(name) && !m.has(value)) m.set(value, name);
+  for (const [name, value] of entries) if (!m.has(value)) m.set(value, name);
+  return m;
+})();
+
+/** Current CLOCK_MONOTONIC time in nanoseconds. */
+export function nowNs(): bigint {
+  return native.nowNs();
+}
+
+/** Resolves at `deadlineNs` (precise: kernel sleep, then a short busy wait on
+ * a native thread) with the actual wake-up time. */
+export function sleepUntil(deadlineNs: bigint): Promise<bigint> {
+  return native.sleepUntil(deadlineNs);
+}
+
+/** Message for an errno value, as strerror(3) gives it. */
+export function strerror(errno: number): string {
+  return native.strerror(errno);
+}
+
+/** Canonical name of an errno value (EAGAIN rather than EWOULDBLOCK). */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(errno) ?? `UNKNOWN_ERRNO_${errno}`;
+}
+
+/** The number of a system call on this architecture; throws if it has none. */
+export function sysNr(name: string): number {
+  const nr = SYS[name];
+  if (nr === undefined) throw new Error(`system call ${name} is not available on ${process.arch}`);
+  return nr;
+}
+
+/** Runs a system call on the JS thread (for calls that do not block). */
+export function syscall(nr: number, args: readonly SyscallArg[] = []): SyscallResult {
+  return native.syscall(nr, args);
+}
+
+/**
+ * Runs a system call on a native thread of its own, so it may block (accept,
+ * read, poll, ...) while the event loop keeps going; any number may be in
+ * flight. With `atNs`, starts it at that time.
+ */
+export function syscallAsync(
+  nr: number,
+  args: readonly SyscallArg[] = [],
+  opts: SyscallAsyncOptions = {},
+): Promise<SyscallResult> {
+  const p = native.syscallAsync(nr, args, opts.atNs, opts.keepAlive ?? true);
+  const hold = opts.hold;
+  if (!hold || hold.length === 0) return p;
+  return p.finally(() => {
+    // Referencing `hold` here keeps those buffers reachable until the call is done.
+    void hold;
+  });
+}
+
+/** Address of a buffer's first byte, for structures that point at buffers. */
+export function addressOf(buf: ArrayBufferView | ArrayBuffer): bigint {
+  return native.addressOf(buf);
+}
+
+/**
+ * Opens a TUN device (IFF_TUN | IFF_NO_PI) in the calling thread's network
+ * namespace. The fd is O_CLOEXEC and O_NONBLOCK. An empty name lets the
+ * kernel choose; the name it used is returned.
+ */
+export function tunOpen(name: string): { fd: number; name: string } {
+  return native.tunOpen(name);
+}
+
+/** Writes one packet to the TUN now. */
+export function tunWrite(fd: number, data: ArrayBufferView): TunWriteResult {
+  return native.tunWrite(fd, data);
+}
+
+/**
+ * Writes a copy of `data` to the TUN at `deadlineNs`: a native thread sleeps
+ * until shortly before it, busy-waits to it, stamps and writes. A deadline in
+ * the past writes at once.
+ */
+export function tunWriteAt(fd: number, data: ArrayBufferView, deadlineNs: bigint): Promise<TunWriteResult> {
+  return native.tunWriteAt(fd, data, deadlineNs);
+}
+
+/**
+ * Starts a thread that reads every packet from the TUN as soon as it
+ * arrives, stamps it, and queues it without limit; `onPackets` receives the
+ * queue in batches on the JS thread.
+ */
+export function tunReaderStart(
+  fd: number,
+  onPackets: (pkts: TunPacket[]) => void,
+  opts: TunReaderOptions = {},
+): TunReader {
+  const onError = (errno: number): void => {
+    const err = new NativeError(`TUN reader stopped: ${strerror(errno)} (${errnoName(errno)})`, errno);
+    if (opts.onError) opts.onError(err);
+    else throw err;
+  };
+  const handle = native.tunReaderStart(fd, onPackets, onError, opts.keepAlive ?? false);
+  let running = true;
+  return {
+    stop(): TunPacket[] {
+      if (!running) return [];
+      running = false;
+      return native.tunReaderStop(handle);
+    },
+    pending(): number {
+      return running ? native.tunReaderPending(handle) : 0;
+    },
+    get running(): boolean {
+      return running;
+    },
+  };
+}
