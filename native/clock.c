@@ -4,7 +4,9 @@
 #include "common.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -12,6 +14,32 @@
  * until this long before a deadline and busy-waiting for the rest puts the
  * wake-up within a few microseconds of it. */
 #define SPIN_NS 100000LL
+
+/* SCHED_FIFO priority for time-critical work, 0 for none. On a busy machine
+ * a SCHED_OTHER thread can wake milliseconds late (it waits for the running
+ * task's time slice); a real-time thread preempts at once. */
+static atomic_int rt_priority = 10;
+static atomic_bool rt_denied; /* not permitted here: stop asking */
+
+bool tdr_rt_enter(void)
+{
+	int prio = atomic_load(&rt_priority);
+	if (prio <= 0 || atomic_load(&rt_denied))
+		return false;
+	struct sched_param sp = { .sched_priority = prio };
+	int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+	if (rc == EPERM)
+		atomic_store(&rt_denied, true);
+	return rc == 0;
+}
+
+void tdr_rt_leave(bool entered)
+{
+	if (!entered)
+		return;
+	struct sched_param sp = { .sched_priority = 0 };
+	pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+}
 
 int64_t tdr_now_ns(void)
 {
@@ -100,8 +128,27 @@ static napi_value js_sleep_until(napi_env env, napi_callback_info info)
 	return tdr_job_start(env, job, "sleepUntil");
 }
 
+/* setRealtimePriority(priority): SCHED_FIFO priority of the time-critical
+ * threads (1..99), 0 to run them as ordinary threads. Returns whether
+ * real-time scheduling is permitted here (as far as known). */
+static napi_value js_set_rt_priority(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	int32_t prio;
+	if (argc < 1 || napi_get_value_int32(env, argv[0], &prio) != napi_ok ||
+	    prio < 0 || prio > 99)
+		return tdr_throw_type(env, "setRealtimePriority(priority): priority must be 0..99");
+	atomic_store(&rt_priority, prio);
+	napi_value out;
+	NAPI_OK(env, napi_get_boolean(env, !atomic_load(&rt_denied), &out));
+	return out;
+}
+
 bool tdr_init_clock(napi_env env, napi_value exports)
 {
 	return tdr_export_fn(env, exports, "nowNs", js_now_ns) &&
+	       tdr_export_fn(env, exports, "setRealtimePriority", js_set_rt_priority) &&
 	       tdr_export_fn(env, exports, "sleepUntil", js_sleep_until);
 }

@@ -46,6 +46,10 @@ int64_t tdr_now_ns(void);
  * before it, then a busy wait for the rest. Returns the wake-up time.
  * Safe against EINTR. */
 int64_t tdr_sleep_until(int64_t deadline_ns);
+/* Switch the calling thread to SCHED_FIFO for time-critical work (when
+ * permitted and not disabled); tdr_rt_leave(result) switches back. */
+bool tdr_rt_enter(void);
+void tdr_rt_leave(bool entered);
 /* Per-thread setup for threads that take precise time stamps: smallest
  * timer slack, all signals blocked (so that signals go to the JS thread and
  * never interrupt a blocking system call run on behalf of a script). */
@@ -82,8 +86,11 @@ struct tdr_job {
 	/* syscall */
 	long nr;
 	long args[TDR_MAX_SYSCALL_ARGS];
-	napi_ref refs[TDR_MAX_SYSCALL_ARGS]; /* Buffer arguments kept alive */
+	napi_ref refs[TDR_MAX_SYSCALL_ARGS + 1]; /* buffers kept alive */
 	int nrefs;
+	/* Optional progress words shared with JS: [0] = thread id running the
+	 * call, [1] = 0 before, 1 inside, 2 after the system call. */
+	int32_t *status;
 	/* tun write */
 	int fd;
 	void *data;

@@ -94,18 +94,30 @@ void tdr_job_discard(napi_env env, tdr_job *job)
 	job_free(job);
 }
 
+/* Timed work: a precise sleep, then the timed action. */
+static bool job_is_timed(const tdr_job *job)
+{
+	return job->kind != TDR_JOB_SYSCALL || job->at_ns != 0;
+}
+
 static void job_run(tdr_job *job)
 {
 	switch (job->kind) {
 	case TDR_JOB_SYSCALL:
+		if (job->status)
+			__atomic_store_n(&job->status[0], (int32_t)gettid(), __ATOMIC_SEQ_CST);
 		if (job->at_ns)
 			tdr_sleep_until(job->at_ns);
+		if (job->status)
+			__atomic_store_n(&job->status[1], 1, __ATOMIC_SEQ_CST);
 		job->start_ns = tdr_now_ns();
 		job->ret = syscall(job->nr, job->args[0], job->args[1],
 				   job->args[2], job->args[3], job->args[4],
 				   job->args[5]);
 		job->err = job->ret == -1 ? errno : 0;
 		job->end_ns = tdr_now_ns();
+		if (job->status)
+			__atomic_store_n(&job->status[1], 2, __ATOMIC_SEQ_CST);
 		break;
 	case TDR_JOB_TUN_WRITE:
 		if (job->at_ns)
@@ -152,10 +164,17 @@ static void job_finished(tdr_job *job)
 	pthread_mutex_unlock(&e->mu);
 }
 
+/*
+ * Idle workers wait as real-time threads (when permitted) so that a job is
+ * picked up at once even when every CPU is busy; a worker switches to an
+ * ordinary thread for untimed system calls, which may run for long, and
+ * back when done.
+ */
 static void *pool_worker(void *arg)
 {
 	(void)arg;
 	tdr_thread_setup();
+	bool rt = tdr_rt_enter();
 	pthread_mutex_lock(&pool_mu);
 	for (;;) {
 		while (!queue_head) {
@@ -185,8 +204,14 @@ static void *pool_worker(void *arg)
 			queue_tail = NULL;
 		pthread_mutex_unlock(&pool_mu);
 
+		if (rt && !job_is_timed(job)) {
+			tdr_rt_leave(rt);
+			rt = false;
+		}
 		job_run(job);
 		job_finished(job);
+		if (!rt)
+			rt = tdr_rt_enter();
 
 		pthread_mutex_lock(&pool_mu);
 	}

@@ -118,11 +118,12 @@ static napi_value js_syscall(napi_env env, napi_callback_info info)
 	return obj;
 }
 
-/* syscallAsync(nr, args, atNs: bigint | undefined, keepAlive: boolean) */
+/* syscallAsync(nr, args, atNs: bigint | undefined, keepAlive: boolean,
+ *              status: Int32Array | undefined) */
 static napi_value js_syscall_async(napi_env env, napi_callback_info info)
 {
-	size_t argc = 4;
-	napi_value argv[4];
+	size_t argc = 5;
+	napi_value argv[5];
 	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	if (argc < 2)
 		return tdr_throw_type(env, "syscallAsync(nr, args, atNs?, keepAlive?) needs at least two arguments");
@@ -151,6 +152,31 @@ static napi_value js_syscall_async(napi_env env, napi_callback_info info)
 		bool keep;
 		if (napi_get_value_bool(env, argv[3], &keep) == napi_ok)
 			job->keep_alive = keep;
+	}
+	if (argc >= 5) {
+		napi_valuetype t = napi_undefined;
+		napi_typeof(env, argv[4], &t);
+		if (t != napi_undefined && t != napi_null) {
+			bool is = false;
+			napi_typedarray_type type;
+			size_t count = 0, offset;
+			void *p = NULL;
+			napi_value ab;
+			if (napi_is_typedarray(env, argv[4], &is) != napi_ok || !is ||
+			    napi_get_typedarray_info(env, argv[4], &type, &count, &p, &ab,
+						     &offset) != napi_ok ||
+			    type != napi_int32_array || count < 2) {
+				tdr_job_discard(env, job);
+				return tdr_throw_type(env, "syscallAsync: status must be an Int32Array of at least 2 elements");
+			}
+			if (napi_create_reference(env, argv[4], 1, &job->refs[job->nrefs]) != napi_ok) {
+				tdr_job_discard(env, job);
+				tdr_throw_last_napi_error(env, "syscallAsync");
+				return NULL;
+			}
+			job->nrefs++;
+			job->status = p;
+		}
 	}
 	return tdr_job_start(env, job, "syscallAsync");
 }

@@ -87,6 +87,9 @@ static void *reader_main(void *arg)
 {
 	reader *r = arg;
 	tdr_thread_setup();
+	/* Stays real-time for its life (it mostly sleeps in poll()), so that
+	 * packets are read and stamped as soon as they arrive. */
+	(void)tdr_rt_enter();
 	int fl = fcntl(r->fd, F_GETFL);
 	bool nonblocking = fl >= 0 && (fl & O_NONBLOCK);
 	unsigned char *buf = malloc(READ_BUF_SIZE);

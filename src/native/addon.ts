@@ -39,6 +39,13 @@ export interface SyscallAsyncOptions {
    * passed directly as arguments are always kept alive.
    */
   hold?: readonly (ArrayBufferView | ArrayBuffer)[];
+  /**
+   * Progress words the native thread updates (atomically; read them with
+   * Atomics.load): [0] = the Linux thread id running the call, [1] = 0
+   * before, 1 while inside, 2 after the system call. With the thread id,
+   * /proc/self/task/<tid>/stat tells whether the call sleeps in the kernel.
+   */
+  status?: Int32Array;
 }
 
 /** A packet read from the TUN, stamped right after read() returned. */
@@ -101,6 +108,7 @@ interface Native {
     args: readonly SyscallArg[],
     atNs: bigint | undefined,
     keepAlive: boolean,
+    status: Int32Array | undefined,
   ): Promise<SyscallResult>;
   addressOf(buf: ArrayBufferView | ArrayBuffer): bigint;
   tunOpen(name: string): { fd: number; name: string };
@@ -221,7 +229,7 @@ export function syscallAsync(
   args: readonly SyscallArg[] = [],
   opts: SyscallAsyncOptions = {},
 ): Promise<SyscallResult> {
-  const p = native.syscallAsync(nr, args, opts.atNs, opts.keepAlive ?? true);
+  const p = native.syscallAsync(nr, args, opts.atNs, opts.keepAlive ?? true, opts.status);
   const hold = opts.hold;
   if (!hold || hold.length === 0) return p;
   return p.finally(() => {

@@ -1,0 +1,275 @@
+/**
+ * End-to-end check of the native layer, run inside a private network
+ * namespace: opens tun0, sees the kernel's SYN for a non-blocking connect()
+ * to the remote address, answers it with a RST written to the TUN (the
+ * connect then fails with ECONNREFUSED), and measures how close timed TUN
+ * writes land to their deadlines.
+ *
+ *   unshare --net node dist/native/selfcheck.js
+ *
+ * Prints one JSON object (SelfCheckReport) and exits by itself once done:
+ * a thread still blocked in a system call must not keep the process alive.
+ * Refuses to run in the namespace of PID 1 or of its parent process: every
+ * packet must stay inside a namespace created for the purpose.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  CONSTANTS,
+  SYMBOLS,
+  nowNs,
+  sysNr,
+  syscall,
+  syscallAsync,
+  tunOpen,
+  tunReaderStart,
+  tunWrite,
+  tunWriteAt,
+  errnoName,
+  type TunPacket,
+} from './addon.js';
+
+export interface TimingStats {
+  count: number;
+  minUs: number;
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+}
+
+export interface SelfCheckReport {
+  ok: boolean;
+  error?: string;
+  tunName?: string;
+  connect?: { ret: string; errno: string };
+  syn?: { srcPort: number; dstPort: number; flags: number; stampAfterConnectUs: number };
+  rst?: { writeRet: number; soError: string; refusedAfterUs: number };
+  packetsSeen?: number;
+  leftoverAtStop?: number;
+  tunWriteAt?: TimingStats;
+  threadsBeforeStop?: number;
+  threadsAfterStop?: number;
+}
+
+const LOCAL = [192, 168, 0, 1] as const;
+const REMOTE = [192, 0, 2, 1] as const;
+const REMOTE_PORT = 8080;
+
+/** True when this process's network namespace differs from those of PID 1
+ * and of the parent (the namespace it was started from). */
+function inPrivateNetns(): boolean {
+  let own: string;
+  try {
+    own = readlinkSync('/proc/self/ns/net');
+  } catch {
+    return false;
+  }
+  let compared = 0;
+  for (const pid of [1, process.ppid]) {
+    try {
+      if (readlinkSync(`/proc/${pid}/ns/net`) === own) return false;
+      compared++;
+    } catch {
+      // not readable (e.g. PID 1 of a VM): rely on the other
+    }
+  }
+  return compared > 0;
+}
+
+function ip(...args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function checksum(buf: Buffer, initial = 0): number {
+  let sum = initial;
+  for (let i = 0; i + 1 < buf.length; i += 2) sum += buf.readUInt16BE(i);
+  if (buf.length % 2) sum += buf[buf.length - 1]! << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/** A minimal IPv4/TCP segment without options or payload. */
+function tcpSegment(src: readonly number[], dst: readonly number[], sport: number, dport: number, seq: number, ack: number, flags: number): Buffer {
+  const pkt = Buffer.alloc(40);
+  pkt[0] = 0x45;
+  pkt.writeUInt16BE(40, 2);
+  pkt.writeUInt16BE(0x4000, 6); // DF
+  pkt[8] = 64;
+  pkt[9] = 6;
+  Buffer.from(src).copy(pkt, 12);
+  Buffer.from(dst).copy(pkt, 16);
+  pkt.writeUInt16BE(checksum(pkt.subarray(0, 20)), 10);
+  const tcp = pkt.subarray(20);
+  tcp.writeUInt16BE(sport, 0);
+  tcp.writeUInt16BE(dport, 2);
+  tcp.writeUInt32BE(seq >>> 0, 4);
+  tcp.writeUInt32BE(ack >>> 0, 8);
+  tcp[12] = 5 << 4;
+  tcp[13] = flags;
+  const pseudo = Buffer.alloc(12);
+  Buffer.from(src).copy(pseudo, 0);
+  Buffer.from(dst).copy(pseudo, 4);
+  pseudo[9] = 6;
+  pseudo.writeUInt16BE(tcp.length, 10);
+  tcp.writeUInt16BE(checksum(Buffer.concat([pseudo, tcp])), 16);
+  return pkt;
+}
+
+function isIpv4TcpSyn(p: Buffer): boolean {
+  if (p.length < 40 || p[0]! >> 4 !== 4 || p[9] !== 6) return false;
+  const flags = p[(p[0]! & 0xf) * 4 + 13]!;
+  return (flags & 0x12) === 0x02; // SYN without ACK
+}
+
+function stats(errorsNs: bigint[]): TimingStats {
+  const us = errorsNs.map((e) => Number(e) / 1000).sort((a, b) => a - b);
+  const at = (q: number): number => us[Math.min(us.length - 1, Math.floor(q * us.length))]!;
+  const round = (x: number): number => Math.round(x * 10) / 10;
+  return { count: us.length, minUs: round(us[0]!), p50Us: round(at(0.5)), p99Us: round(at(0.99)), maxUs: round(us[us.length - 1]!) };
+}
+
+function threadCount(): number {
+  return readdirSync('/proc/self/task').length;
+}
+
+function sockaddrIn(addr: readonly number[], port: number): Buffer {
+  const sa = Buffer.alloc(16);
+  sa.writeUInt16LE(Number(SYMBOLS.AF_INET), 0);
+  sa.writeUInt16BE(port, 2);
+  Buffer.from(addr).copy(sa, 4);
+  return sa;
+}
+
+/** Waits for the first IPv4 TCP SYN the reader hands over. */
+class SynWatcher {
+  readonly seen: TunPacket[] = [];
+  private waiter: ((p: TunPacket) => void) | undefined;
+  private syn: TunPacket | undefined;
+
+  onPackets = (pkts: TunPacket[]): void => {
+    for (const p of pkts) {
+      this.seen.push(p);
+      if (!this.syn && isIpv4TcpSyn(p.data)) {
+        this.syn = p;
+        this.waiter?.(p);
+      }
+    }
+  };
+
+  next(timeoutMs: number): Promise<TunPacket> {
+    if (this.syn) return Promise.resolve(this.syn);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no SYN read from the TUN within ${timeoutMs} ms`)), timeoutMs);
+      this.waiter = (p) => {
+        clearTimeout(timer);
+        resolve(p);
+      };
+    });
+  }
+}
+
+/** Runs the check; must be called inside a fresh network namespace. */
+export async function runSelfCheck(writes = 200): Promise<SelfCheckReport> {
+  if (!inPrivateNetns()) {
+    throw new Error('self-check refused: not inside a private network namespace (run it under `unshare --net`)');
+  }
+  const report: SelfCheckReport = { ok: false };
+  const tun = tunOpen('tun0');
+  report.tunName = tun.name;
+  const watcher = new SynWatcher();
+  const reader = tunReaderStart(tun.fd, watcher.onPackets);
+  try {
+    ip('link', 'set', 'lo', 'up');
+    ip('link', 'set', tun.name, 'up');
+    ip('addr', 'add', '192.168.0.1/16', 'dev', tun.name);
+    ip('route', 'add', '192.0.2.0/24', 'dev', tun.name);
+
+    // Non-blocking connect: the kernel sends its SYN through tun0.
+    const sock = syscall(sysNr('socket'), [SYMBOLS.AF_INET, SYMBOLS.SOCK_STREAM! | SYMBOLS.SOCK_NONBLOCK!, 0]);
+    if (sock.ret < 0n) throw new Error(`socket() failed: ${errnoName(sock.errno)}`);
+    const fd = Number(sock.ret);
+    const conn = syscall(sysNr('connect'), [fd, sockaddrIn(REMOTE, REMOTE_PORT), 16]);
+    report.connect = { ret: conn.ret.toString(), errno: errnoName(conn.errno) };
+
+    const syn = await watcher.next(3000);
+    const tcp = syn.data.subarray((syn.data[0]! & 0xf) * 4);
+    const sport = tcp.readUInt16BE(0);
+    const synSeq = tcp.readUInt32BE(4);
+    report.syn = {
+      srcPort: sport,
+      dstPort: tcp.readUInt16BE(2),
+      flags: tcp[13]!,
+      stampAfterConnectUs: Number(syn.tsNs - conn.startNs) / 1000,
+    };
+    if (syn.tsNs < conn.startNs || syn.tsNs > nowNs()) throw new Error('implausible SYN time stamp');
+
+    // Answer with a RST: the connect must fail with ECONNREFUSED. A
+    // blocking ppoll() on a native thread waits for it.
+    const pollfd = Buffer.alloc(8);
+    pollfd.writeInt32LE(fd, 0);
+    pollfd.writeInt16LE(Number(SYMBOLS.POLLOUT), 4);
+    const timeout = Buffer.alloc(16);
+    timeout.writeBigInt64LE(3n, 0);
+    const polled = syscallAsync(sysNr('ppoll'), [pollfd, 1, timeout, null, 8]);
+    const rst = tcpSegment(REMOTE, LOCAL, REMOTE_PORT, sport, 0, synSeq + 1, 0x14);
+    const w = tunWrite(tun.fd, rst);
+    const pr = await polled;
+    const soError = Buffer.alloc(4);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(4);
+    syscall(sysNr('getsockopt'), [fd, SYMBOLS.SOL_SOCKET, SYMBOLS.SO_ERROR, soError, len]);
+    report.rst = {
+      writeRet: w.ret,
+      soError: errnoName(soError.readInt32LE(0)),
+      refusedAfterUs: Number(pr.endNs - w.tsNs) / 1000,
+    };
+    syscall(sysNr('close'), [fd]);
+
+    // Timed writes of segments the kernel drops silently (RST, no socket).
+    const errors: bigint[] = [];
+    for (let i = 0; i < writes; i++) {
+      const pkt = tcpSegment(REMOTE, LOCAL, 9, 9, i, 0, 0x04);
+      const deadline = nowNs() + BigInt(300_000 + Math.floor(Math.random() * 1_700_000));
+      const r = await tunWriteAt(tun.fd, pkt, deadline);
+      if (r.ret !== pkt.length) throw new Error(`tunWriteAt wrote ${r.ret} (${errnoName(r.errno)})`);
+      errors.push(r.tsNs - deadline);
+    }
+    report.tunWriteAt = stats(errors);
+
+    // A call that never returns must not keep the process alive.
+    const fds = Buffer.alloc(8);
+    syscall(sysNr('pipe2'), [fds, CONSTANTS.O_CLOEXEC]);
+    void syscallAsync(sysNr('read'), [fds.readInt32LE(0), Buffer.alloc(1), 1], { keepAlive: false });
+
+    report.threadsBeforeStop = threadCount();
+    report.leftoverAtStop = reader.stop().length;
+    report.threadsAfterStop = threadCount();
+    report.packetsSeen = watcher.seen.length;
+    report.ok =
+      report.connect.errno === 'EINPROGRESS' &&
+      report.syn.flags === 0x02 &&
+      report.syn.dstPort === REMOTE_PORT &&
+      w.ret === rst.length &&
+      report.rst.soError === 'ECONNREFUSED';
+    return report;
+  } finally {
+    reader.stop();
+    syscall(sysNr('close'), [tun.fd]);
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  runSelfCheck().then(
+    (report) => {
+      process.stdout.write(JSON.stringify(report) + '\n');
+      if (!report.ok) process.exitCode = 1;
+    },
+    (err: unknown) => {
+      process.stdout.write(JSON.stringify({ ok: false, error: err instanceof Error ? err.message : String(err) }) + '\n');
+      process.exitCode = 1;
+    },
+  );
+}
