@@ -13,12 +13,17 @@
  *   `<file>:<line>:<col>: syntax error: unexpected '<token>', expected <what>`
  */
 
+import type { Loc } from './ast.js';
+
 export type ScriptErrorKind = 'syntax' | 'semantic' | 'option';
 
 export interface ScriptErrorInit {
   kind: ScriptErrorKind;
   path: string;
-  /** Line packetdrill reports (0 when the error has no line, e.g. options). */
+  /**
+   * Line packetdrill reports. Option errors carry the option's line here,
+   * although packetdrill's message for them has no line.
+   */
   line: number;
   /** 1-based column of the offending token or construct (0 when unknown). */
   column: number;
@@ -28,6 +33,8 @@ export interface ScriptErrorInit {
   token?: string;
   /** Syntax errors: what the parser would have accepted there. */
   expected?: string;
+  /** Start of the offending token or construct, when known. */
+  at?: Loc;
 }
 
 export class ScriptError extends Error {
@@ -38,6 +45,8 @@ export class ScriptError extends Error {
   readonly reason: string;
   readonly token?: string;
   readonly expected?: string;
+  /** Start of the offending token or construct, when known. */
+  readonly at?: Loc;
 
   constructor(init: ScriptErrorInit) {
     super(formatPacketdrill(init));
@@ -49,6 +58,7 @@ export class ScriptError extends Error {
     this.reason = init.reason;
     if (init.token !== undefined) this.token = init.token;
     if (init.expected !== undefined) this.expected = init.expected;
+    if (init.at !== undefined) this.at = init.at;
   }
 
   /** Alias of `path`. */
@@ -58,7 +68,9 @@ export class ScriptError extends Error {
 
   /** A more precise message with the column (and expectations for syntax errors). */
   get detail(): string {
-    const where = this.line > 0 ? `${this.path}:${this.line}:${this.column}` : this.path;
+    const line = this.at?.line ?? this.line;
+    const column = this.at?.column ?? this.column;
+    const where = line > 0 ? `${this.path}:${line}${column > 0 ? `:${column}` : ''}` : this.path;
     switch (this.kind) {
       case 'syntax': {
         const tok = this.token === '' || this.token === undefined ? 'end of file' : `'${this.token}'`;

@@ -73,7 +73,7 @@ export function validateScriptOptions(
   for (const opt of options) {
     const spec = PACKETDRILL_OPTIONS.get(opt.name) ?? extraOptions.get(opt.name);
     const fail = (reason: string): never => {
-      throw new ScriptError({ kind: 'option', path, line: opt.loc.line, column: opt.loc.column, reason });
+      throw new ScriptError({ kind: 'option', path, line: opt.loc.line, column: opt.loc.column, reason, at: opt.loc });
     };
     if (!spec) fail(`option '${opt.name}' unknown`);
     else if (opt.value !== undefined && !spec.hasArg) fail(`option '${opt.name}' forbids an argument`);

@@ -284,6 +284,7 @@ class Parser {
       reason: 'syntax error',
       token: t.text,
       expected,
+      at: t.loc,
     });
   }
 
@@ -295,6 +296,7 @@ class Parser {
       line,
       column: loc?.column ?? 0,
       reason,
+      ...(loc ? { at: loc } : {}),
     });
   }
 
@@ -572,8 +574,7 @@ class Parser {
   }
 
   private parseFlowLabel(): number {
-    const t = this.expect('FLOWLABEL', 'flowlabel');
-    void t;
+    this.expect('FLOWLABEL', 'flowlabel');
     const v = this.expect('HEX_INTEGER', 'a hex flow label');
     if (!inRange(v.int!, U20)) this.semanticError('flowlabel out of range for 20 bits', v.loc);
     return toNum(v.int!);
