@@ -81,7 +81,8 @@ void tdr_thread_setup(void)
 	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 }
 
-int tdr_thread_create(pthread_t *t, bool detached, void *(*fn)(void *), void *arg)
+int tdr_thread_create(pthread_t *t, bool detached, bool realtime,
+		      void *(*fn)(void *), void *arg)
 {
 	sigset_t all, old;
 	pthread_attr_t attr;
@@ -93,11 +94,26 @@ int tdr_thread_create(pthread_t *t, bool detached, void *(*fn)(void *), void *ar
 		return rc;
 	if (detached)
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int prio = atomic_load(&rt_priority);
+	bool rt = realtime && prio > 0 && !atomic_load(&rt_denied);
+	if (rt) {
+		/* Real-time from the start: a new thread need not wait for
+		 * a time slice before it can even switch. */
+		struct sched_param sp = { .sched_priority = prio };
+		pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+		pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
+		pthread_attr_setschedparam(&attr, &sp);
+	}
 	/* Signals stay blocked in the new thread: they go to the JS thread,
 	 * and the system calls run here never fail with EINTR because of an
 	 * unrelated signal (e.g. SIGCHLD from a shell command). */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(t, &attr, fn, arg);
+	if (rc == EPERM && rt) {
+		atomic_store(&rt_denied, true);
+		pthread_attr_setinheritsched(&attr, PTHREAD_INHERIT_SCHED);
+		rc = pthread_create(t, &attr, fn, arg);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	return rc;

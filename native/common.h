@@ -54,8 +54,10 @@ void tdr_rt_leave(bool entered);
  * timer slack, all signals blocked (so that signals go to the JS thread and
  * never interrupt a blocking system call run on behalf of a script). */
 void tdr_thread_setup(void);
-/* Start a thread with every signal blocked from its first instruction. */
-int tdr_thread_create(pthread_t *t, bool detached, void *(*fn)(void *), void *arg);
+/* Start a thread with every signal blocked from its first instruction;
+ * with realtime, as a SCHED_FIFO thread when permitted. */
+int tdr_thread_create(pthread_t *t, bool detached, bool realtime,
+		      void *(*fn)(void *), void *arg);
 
 /* ---- conversions ------------------------------------------------------ */
 

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define POOL_IDLE_SECONDS 5
+#define POOL_IDLE_SECONDS 2
 #define POOL_MAX_THREADS 512
 
 struct tdr_env {
@@ -239,7 +239,7 @@ static int pool_submit(tdr_job *job)
 		rc = EAGAIN;
 	} else {
 		pthread_t t;
-		rc = tdr_thread_create(&t, true, pool_worker, NULL);
+		rc = tdr_thread_create(&t, true, true, pool_worker, NULL);
 		if (rc == 0)
 			pool_threads++;
 	}

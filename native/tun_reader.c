@@ -323,7 +323,7 @@ static napi_value js_reader_start(napi_env env, napi_callback_info info)
 	if (!keep_alive)
 		napi_unref_threadsafe_function(env, r->tsfn);
 
-	int rc = tdr_thread_create(&r->thread, false, reader_main, r);
+	int rc = tdr_thread_create(&r->thread, false, true, reader_main, r);
 	if (rc) {
 		close(r->wake_fd);
 		r->stopped = true;

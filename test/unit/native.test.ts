@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   CONSTANTS,
@@ -200,6 +200,37 @@ describe('native syscall', () => {
       expect(() => syscallAsync(sysNr('getpid'), [], { status: new Int32Array(1) })).toThrow(TypeError);
     } finally {
       close(rfd, wfd);
+    }
+  });
+
+  it('syscallAsync threads go away once idle', { timeout: 20_000 }, async () => {
+    const threads = (): number => readdirSync('/proc/self/task').length;
+    const settle = async (maxMs: number): Promise<void> => {
+      // Wait for idle pool threads of earlier tests to exit (2 s idle).
+      const end = Date.now() + maxMs;
+      while (Date.now() < end) {
+        const n = threads();
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        if (threads() === n && Date.now() > end - maxMs + 2500) break;
+      }
+    };
+    await settle(6000);
+    const before = threads();
+    const pipes = Array.from({ length: 20 }, () => pipe());
+    try {
+      const calls = pipes.map(([rfd]) => syscallAsync(sysNr('read'), [rfd, Buffer.alloc(1), 1]));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(threads()).toBeGreaterThanOrEqual(before + 20);
+      for (const [, wfd] of pipes) syscall(sysNr('write'), [wfd, Buffer.from('x'), 1]);
+      await Promise.all(calls);
+      // Idle pool threads exit after 2 s.
+      const deadline = Date.now() + 8000;
+      while (threads() > before && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(threads()).toBeLessThanOrEqual(before);
+    } finally {
+      for (const [r, w] of pipes) close(r, w);
     }
   });
 
