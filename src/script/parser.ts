@@ -515,8 +515,8 @@ class Parser {
         appendHeader(v6 ? 40 : 20);
         const pton = v6 ? inetPton6 : inetPton4;
         const fam = v6 ? 'IPv6' : 'IPv4';
-        if (!pton(src)) this.semanticError(`bad ${fam} src address: '${src}'\n`, t.loc);
-        if (!pton(dst)) this.semanticError(`bad ${fam} dst address: '${dst}'\n`, t.loc);
+        if (!pton(src)) this.semanticError(`bad ${fam} src address: '${src}'`, t.loc);
+        if (!pton(dst)) this.semanticError(`bad ${fam} dst address: '${dst}'`, t.loc);
         encap.push({ kind: v6 ? 'ipv6' : 'ipv4', ipInfo, src, dst, loc: t.loc });
         continue;
       }
