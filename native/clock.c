@@ -33,6 +33,11 @@ bool tdr_rt_enter(void)
 	return rc == 0;
 }
 
+bool tdr_rt_wanted(void)
+{
+	return atomic_load(&rt_priority) > 0 && !atomic_load(&rt_denied);
+}
+
 void tdr_rt_leave(bool entered)
 {
 	if (!entered)

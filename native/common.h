@@ -50,9 +50,10 @@ int64_t tdr_sleep_until(int64_t deadline_ns);
  * permitted and not disabled); tdr_rt_leave(result) switches back. */
 bool tdr_rt_enter(void);
 void tdr_rt_leave(bool entered);
+/* Whether real-time scheduling is enabled (and not known to be denied). */
+bool tdr_rt_wanted(void);
 /* Per-thread setup for threads that take precise time stamps: smallest
- * timer slack, all signals blocked (so that signals go to the JS thread and
- * never interrupt a blocking system call run on behalf of a script). */
+ * timer slack. */
 void tdr_thread_setup(void);
 /* Start a thread with every signal blocked from its first instruction;
  * with realtime, as a SCHED_FIFO thread when permitted. */

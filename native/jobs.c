@@ -204,7 +204,7 @@ static void *pool_worker(void *arg)
 			queue_tail = NULL;
 		pthread_mutex_unlock(&pool_mu);
 
-		if (rt && !job_is_timed(job)) {
+		if (rt && !(job_is_timed(job) && tdr_rt_wanted())) {
 			tdr_rt_leave(rt);
 			rt = false;
 		}

@@ -102,6 +102,7 @@ interface ReaderHandle {
 interface Native {
   nowNs(): bigint;
   sleepUntil(deadlineNs: bigint): Promise<bigint>;
+  setRealtimePriority(priority: number): boolean;
   syscall(nr: number, args: readonly SyscallArg[]): SyscallResult;
   syscallAsync(
     nr: number,
@@ -195,6 +196,17 @@ export function nowNs(): bigint {
  * a native thread) with the actual wake-up time. */
 export function sleepUntil(deadlineNs: bigint): Promise<bigint> {
   return native.sleepUntil(deadlineNs);
+}
+
+/**
+ * SCHED_FIFO priority (1..99) of the addon's time-critical threads: timed
+ * writes and calls, precise sleeps, the TUN reader, idle pool threads
+ * (default 10, used when the process may; on a busy machine an ordinary
+ * thread can wake milliseconds late). 0 makes them ordinary threads.
+ * Returns false once real-time scheduling turned out not to be permitted.
+ */
+export function setRealtimePriority(priority: number): boolean {
+  return native.setRealtimePriority(priority);
 }
 
 /** Message for an errno value, as strerror(3) gives it. */

@@ -8,6 +8,7 @@ import {
   addressOf,
   errnoName,
   nowNs,
+  setRealtimePriority,
   sleepUntil,
   strerror,
   syscall,
@@ -232,6 +233,34 @@ describe('native syscall', () => {
     } finally {
       for (const [r, w] of pipes) close(r, w);
     }
+  });
+
+  it('timed calls run on real-time threads when permitted, ordinary ones do not', async () => {
+    const policyOf = async (atNs: bigint | undefined): Promise<number> => {
+      const [rfd, wfd] = pipe();
+      try {
+        const status = new Int32Array(2);
+        const pending = syscallAsync(sysNr('read'), [rfd, Buffer.alloc(1), 1], { atNs, status });
+        while (Atomics.load(status, 1) !== 1) await new Promise((resolve) => setTimeout(resolve, 1));
+        const stat = readFileSync(`/proc/self/task/${Atomics.load(status, 0)}/stat`, 'latin1');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3
+        syscall(sysNr('write'), [wfd, Buffer.from('x'), 1]);
+        await pending;
+        return Number(fields[41 - 3]); // policy: 0 SCHED_OTHER, 1 SCHED_FIFO
+      } finally {
+        close(rfd, wfd);
+      }
+    };
+    expect(await policyOf(undefined)).toBe(0);
+    const permitted = setRealtimePriority(10);
+    if (process.getuid?.() === 0 && permitted) expect(await policyOf(nowNs() + 1_000_000n)).toBe(1);
+    setRealtimePriority(0);
+    try {
+      expect(await policyOf(nowNs() + 1_000_000n)).toBe(0);
+    } finally {
+      setRealtimePriority(10);
+    }
+    expect(() => setRealtimePriority(100)).toThrow(TypeError);
   });
 
   it('syscallAsync reports errno', async () => {
