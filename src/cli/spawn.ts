@@ -1,0 +1,78 @@
+/**
+ * Start a worker in a network namespace of its own and collect its result:
+ * `unshare --net` makes the namespace and executes Node in it, so the
+ * namespace (its tun0, sockets and sysctls) is gone when the worker exits,
+ * however it exits.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { EXIT_FAIL } from '../engine/errors.js';
+import type { RunResult } from '../engine/result.js';
+import type { WorkerRequest } from './worker.js';
+
+const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+export interface WorkerOutcome {
+  result: RunResult | null;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+  wallMs: number;
+}
+
+let rtAllowed: boolean | undefined;
+function realtimeAllowed(): boolean {
+  if (rtAllowed === undefined) {
+    rtAllowed = availableParallelism() > 1 && spawnSync('chrt', ['--rr', '1', 'true'], { stdio: 'ignore' }).status === 0;
+  }
+  return rtAllowed;
+}
+
+export function runWorker(req: WorkerRequest, opts: { timeoutMs: number; passthrough: boolean }): Promise<WorkerOutcome> {
+  const started = performance.now();
+  const arg = Buffer.from(JSON.stringify(req)).toString('base64');
+  // Like packetdrill, run at the lowest real-time priority (round robin) on
+  // multi-core machines, so that a busy machine does not delay events.
+  const rt = realtimeAllowed() ? ['chrt', '--rr', '1'] : [];
+  const child = spawn('unshare', ['--net', '--', ...rt, process.execPath, WORKER, arg], {
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' },
+  });
+  let stdout = '';
+  let stderr = '';
+  let resultText = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (opts.passthrough) process.stdout.write(d);
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (opts.passthrough) process.stderr.write(d);
+  });
+  const fd3 = child.stdio[3] as NodeJS.ReadableStream;
+  fd3.on('data', (d: Buffer) => { resultText += d.toString(); });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+  }, opts.timeoutMs);
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      let result: RunResult | null = null;
+      const text = resultText || /@@tundrill-result (.*)$/m.exec(stdout)?.[1] || '';
+      if (text) {
+        try {
+          result = JSON.parse(text) as RunResult;
+        } catch {
+          result = null;
+        }
+      }
+      resolve({ result, exitCode: code ?? (signal ? EXIT_FAIL : null), signal, timedOut, stdout, stderr, wallMs: performance.now() - started });
+    });
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * Every packet written to or read from tun0, in the order it happened, with
+ * the C-side timestamp and a note of the script line it belongs to. Records
+ * stay in memory until the run ends (notes are added when a packet is
+ * matched, after it arrived) and are then written to the capture file; a
+ * run that is being killed writes what it has synchronously.
+ */
+
+export interface CaptureRecord {
+  data: Buffer;
+  tsNs: bigint;
+  direction: 'in' | 'out';
+  comment?: string;
+}
+
+export interface CaptureSink {
+  write(rec: { data: Buffer; tsNs: bigint; direction: 'in' | 'out'; comment?: string }): void;
+  close(): Promise<void>;
+  closeSync(): void;
+}
+
+export class CaptureLog {
+  readonly records: CaptureRecord[] = [];
+  injected = 0;
+  sniffed = 0;
+
+  add(rec: CaptureRecord): CaptureRecord {
+    this.records.push(rec);
+    if (rec.direction === 'in') this.injected++;
+    else this.sniffed++;
+    return rec;
+  }
+
+  /** Add a note to a record; notes accumulate (a packet can be matched and then rejected). */
+  note(rec: CaptureRecord, text: string): void {
+    rec.comment = rec.comment ? `${rec.comment}; ${text}` : text;
+  }
+
+  private ordered(): CaptureRecord[] {
+    // Injected packets are stamped by the writer thread, sniffed ones by the
+    // reader thread: sort by time so the capture reads in wire order.
+    return [...this.records].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
+  }
+
+  async writeTo(sink: CaptureSink): Promise<void> {
+    for (const r of this.ordered()) sink.write(r);
+    await sink.close();
+  }
+
+  writeToSync(sink: CaptureSink): void {
+    for (const r of this.ordered()) sink.write(r);
+    sink.closeSync();
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * One run of one script in one IP variant, inside the worker's network
+ * namespace: parse, configure tun0, run every event, then the cleanup
+ * command and the `%{ }%` code, and report a verdict with its evidence.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import * as native from '../native/addon.js';
+import { parseScript, ScriptError, effectiveOptions, type OptionSetting } from '../script/index.js';
+import { CaptureLog } from './capture-log.js';
+import { applyOption, ConfigError, finalizeConfig, type RunConfig, type RunOptions } from './config.js';
+import { EXIT_FAIL, EXIT_PASS, EXIT_USAGE, TestFailure } from './errors.js';
+import { NetDevice } from './netdev.js';
+import type { FirstError, RunResult } from './result.js';
+import { CodeRecorder } from './run-code.js';
+import { runShellCommand } from './run-command.js';
+import { PacketRunner } from './run-packet.js';
+import { checkEventTime, runEvents } from './run.js';
+import { FdTable } from './sockets.js';
+import { RunClock, toRunEvents, type RunContext, type RunEvent } from './state.js';
+import { SyscallEvents } from './syscall-events.js';
+import { prepareSyscall } from './run-syscall.js';
+import { nativeExecutor } from './native-executor.js';
+import { codeDataAssignments } from './code-data.js';
+import { openTunDevice } from '../net/tun.js';
+import { warmUp } from './warm-up.js';
+import { configureNamespace } from '../net/setup.js';
+
+export interface RunRequest {
+  /** Absolute path of the script file. */
+  scriptPath: string;
+  /** The path as messages show it (packetdrill is run with the basename, from the script's folder). */
+  displayPath: string;
+  /** packetdrill options from the command line (override the script's option lines). */
+  commandLine: OptionSetting[];
+  /** Run-all style variant label for reports. */
+  variant: string;
+  verbose?: boolean;
+}
+
+/** Hooks the worker plugs evidence collection into. */
+export interface RunHooks {
+  /** After tun0 is up, before the first event (start samplers, read counters). */
+  onNetworkReady?(config: RunConfig): Promise<void> | void;
+  /** After the last event or the failure, before tun0 goes away. */
+  onRunEnd?(): Promise<void> | void;
+  /** Write the capture; called last, with every packet of the run. */
+  writeCapture?(log: CaptureLog): Promise<void>;
+  log?(line: string): void;
+  /** The run's packet log, if the caller wants to hold it (to flush it when killed). */
+  captureLog?: CaptureLog;
+}
+
+function optionsFrom(settings: Map<string, string>, defines: Record<string, string>, where: string): RunOptions {
+  const opts: RunOptions = {};
+  for (const [name, value] of settings) {
+    const bare = ['tcp_ts_ecr_scaled', 'strict_segments', 'verbose', 'dry_run', 'is_anyip', 'send_omit_free', 'debug', 'wire_client', 'wire_server'];
+    if (bare.includes(name)) {
+      if (['is_anyip', 'send_omit_free', 'debug', 'wire_client', 'wire_server'].includes(name)) continue;
+      applyOption(opts, name, undefined, where);
+      continue;
+    }
+    if (['wire_server_ip', 'wire_server_at', 'wire_server_port', 'wire_client_dev', 'wire_server_dev', 'so_filename', 'so_flags', 'psp_udp_port'].includes(name)) {
+      continue;
+    }
+    applyOption(opts, name, value, where);
+  }
+  opts.defines = defines;
+  return opts;
+}
+
+function failureToError(f: TestFailure, displayPath: string): FirstError {
+  const text = f.format(displayPath);
+  return { line: f.line, headline: text.split('\n')[0]!, text, kind: f.kind };
+}
+
+/** Align the start to a clock tick, as packetdrill does, so kernel timers and the script agree. */
+function scheduleStart(): bigint {
+  const nr = native.SYS['times'];
+  if (nr === undefined) return native.nowNs();
+  let last = native.syscall(nr, [null]).ret;
+  let ticks = 0;
+  let start = native.nowNs();
+  const giveUp = start + 100_000_000n;
+  while (ticks < 2) {
+    const t = native.syscall(nr, [null]).ret;
+    const now = native.nowNs();
+    if (t !== last) {
+      ticks++;
+      start = now;
+      last = t;
+    }
+    if (now > giveUp) break;
+  }
+  return start + 250_000n;
+}
+
+export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<RunResult> {
+  const started = performance.now();
+  const log = hooks.log ?? (() => {});
+  const capture = hooks.captureLog ?? new CaptureLog();
+  const result: RunResult = {
+    script: req.displayPath,
+    variant: req.variant as RunResult['variant'],
+    verdict: 'pass',
+    exitCode: EXIT_PASS,
+    durationMs: 0,
+    warnings: [],
+    evidence: {},
+    packets: { injected: 0, sniffed: 0 },
+    injectionErrorsUsecs: [],
+  };
+  const done = (): RunResult => {
+    result.durationMs = performance.now() - started;
+    result.packets = { injected: capture.injected, sniffed: capture.sniffed };
+    return result;
+  };
+
+  // ---- script and configuration --------------------------------------------
+  const source = readFileSync(req.scriptPath, 'utf8');
+  const cmdDefines: Record<string, string> = {};
+  let cmdIpVersion: RunOptions['ipVersion'];
+  for (const o of req.commandLine) {
+    if (o.name === 'define' && o.value) {
+      const eq = o.value.indexOf('=');
+      if (eq > 0) cmdDefines[o.value.slice(0, eq)] = o.value.slice(eq + 1);
+    }
+    if (o.name === 'ip_version') cmdIpVersion = o.value as RunOptions['ipVersion'];
+  }
+  let config: RunConfig;
+  let script;
+  try {
+    script = parseScript(source, {
+      path: req.displayPath,
+      defines: cmdDefines,
+      ...(cmdIpVersion ? { ipVersion: cmdIpVersion } : {}),
+    });
+    const settings = effectiveOptions(script.options, req.commandLine.filter((o) => o.name !== 'define'));
+    config = finalizeConfig(optionsFrom(settings, script.defines, req.displayPath));
+  } catch (e) {
+    if (e instanceof ScriptError) {
+      result.verdict = e.kind === 'semantic' ? 'fail' : 'error';
+      result.exitCode = e.kind === 'semantic' ? EXIT_FAIL : EXIT_USAGE;
+      result.firstError = { line: e.line, headline: e.message.split('\n')[0]!, text: `${e.message}\n${e.detail}`, kind: e.kind };
+      return done();
+    }
+    if (e instanceof ConfigError) {
+      result.verdict = 'error';
+      result.exitCode = EXIT_USAGE;
+      result.firstError = { line: 0, headline: e.message, text: e.message, kind: 'option' };
+      return done();
+    }
+    throw e;
+  }
+  if (config.dryRun) return done();
+
+  // ---- device and namespace --------------------------------------------------
+  const t0 = performance.now();
+  const tun = openTunDevice('tun0');
+  const t1 = performance.now();
+  configureNamespace(config, tun.name);
+  const t2 = performance.now();
+  result.overhead = { startMs: 0, tunMs: t1 - t0, netMs: t2 - t1, addonMs: 0 };
+  const dev = new NetDevice(tun.io, capture);
+  dev.start();
+
+  const fds = new FdTable();
+  const clock = new RunClock({ nowNs: native.nowNs });
+  const ctx: RunContext = {
+    config,
+    script,
+    displayPath: req.displayPath,
+    scriptDir: dirname(req.scriptPath),
+    fds,
+    clock,
+    events: toRunEvents(script),
+    event: undefined,
+    lastEvent: undefined,
+    scriptLastTimeUsecs: 0,
+    numEvents: 0,
+  };
+  const code = new CodeRecorder();
+  let nextPort = 40000 + Math.floor(Math.random() * 20000);
+  const packets = new PacketRunner(ctx, dev, capture, { ephemeralPort: () => nextPort++ });
+  let rejectAbort!: (e: unknown) => void;
+  const abort = new Promise<never>((_, reject) => { rejectAbort = reject; });
+  abort.catch(() => {});
+  const executor = nativeExecutor();
+  const syscalls = new SyscallEvents(
+    ctx,
+    executor,
+    (ev) => prepareSyscall({ config, fds, symbol: symbolResolver(config) }, (ev.ast as Extract<RunEvent['ast'], { type: 'syscall' }>).syscall),
+    (f) => rejectAbort(f),
+  );
+
+  const runCommandEvent = async (ev: RunEvent): Promise<void> => {
+    if (ev.ast.type !== 'command') return;
+    const at = clock.liveNs(ev.times.usecs);
+    const woke = await native.sleepUntil(at);
+    if (ctx.numEvents > 0) checkEventTime(ctx, ev, woke);
+    const r = runShellCommand(ev.ast.command.commandLine, { cwd: ctx.scriptDir });
+    if (r.stdout) log(r.stdout.trimEnd());
+    if (r.stderr) log(r.stderr.trimEnd());
+    if (!r.ok) {
+      throw new TestFailure('command', ev.line, `error executing \`${ev.ast.command.commandLine}\` command: ${r.error}`);
+    }
+  };
+  const runCodeEvent = async (ev: RunEvent): Promise<void> => {
+    if (ev.ast.type !== 'code') return;
+    const at = clock.liveNs(ev.times.usecs);
+    const woke = await native.sleepUntil(at);
+    if (ctx.numEvents > 0) checkEventTime(ctx, ev, woke);
+    const s = fds.socketUnderTest;
+    if (!s || s.liveFd < 0) throw new TestFailure('code', ev.line, 'runtime error in code: no socket to use for code');
+    const data = codeDataAssignments(s.liveFd);
+    if (data.error) throw new TestFailure('code', ev.line, `runtime error in code: ${data.error}`);
+    code.addData(data.assignments);
+    code.addText(ev.line, ev.ast.code.text);
+  };
+
+  let initDone = false;
+  const runCleanup = (): void => {
+    if (!script.cleanupCommand || !initDone) return;
+    const r = runShellCommand(script.cleanupCommand.commandLine, { cwd: ctx.scriptDir });
+    if (!r.ok) result.warnings.push(`${req.displayPath}: error executing cleanup command: ${r.error}`);
+  };
+
+  try {
+    await hooks.onNetworkReady?.(config);
+    if (script.initCommand) {
+      const r = runShellCommand(script.initCommand.commandLine, { cwd: ctx.scriptDir });
+      if (!r.ok) throw new TestFailure('command', 0, `error executing init command: ${r.error}`);
+      initDone = true;
+    }
+    await warmUp(ctx.events, config.wireFamily === 'inet' ? 4 : 6, executor);
+    clock.liveStartNs = scheduleStart();
+    await runEvents(ctx, {
+      packet: (ev) => packets.run(ev),
+      syscall: (ev) => syscalls.run(ev),
+      command: runCommandEvent,
+      code: runCodeEvent,
+    }, abort);
+    runCleanup();
+    const codeFailure = code.execute(req.displayPath, config.codeCommand, ctx.scriptDir);
+    if (codeFailure) {
+      if (codeFailure.output) log(codeFailure.output.trimEnd());
+      throw new TestFailure('code', codeFailure.line, codeFailure.message, codeFailure.output ? [codeFailure.output.trimEnd()] : []);
+    }
+    await Promise.race([syscalls.finish(), abort]);
+  } catch (e) {
+    if (!(e instanceof TestFailure)) throw e;
+    if (e.kind !== 'code') runCleanup();
+    result.verdict = 'fail';
+    result.exitCode = EXIT_FAIL;
+    result.firstError = failureToError(e, req.displayPath);
+  } finally {
+    await hooks.onRunEnd?.();
+    dev.stop();
+    result.injectionErrorsUsecs = dev.injectionErrorsNs.map((ns) => Number(ns) / 1000);
+    await hooks.writeCapture?.(capture);
+    tun.close();
+  }
+  return done();
+}
+
+function symbolResolver(config: RunConfig): (name: string) => bigint | undefined {
+  return (name) => {
+    const v = native.SYMBOLS[name];
+    if (v !== undefined) return v;
+    const d = config.defines[name];
+    if (d !== undefined && /^-?(0x[0-9a-f]+|\d+)$/i.test(d)) return BigInt(d);
+    return undefined;
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The interpreter loop (packetdrill's run.c): take events in script order,
+ * anchor relative times, and hand each to its handler (packets, system
+ * calls, commands, code), failing at the first event that does not happen
+ * as the script says.
+ */
+import { TestFailure } from './errors.js';
+import type { RunContext, RunEvent } from './state.js';
+import { isAbsolute, verifyTime } from './timing.js';
+
+const TRACE = process.env.TUNDRILL_TRACE === '1';
+
+export interface EventHandlers {
+  packet(ev: RunEvent): Promise<void>;
+  syscall(ev: RunEvent): Promise<void>;
+  command(ev: RunEvent): Promise<void>;
+  code(ev: RunEvent): Promise<void>;
+}
+
+/** Human description of an event, as in packetdrill's timing errors. */
+export function eventDescription(ev: RunEvent): string {
+  switch (ev.ast.type) {
+    case 'packet': return ev.ast.packet.direction === 'inbound' ? 'inbound packet' : 'outbound packet';
+    case 'syscall': return 'system call start';
+    case 'command': return 'command';
+    case 'code': return 'data collection for code';
+  }
+}
+
+/** Inbound packets following inbound packets anchor to the previous one's script time, not to "now". */
+function isStartTimeAnchored(ev: RunEvent): boolean {
+  return ev.ast.type === 'packet' && ev.ast.packet.direction === 'inbound';
+}
+
+/** Give a relative or wildcard event its script time (packetdrill's adjust_relative_event_times). */
+export function adjustRelativeTimes(ctx: RunContext, ev: RunEvent): void {
+  const t = ev.times;
+  if (t.type !== 'any' && t.type !== 'relative' && t.type !== 'relative_range') return;
+  let offset: number;
+  if (ctx.lastEvent && isStartTimeAnchored(ctx.lastEvent) && isStartTimeAnchored(ev)) {
+    offset = ctx.lastEvent.times.usecs;
+  } else {
+    offset = Math.trunc(ctx.clock.nowUsecs());
+  }
+  t.offsetUsecs = offset;
+  t.usecs += offset;
+  if (t.type === 'relative_range') t.endUsecs += offset;
+  if (t.type === 'relative' && ev.ast.type === 'syscall' && ev.syscallEndUsecs !== -1) {
+    ev.syscallEndUsecs += offset;
+  }
+}
+
+export function lastEventUsecs(ctx: RunContext): number {
+  return ctx.lastEvent ? ctx.lastEvent.times.usecs : -1;
+}
+
+/** Check the time an event happened at (live monotonic ns) against the script. */
+export function checkEventTime(ctx: RunContext, ev: RunEvent, liveNs: bigint): void {
+  const err = verifyTime(ctx.config, ev.times, ctx.clock.scriptUsecs(liveNs), lastEventUsecs(ctx), eventDescription(ev));
+  if (err) throw new TestFailure('timing', ev.line, err);
+}
+
+/** Advance to the next event (packetdrill's get_next_event); returns undefined at the end. */
+function nextEvent(ctx: RunContext): RunEvent | undefined {
+  if (ctx.event === undefined && ctx.numEvents === 0 && ctx.lastEvent === undefined) {
+    const first = ctx.events[0];
+    if (!first) return undefined;
+    if (first.times.usecs !== 0) {
+      throw new TestFailure('semantic', first.line, 'first event should be at time 0');
+    }
+    ctx.event = first;
+    return first;
+  }
+  const cur = ctx.event!;
+  ctx.scriptLastTimeUsecs = cur.times.usecs;
+  ctx.lastEvent = cur;
+  const next = ctx.events[cur.index + 1];
+  ctx.event = next;
+  if (!next) return undefined;
+  if (isAbsolute(cur.times) && isAbsolute(next.times) && next.times.usecs < ctx.scriptLastTimeUsecs) {
+    throw new TestFailure(
+      'semantic',
+      next.line,
+      `time goes backward in script from ${ctx.scriptLastTimeUsecs} usec to ${next.times.usecs} usec`,
+    );
+  }
+  return next;
+}
+
+/**
+ * Run every event. Throws TestFailure at the first failure; handlers may
+ * also fail asynchronously through `abort` (a blocking system call that
+ * returns wrongly while later events run).
+ */
+export async function runEvents(ctx: RunContext, handlers: EventHandlers, abort: Promise<never>): Promise<void> {
+  for (;;) {
+    const ev = nextEvent(ctx);
+    if (!ev) break;
+    adjustRelativeTimes(ctx, ev);
+    if (TRACE) process.stderr.write(`[trace ${ctx.clock.nowUsecs().toFixed(0)}us] line ${ev.line} ${ev.ast.type} at ${ev.times.usecs}us\n`);
+    let step: Promise<void>;
+    switch (ev.ast.type) {
+      case 'packet': step = handlers.packet(ev); break;
+      case 'syscall': step = handlers.syscall(ev); break;
+      case 'command': step = handlers.command(ev); break;
+      case 'code': step = handlers.code(ev); break;
+    }
+    await Promise.race([step, abort]);
+    ctx.numEvents++;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The state of one run: the script, its clock, the fd table and the device,
+ * shared by the event handlers (packets, system calls, commands, code).
+ */
+import type { Event, Script } from '../script/ast.js';
+import type { RunConfig } from './config.js';
+import type { FdTable } from './sockets.js';
+import { initialTimes, type EventTimes } from './timing.js';
+
+/** A script event with its times as the run anchors them. */
+export interface RunEvent {
+  index: number;
+  ast: Event;
+  line: number;
+  times: EventTimes;
+  /** For blocking system calls: the expected return time (script time), else -1. */
+  syscallEndUsecs: number;
+}
+
+export function toRunEvents(script: Script): RunEvent[] {
+  return script.events.map((ast, index) => ({
+    index,
+    ast,
+    line: ast.loc.line,
+    times: initialTimes(ast.time),
+    syscallEndUsecs: ast.type === 'syscall' && ast.syscall.endUsecs !== undefined ? ast.syscall.endUsecs : -1,
+  }));
+}
+
+export interface Clock {
+  /** CLOCK_MONOTONIC now, in nanoseconds. */
+  nowNs(): bigint;
+}
+
+export class RunClock {
+  /** Live time (monotonic ns) at script time 0. */
+  liveStartNs = 0n;
+  constructor(private readonly clock: Clock) {}
+
+  nowNs(): bigint {
+    return this.clock.nowNs();
+  }
+
+  /** Script time (µs since the start) of a live monotonic time. */
+  scriptUsecs(liveNs: bigint): number {
+    return Number(liveNs - this.liveStartNs) / 1000;
+  }
+
+  /** Script time now, in µs. */
+  nowUsecs(): number {
+    return this.scriptUsecs(this.clock.nowNs());
+  }
+
+  /** Live monotonic ns of a script time in µs. */
+  liveNs(scriptUsecs: number): bigint {
+    return this.liveStartNs + BigInt(Math.round(scriptUsecs * 1000));
+  }
+}
+
+export interface RunContext {
+  config: RunConfig;
+  script: Script;
+  /** The script path as reported in messages (as given to the runner). */
+  displayPath: string;
+  /** Folder the script's commands run in. */
+  scriptDir: string;
+  fds: FdTable;
+  clock: RunClock;
+  events: RunEvent[];
+  /** The event being run. */
+  event: RunEvent | undefined;
+  lastEvent: RunEvent | undefined;
+  /** Script time of the previous event (packetdrill's script_last_time_usecs). */
+  scriptLastTimeUsecs: number;
+  numEvents: number;
+}

@@ -1,0 +1,76 @@
+/**
+ * tun0 as packetdrill sets it up: a layer-3 TUN with a virtio-net header
+ * (IFF_VNET_HDR) and checksum/TSO offload, so the kernel may hand over TSO
+ * super-segments and accept GSO packets, just as it does on a real NIC.
+ */
+import * as native from '../native/addon.js';
+import type { TunIo } from '../engine/netdev.js';
+
+const TUNSETIFF = 0x400454ca;
+const TUNSETOFFLOAD = 0x400454d0;
+const IFF_TUN = 0x0001;
+const IFF_NO_PI = 0x1000;
+const IFF_VNET_HDR = 0x4000;
+const TUN_F_CSUM = 0x01;
+const TUN_F_TSO4 = 0x02;
+const TUN_F_TSO6 = 0x04;
+const TUN_F_TSO_ECN = 0x08;
+const O_RDWR = 0x2;
+const O_CLOEXEC = 0x80000;
+const AT_FDCWD = -100;
+
+export class TunError extends Error {}
+
+export interface TunDevice {
+  fd: number;
+  name: string;
+  io: TunIo;
+  close(): void;
+}
+
+function check(r: native.SyscallResult, what: string): number {
+  if (r.ret < 0n) {
+    throw new TunError(`${what}: ${native.strerror(r.errno)} (${native.errnoName(r.errno)})`);
+  }
+  return Number(r.ret);
+}
+
+export function openTunDevice(name = 'tun0'): TunDevice {
+  const path = Buffer.from('/dev/net/tun\0');
+  const fd = check(native.syscall(native.sysNr('openat'), [AT_FDCWD, path, O_RDWR | O_CLOEXEC, 0]), 'open /dev/net/tun');
+  const ifr = Buffer.alloc(40);
+  ifr.write(name, 0, 15, 'ascii');
+  ifr.writeUInt16LE(IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, 16);
+  try {
+    check(native.syscall(native.sysNr('ioctl'), [fd, TUNSETIFF, ifr]), `create ${name} (TUNSETIFF)`);
+    check(
+      native.syscall(native.sysNr('ioctl'), [fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN]),
+      `set ${name} offloads (TUNSETOFFLOAD)`,
+    );
+  } catch (e) {
+    native.syscall(native.sysNr('close'), [fd]);
+    throw e;
+  }
+  const actual = ifr.toString('ascii', 0, 16).replace(/\0.*$/s, '');
+  let closed = false;
+  return {
+    fd,
+    name: actual,
+    io: {
+      readerStart(onPackets) {
+        const r = native.tunReaderStart(fd, onPackets, {
+          onError: (err) => {
+            if (!closed) process.emitWarning(`tun reader: ${err.message}`);
+          },
+        });
+        return { stop: () => r.stop() };
+      },
+      writeAt: (data, deadlineNs) => native.tunWriteAt(fd, data, deadlineNs),
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      native.syscall(native.sysNr('close'), [fd]);
+    },
+  };
+}
