@@ -86,6 +86,10 @@ interface FieldSlot {
   /** 2^bits: values must be below this. */
   readonly limit: number;
   readonly bits: number;
+  /** Bits to the right of the field inside its covering bytes (log2 of `div`). */
+  readonly shift: number;
+  /** True when the covering bytes fit a 32-bit integer (fast bit operations apply). */
+  readonly small: boolean;
   readonly defaultValue: unknown;
 }
 
@@ -117,12 +121,29 @@ export interface HeaderCodec<T extends object> {
 }
 
 function readUintBE(buf: Uint8Array, start: number, count: number): number {
+  switch (count) {
+    case 1:
+      return buf[start]!;
+    case 2:
+      return (buf[start]! << 8) | buf[start + 1]!;
+    case 3:
+      return (buf[start]! << 16) | (buf[start + 1]! << 8) | buf[start + 2]!;
+    case 4:
+      return ((buf[start]! << 24) | (buf[start + 1]! << 16) | (buf[start + 2]! << 8) | buf[start + 3]!) >>> 0;
+  }
   let v = 0;
   for (let i = 0; i < count; i++) v = v * 256 + buf[start + i]!;
   return v;
 }
 
 function writeUintBE(buf: Uint8Array, start: number, count: number, value: number): void {
+  if (count <= 4) {
+    for (let i = count - 1; i >= 0; i--) {
+      buf[start + i] = value & 0xff;
+      value >>>= 8;
+    }
+    return;
+  }
   for (let i = count - 1; i >= 0; i--) {
     buf[start + i] = value % 256;
     value = Math.floor(value / 256);
@@ -196,6 +217,8 @@ class Codec<T extends object> implements HeaderCodec<T> {
         div: 2 ** rightBits,
         limit: 2 ** bits,
         bits,
+        shift: rightBits,
+        small: byteEnd - byteStart <= 4,
         defaultValue,
       });
       bit = endBit;
@@ -267,9 +290,13 @@ class Codec<T extends object> implements HeaderCodec<T> {
     const at = offset + s.byteStart;
     switch (s.kind) {
       case 'uint':
+        if (s.small) {
+          const acc = readUintBE(buf, at, s.byteCount);
+          return s.bits === 32 ? acc : (acc >>> s.shift) & (s.limit - 1);
+        }
         return Math.floor(readUintBE(buf, at, s.byteCount) / s.div) % s.limit;
       case 'flag':
-        return (Math.floor(buf[at]! / s.div) & 1) === 1;
+        return ((buf[at]! >> s.shift) & 1) === 1;
       case 'ipv4':
         return formatIpv4(buf, at);
       case 'ipv6':
@@ -300,6 +327,12 @@ class Codec<T extends object> implements HeaderCodec<T> {
         }
         if (s.div === 1 && s.bits === s.byteCount * 8) {
           writeUintBE(buf, at, s.byteCount, n);
+          return;
+        }
+        if (s.small) {
+          const mask = ((s.limit - 1) << s.shift) >>> 0;
+          const cur = readUintBE(buf, at, s.byteCount);
+          writeUintBE(buf, at, s.byteCount, ((cur & ~mask) | (n << s.shift)) >>> 0);
           return;
         }
         const acc = readUintBE(buf, at, s.byteCount);

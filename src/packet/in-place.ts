@@ -163,6 +163,45 @@ export function findTcpOption(buf: Uint8Array, kind: number, tcpOff = tcpOffset(
   return -1;
 }
 
+/**
+ * Absolute offset of the TSval field of the timestamp option (TSecr is the
+ * 4 bytes after it), or -1 when there is no well-formed timestamp option.
+ */
+export function tcpTimestampOffset(buf: Uint8Array, tcpOff = tcpOffset(buf)): number {
+  const at = findTcpOption(buf, 8, tcpOff);
+  if (at < 0 || buf[at + 1] !== 10 || at + 10 > buf.length) return -1;
+  return at + 2;
+}
+
+/**
+ * Adds `delta` (modulo 2^32) to both edges of every SACK block of every SACK
+ * option, as when mapping acknowledgment space between script and live
+ * sequence numbers. Returns the number of blocks changed. Checksums are
+ * not updated.
+ */
+export function offsetSackBlocks(buf: Uint8Array, delta: number, tcpOff = tcpOffset(buf)): number {
+  if (tcpOff < 0) return 0;
+  const end = Math.min(tcpOff + (buf[tcpOff + 12]! >> 4) * 4, buf.length);
+  let at = tcpOff + 20;
+  let blocks = 0;
+  while (at < end) {
+    const k = buf[at]!;
+    if (k === 0 || k === 1) {
+      at += 1;
+      continue;
+    }
+    if (at + 1 >= end) break;
+    const len = buf[at + 1]!;
+    if (len < 2 || at + len > end) break;
+    if (k === 5 && (len - 2) % 8 === 0) {
+      for (let p = at + 2; p < at + len; p += 4) setU32(buf, p, (u32(buf, p) + delta) >>> 0);
+      blocks += (len - 2) / 8;
+    }
+    at += len;
+  }
+  return blocks;
+}
+
 /** True when the TCP checksum of the packet verifies (false when not TCP). */
 export function tcpChecksumOk(buf: Uint8Array): boolean {
   const off = tcpOffset(buf);

@@ -503,17 +503,10 @@ export function encodePacket(p: PacketToEncode): Buffer {
   if (p.ipv4 !== undefined) {
     const s = p.ipv4;
     if (total > 0xffff && s.totalLength === undefined) throw new RangeError(`IPv4 packet too long: ${total} bytes`);
-    IPV4.encode(
-      {
-        ...s,
-        ihl: s.ihl ?? ipHdrLen / 4,
-        totalLength: s.totalLength ?? total,
-        protocol: s.protocol ?? protocol,
-        checksum: 0,
-      },
-      buf,
-      0,
-    );
+    IPV4.encode(s, buf, 0);
+    if (s.ihl === undefined) IPV4.writeField(buf, 0, 'ihl', ipHdrLen / 4);
+    if (s.totalLength === undefined) IPV4.writeField(buf, 0, 'totalLength', total);
+    if (s.protocol === undefined) IPV4.writeField(buf, 0, 'protocol', protocol);
     if (s.options !== undefined) buf.set(s.options, IPV4_HEADER_LEN);
   } else {
     const s = p.ipv6!;
@@ -525,11 +518,9 @@ export function encodePacket(p: PacketToEncode): Buffer {
     const upper = protocol;
     const fixedNext =
       hasL4 && s.nextHeader !== undefined ? s.nextHeader : exts.length > 0 ? exts[0]!.type : upper;
-    IPV6.encode(
-      { ...s, payloadLength: s.payloadLength ?? total - IPV6_HEADER_LEN, nextHeader: fixedNext },
-      buf,
-      0,
-    );
+    IPV6.encode(s, buf, 0);
+    if (s.payloadLength === undefined) IPV6.writeField(buf, 0, 'payloadLength', total - IPV6_HEADER_LEN);
+    IPV6.writeField(buf, 0, 'nextHeader', fixedNext);
     let at = IPV6_HEADER_LEN;
     for (let i = 0; i < exts.length; i++) {
       const e = exts[i]!;
@@ -547,12 +538,14 @@ export function encodePacket(p: PacketToEncode): Buffer {
   let bad: boolean | undefined;
   if (p.tcp !== undefined) {
     const s = p.tcp;
-    const flags = parseTcpFlags(s.flags ?? '');
-    for (const name of TCP_FLAG_NAMES) {
-      const v = s[name];
-      if (v !== undefined) flags[name] = v;
+    TCP.encode(s, buf, l4Offset);
+    if (s.flags !== undefined) {
+      const letters = parseTcpFlags(s.flags);
+      for (const name of TCP_FLAG_NAMES) {
+        if (s[name] === undefined) TCP.writeField(buf, l4Offset, name, letters[name]);
+      }
     }
-    TCP.encode({ ...s, ...flags, dataOffset: s.dataOffset ?? l4HdrLen / 4, checksum: 0 }, buf, l4Offset);
+    if (s.dataOffset === undefined) TCP.writeField(buf, l4Offset, 'dataOffset', l4HdrLen / 4);
     const o = s.options;
     if (o instanceof Uint8Array) buf.set(o, l4Offset + TCP_HEADER_LEN);
     else if (o !== undefined) writeTcpOptions(o, buf, l4Offset + TCP_HEADER_LEN, true);
@@ -561,19 +554,22 @@ export function encodePacket(p: PacketToEncode): Buffer {
     bad = s.badChecksum;
   } else if (p.udp !== undefined) {
     const s = p.udp;
-    UDP.encode({ ...s, length: s.length ?? total - l4Offset, checksum: 0 }, buf, l4Offset);
+    UDP.encode(s, buf, l4Offset);
+    if (s.length === undefined) UDP.writeField(buf, l4Offset, 'length', total - l4Offset);
     checksumAt = l4Offset + 6;
     checksumGiven = s.checksum;
     bad = s.badChecksum;
   } else if (p.icmpv4 !== undefined) {
     const s = p.icmpv4;
-    ICMPV4.encode({ ...s, rest: s.rest ?? icmpRest(s, false), checksum: 0 }, buf, l4Offset);
+    ICMPV4.encode(s, buf, l4Offset);
+    if (s.rest === undefined) ICMPV4.writeField(buf, l4Offset, 'rest', icmpRest(s, false));
     checksumAt = l4Offset + 2;
     checksumGiven = s.checksum;
     bad = s.badChecksum;
   } else if (p.icmpv6 !== undefined) {
     const s = p.icmpv6;
-    ICMPV6.encode({ ...s, rest: s.rest ?? icmpRest(s, true), checksum: 0 }, buf, l4Offset);
+    ICMPV6.encode(s, buf, l4Offset);
+    if (s.rest === undefined) ICMPV6.writeField(buf, l4Offset, 'rest', icmpRest(s, true));
     checksumAt = l4Offset + 2;
     checksumGiven = s.checksum;
     bad = s.badChecksum;

@@ -22,6 +22,8 @@ import {
   TCPOPT_TIMESTAMP,
   TCPOPT_WSCALE,
   TCPOPT_SACK,
+  offsetSackBlocks,
+  tcpTimestampOffset,
 } from '../../src/packet/index.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -118,6 +120,34 @@ describe('in-place helpers', () => {
     const b = encodePacket({ ipv4: { src: '1.1.1.1', dst: '2.2.2.2' }, tcp: { options: [{ type: 'nop' }] }, payload: 100 });
     expect(tcpPayloadLength(b)).toBe(100);
     expect(tcpPayloadLength(Buffer.concat([b, Buffer.alloc(4)]))).toBe(100);
+  });
+
+  it('locate timestamps and shift SACK blocks in place', () => {
+    const b = encodePacket({
+      ipv4: { src: '1.1.1.1', dst: '2.2.2.2' },
+      tcp: {
+        flags: '.',
+        options: [
+          { type: 'nop' },
+          { type: 'nop' },
+          { type: 'timestamp', val: 7, ecr: 9 },
+          { type: 'nop' },
+          { type: 'nop' },
+          { type: 'sack', blocks: [{ left: 100, right: 200 }, { left: 0xfffffff0, right: 5 }] },
+        ],
+      },
+    });
+    const ts = tcpTimestampOffset(b);
+    expect(b.readUInt32BE(ts)).toBe(7);
+    expect(b.readUInt32BE(ts + 4)).toBe(9);
+    expect(offsetSackBlocks(b, 0x20)).toBe(2);
+    refreshChecksums(b);
+    const p = decodePacket(b, { verifyChecksums: true });
+    expect(p.l4ChecksumOk).toBe(true);
+    const sack = p.tcp!.options.find((o) => o.type === 'sack');
+    expect(sack).toMatchObject({ blocks: [{ left: 0x84, right: 0xe8 }, { left: 0x10, right: 0x25 }] });
+    expect(tcpTimestampOffset(KERNEL_SYN_V6)).toBe(40 + 20 + 6 + 2);
+    expect(offsetSackBlocks(KERNEL_SYN_V6, 1)).toBe(0);
   });
 
   it('complain when asked for TCP fields of a non-TCP packet', () => {
