@@ -79,15 +79,18 @@ describe.skipIf(reason !== null)('native addon with a real TUN in a network name
     expect(report.threadsAfterStop).toBe(report.threadsBeforeStop! - 1);
 
     const t = report.tunWriteAt!;
+    const o = report.tunWriteAtSubmittedOnTime!;
     console.log(
       `tunWriteAt timing error (actual - deadline) over ${t.count} writes: ` +
         `min ${t.minUs}us p50 ${t.p50Us}us p99 ${t.p99Us}us max ${t.maxUs}us; ` +
+        `over the ${o.count} requested before their deadline: p50 ${o.p50Us}us p99 ${o.p99Us}us max ${o.maxUs}us; ` +
         `SYN stamped ${report.syn!.stampAfterConnectUs.toFixed(1)}us after connect(); ` +
         `RST to ECONNREFUSED ${report.rst!.refusedAfterUs.toFixed(1)}us; child ran ${elapsedMs} ms`,
     );
     expect(t.count).toBe(200);
     expect(t.minUs).toBeGreaterThanOrEqual(0);
     expect(t.p50Us).toBeLessThan(1000);
-    expect(t.p99Us).toBeLessThan(5000);
+    expect(o.count).toBeGreaterThan(100);
+    expect(o.p99Us).toBeLessThan(5000);
   });
 });

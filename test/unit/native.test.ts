@@ -56,19 +56,30 @@ describe('native clock', () => {
   });
 
   it('sleepUntil wakes at the deadline', async () => {
+    const sorted = (xs: bigint[]): bigint[] => [...xs].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    const summary = (xs: bigint[]): string => {
+      const s = sorted(xs);
+      return `p50 ${us(quantile(s, 0.5))} p99 ${us(quantile(s, 0.99))} max ${us(s[s.length - 1]!)}`;
+    };
     const errors: bigint[] = [];
+    // Requests that reached the addon after their deadline measure a held-up
+    // JS thread rather than the timer.
+    const onTime: bigint[] = [];
     for (let i = 0; i < 200; i++) {
       const deadline = nowNs() + BigInt(200_000 + Math.floor(Math.random() * 1_800_000));
-      const woke = await sleepUntil(deadline);
+      const pending = sleepUntil(deadline);
+      const submitted = nowNs();
+      const woke = await pending;
       expect(woke >= deadline).toBe(true);
       errors.push(woke - deadline);
+      if (submitted < deadline) onTime.push(woke - deadline);
     }
-    errors.sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-    const p50 = quantile(errors, 0.5);
-    const p99 = quantile(errors, 0.99);
-    const max = errors[errors.length - 1]!;
-    console.log(`sleepUntil error over ${errors.length} sleeps: p50 ${us(p50)} p99 ${us(p99)} max ${us(max)}`);
-    expect(p99).toBeLessThan(5_000_000n);
+    console.log(
+      `sleepUntil error over ${errors.length} sleeps: ${summary(errors)}; ` +
+        `over the ${onTime.length} requested before their deadline: ${summary(onTime)}`,
+    );
+    expect(onTime.length).toBeGreaterThan(100);
+    expect(quantile(sorted(onTime), 0.99)).toBeLessThan(5_000_000n);
   });
 
   it('sleepUntil with a past deadline resolves at once', async () => {
