@@ -327,14 +327,22 @@ const IPV6_ALTERNATIVES = [
 const IPV6_FULL = new RegExp(`^(?:${IPV6_ALTERNATIVES.join('|')})$`);
 const IPV6_CHARS = /[0-9a-fA-F:.]/;
 
-/** packetdrill's IPv6 address pattern; longest full match. */
+/**
+ * packetdrill's IPv6 address pattern; longest full match. Every alternative
+ * but the full eight-group form contains "::", which makes a cheap filter.
+ */
 function matchIpv6(s: string, p: number): number {
-  if (!IPV6_CHARS.test(s[p] ?? '')) return 0;
   let end = p;
-  while (end < s.length && end - p < 64 && IPV6_CHARS.test(s[end]!)) end++;
-  if (s.slice(p, end).indexOf(':') < 0) return 0;
-  for (let e = end; e > p; e--) {
-    if (IPV6_FULL.test(s.slice(p, e))) return e - p;
+  let colons = 0;
+  while (end < s.length && end - p < 64 && IPV6_CHARS.test(s[end]!)) {
+    if (s.charCodeAt(end) === 58) colons++;
+    end++;
+  }
+  if (colons === 0) return 0;
+  const span = s.slice(p, end);
+  if (colons < 7 && span.indexOf('::') < 0) return 0;
+  for (let e = span.length; e > 0; e--) {
+    if (IPV6_FULL.test(span.slice(0, e))) return e;
   }
   return 0;
 }
@@ -360,17 +368,22 @@ const enum Rule {
   Ipv6,
 }
 
-interface Match {
-  rule: Rule;
-  len: number;
+// The best match found so far at the current position (module state keeps
+// the scanner free of per-character allocations).
+let bestRule: Rule = Rule.Char;
+let bestLen = 0;
+
+function consider(rule: Rule, len: number): void {
+  if (len > bestLen || (len === bestLen && len > 0 && rule < bestRule)) {
+    bestRule = rule;
+    bestLen = len;
+  }
 }
 
-function longestMatch(s: string, p: number): Match {
+function longestMatch(s: string, p: number): void {
   const c = s.charCodeAt(p);
-  let best: Match = { rule: Rule.Char, len: 0 };
-  const consider = (rule: Rule, len: number): void => {
-    if (len > best.len || (len === best.len && len > 0 && rule < best.rule)) best = { rule, len };
-  };
+  bestRule = Rule.Char;
+  bestLen = 0;
   // Keywords: a word (or `sequence#`) that is in the table.
   const w = matchWord(s, p);
   if (w > 0) {
@@ -390,7 +403,11 @@ function longestMatch(s: string, p: number): Match {
   if (c === 96) consider(Rule.BackQuoted, matchQuoted(s, p, 96));
   if (c === 32 || c === 9 || c === NL) {
     let i = p;
-    while (i < s.length && (s[i] === ' ' || s[i] === '\t' || s[i] === '\n')) i++;
+    for (;;) {
+      const d = s.charCodeAt(i);
+      if (d !== 32 && d !== 9 && d !== NL) break;
+      i++;
+    }
     consider(Rule.Space, i - p);
   } else {
     consider(Rule.Char, 1);
@@ -402,7 +419,6 @@ function longestMatch(s: string, p: number): Match {
   if (c === 37) consider(Rule.Code, matchBlock(s, p, '%{', '}%'));
   if (isDigit(c)) consider(Rule.Ipv4, matchIpv4(s, p));
   if (isHex(c) || c === 58) consider(Rule.Ipv6, matchIpv6(s, p));
-  return best;
 }
 
 /** Strip spaces and tabs at both ends of a `%{ }%` snippet, as packetdrill does. */
@@ -470,49 +486,88 @@ export class Lexer {
     const s = this.source;
     for (;;) {
       if (this.pos >= s.length) {
-        return { kind: 'EOF', text: '', loc: { line: this.line, column: this.col }, endLine: this.line, offset: this.pos };
+        const loc = { line: this.line, column: this.col };
+        return { kind: 'EOF', text: '', loc, endLine: this.line, offset: this.pos, int: undefined, float: undefined, value: undefined, define: undefined };
       }
-      const m = longestMatch(s, this.pos);
+      longestMatch(s, this.pos);
+      const rule = bestRule;
+      const len = bestLen;
       const start = this.pos;
       const loc: Loc = { line: this.line, column: this.col };
-      const text = s.slice(start, start + m.len);
-      this.advance(m.len);
-      const base = { text, loc, endLine: this.line, offset: start };
-      switch (m.rule) {
-        case Rule.Space:
-        case Rule.CppComment:
-        case Rule.CComment:
-          continue;
+      this.advance(len);
+      if (rule === Rule.Space || rule === Rule.CppComment || rule === Rule.CComment) continue;
+      const text = s.slice(start, start + len);
+      const tok = (kind: TokenKind): Token => ({
+        kind,
+        text,
+        loc,
+        endLine: this.line,
+        offset: start,
+        int: undefined,
+        float: undefined,
+        value: undefined,
+        define: undefined,
+      });
+      let t: Token;
+      switch (rule) {
         case Rule.Keyword:
-          return { ...base, kind: KEYWORDS.get(text)! };
+          return tok(KEYWORDS.get(text)!);
         case Rule.Ellipsis:
-          return { ...base, kind: 'ELLIPSIS' };
+          return tok('ELLIPSIS');
         case Rule.Option:
-          return { ...base, kind: 'OPTION', value: text.slice(2) };
+          t = tok('OPTION');
+          t.value = text.slice(2);
+          return t;
         case Rule.Float:
-          return { ...base, kind: 'FLOAT', float: parseFloat(text) };
+          t = tok('FLOAT');
+          t.float = parseFloat(text);
+          return t;
         case Rule.Integer:
-          return { ...base, kind: 'INTEGER', int: decimalValue(text) };
+          t = tok('INTEGER');
+          t.int = decimalValue(text);
+          return t;
         case Rule.Hex:
-          return { ...base, kind: 'HEX_INTEGER', int: hexValue(text) };
+          t = tok('HEX_INTEGER');
+          t.int = hexValue(text);
+          return t;
         case Rule.Word: {
           const def = this.defines.get(text);
-          if (def === undefined) return { ...base, kind: 'WORD', value: text };
+          if (def === undefined) {
+            t = tok('WORD');
+            t.value = text;
+            return t;
+          }
           const sub = substituteDefine(def);
-          return { ...base, ...sub, define: text };
+          t = tok(sub.kind);
+          t.value = sub.value;
+          t.int = sub.int;
+          t.define = text;
+          return t;
         }
         case Rule.String:
-          return { ...base, kind: 'STRING', value: text.slice(1, -1) };
+          t = tok('STRING');
+          t.value = text.slice(1, -1);
+          return t;
         case Rule.BackQuoted:
-          return { ...base, kind: 'BACK_QUOTED', value: text.slice(1, -1) };
+          t = tok('BACK_QUOTED');
+          t.value = text.slice(1, -1);
+          return t;
         case Rule.Code:
-          return { ...base, kind: 'CODE', value: codeText(text) };
+          t = tok('CODE');
+          t.value = codeText(text);
+          return t;
         case Rule.Ipv4:
-          return { ...base, kind: 'IPV4_ADDR', value: text };
+          t = tok('IPV4_ADDR');
+          t.value = text;
+          return t;
         case Rule.Ipv6:
-          return { ...base, kind: 'IPV6_ADDR', value: text };
+          t = tok('IPV6_ADDR');
+          t.value = text;
+          return t;
         case Rule.Char:
-          return { ...base, kind: 'CHAR', value: text };
+          t = tok('CHAR');
+          t.value = text;
+          return t;
       }
     }
   }
