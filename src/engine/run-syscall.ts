@@ -14,6 +14,7 @@ import { evaluateList } from './syscalls/values.js';
 
 export { SyscallFailure };
 export { SUPPORTED_SYSCALLS } from './syscalls/table.js';
+export { syscallClockFromMonotonic } from './syscalls/clock.js';
 export type { PreparedSyscall, SyscallArg, SyscallClock, SyscallContext, SyscallResult } from './syscalls/types.js';
 
 /**

@@ -24,7 +24,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as addon from './native/addon.js';
 import { finalizeConfig } from './engine/config.js';
 import { FdTable, newSocketEntry } from './engine/sockets.js';
-import { prepareSyscall, SyscallFailure } from './engine/run-syscall.js';
+import { prepareSyscall, SyscallFailure, syscallClockFromMonotonic } from './engine/run-syscall.js';
 import { parseScript } from './script/index.js';
 
 const input = JSON.parse(process.argv[2]);
@@ -34,14 +34,25 @@ const cc = readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').tri
 
 const config = finalizeConfig(input.options);
 const fds = new FdTable();
+const liveStartNs = addon.nowNs();
 const ctx = {
   config,
   fds,
   symbol: (name) => addon.SYMBOLS[name],
+  clock: syscallClockFromMonotonic(() => liveStartNs),
 };
+const v6 = input.options.ipVersion !== 'ipv4';
+// Script time (ns) at which the last write() started.
+let lastWriteNs = 0n;
 
 function spec(line) {
-  const text = line.replaceAll('@CC@', cc).replaceAll('@CCLEN@', String(cc.length));
+  const text = line
+    .replaceAll('@CC@', cc)
+    .replaceAll('@CCLEN@', String(cc.length))
+    .replaceAll('@T@', String(lastWriteNs))
+    .replaceAll('@T+50ms@', String(lastWriteNs + 50000000n))
+    .replaceAll('@LEVEL@', v6 ? 'SOL_IPV6' : 'SOL_IP')
+    .replaceAll('@RECVERR@', v6 ? 'IPV6_RECVERR' : 'IP_RECVERR');
   const s = parseScript('0 ' + text + '\n', { path: 'loopback.pkt' });
   return s.events[0].syscall;
 }
@@ -79,6 +90,7 @@ for (const step of input.steps) {
       continue;
     }
     const r = p.nr === null ? p.emulate() : addon.syscall(p.nr, p.args);
+    if (p.name === 'write') lastWriteNs = r.startNs - liveStartNs;
     p.complete(r);
   } catch (e) {
     error = messageOf(e);
@@ -99,12 +111,23 @@ process.stdout.write(JSON.stringify({ results, table }));
 
 interface Step {
   line?: string;
-  /** The exact failure message expected, or undefined for success. */
-  error?: string;
+  /** The failure message expected (exact text, or a pattern), or undefined for success. */
+  error?: string | RegExp;
   handshake?: true;
   async?: true;
   await?: true;
 }
+
+function timestampRecvmsg(nsec: string, key: number): string {
+  return (
+    'recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{...,0}], msg_flags=MSG_ERRQUEUE|MSG_TRUNC, msg_control=[' +
+    `{cmsg_level=SOL_SOCKET, cmsg_type=SCM_TIMESTAMPING, cmsg_data={scm_sec=0,scm_nsec=${nsec}}},` +
+    '{cmsg_level=@LEVEL@, cmsg_type=@RECVERR@, cmsg_data={ee_errno=ENOMSG, ee_origin=SO_EE_ORIGIN_TIMESTAMPING, ' +
+    `ee_type=0, ee_code=0, ee_info=SCM_TSTAMP_SND, ee_data=${key}}}]}, MSG_ERRQUEUE) = 0`
+  );
+}
+
+const TIMESTAMP_ERROR = /^Bad timestamp 0 in scm_timestamping 0: expected=\d+ \(\d+\) actual=\d+ \(\d+\) start=\d+$/;
 
 /** The calls every variant runs; fds: 3 listener, 4 client, 5 accepted. */
 function steps(file: string): Step[] {
@@ -167,6 +190,18 @@ function steps(file: string): Step[] {
       error: 'Bad data in cmsg 0: expected=\x14 actual=\x0f',
     },
     { line: 'recv(5, ..., 100, 0) = 15' },
+    // Transmit time stamps: CLOCK_REALTIME stamps checked against script time.
+    {
+      line:
+        'setsockopt(4, SOL_SOCKET, SO_TIMESTAMPING, ' +
+        '[SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID], 4) = 0',
+    },
+    { line: 'write(4, ..., 10) = 10' },
+    { line: 'poll([{fd=4, events=POLLIN, revents=POLLERR}], 1, 100) = 1' },
+    { line: timestampRecvmsg('@T@', 9) },
+    { line: 'write(4, ..., 10) = 10' },
+    { line: timestampRecvmsg('@T+50ms@', 19), error: TIMESTAMP_ERROR },
+    { line: 'recv(5, ..., 100, 0) = 20' },
     // A blocking read on its own thread, satisfied by a later write.
     { line: 'read(5, ..., 100) = 42', async: true },
     { line: 'write(4, ..., 42) = 42' },
@@ -261,7 +296,12 @@ describe.each(Object.keys(VARIANTS) as Array<keyof typeof VARIANTS>)('real syste
 
   test('every call gets the verdict and message packetdrill gives', () => {
     const expected = steps(fileFor(variant)).filter((s) => s.line !== undefined);
-    expect(report.results.map((r) => [r.line, r.error])).toEqual(expected.map((s) => [s.line, s.error ?? null]));
+    const got = report.results.map((r, i) => {
+      const want = expected[i]?.error;
+      // A matching pattern stands for the message it matched.
+      return [r.line, want instanceof RegExp && r.error !== null && want.test(r.error) ? want : r.error];
+    });
+    expect(got).toEqual(expected.map((s) => [s.line, s.error ?? null]));
   });
 
   test('the fd table follows the calls', () => {
