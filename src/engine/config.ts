@@ -4,6 +4,7 @@
  * live addresses a run uses.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { canonicalIpv6 } from '../packet/address.js';
 
 export type IpVersion = 'ipv4' | 'ipv4-mapped-ipv6' | 'ipv6';
 export const IP_VERSIONS: readonly IpVersion[] = ['ipv4', 'ipv4-mapped-ipv6', 'ipv6'];
@@ -177,9 +178,9 @@ function splitPrefix(s: string): { ip: string; len?: number } {
 export function finalizeConfig(opts: RunOptions): RunConfig {
   const ipVersion = opts.ipVersion ?? 'ipv4';
   const v4 = ipVersion !== 'ipv6';
-  const localIp = opts.localIp ?? (v4 ? '192.168.0.1' : 'fd3d:a0b:17d6::1');
+  let localIp = opts.localIp ?? (v4 ? '192.168.0.1' : 'fd3d:a0b:17d6::1');
   const remote = splitPrefix(opts.remoteIp ?? (v4 ? '192.0.2.1' : 'fd3d:fa7b:d17d::1'));
-  const gatewayIp = opts.gatewayIp ?? (v4 ? '192.168.0.1' : 'fd3d:a0b:17d6:8888::1');
+  let gatewayIp = opts.gatewayIp ?? (v4 ? '192.168.0.1' : 'fd3d:a0b:17d6:8888::1');
   const check = (addr: string, what: string) => {
     if (v4 ? !isIPv4(addr) : !isIPv6(addr)) {
       throw new ConfigError(`bad ${what} for ${ipVersion}: ${addr}`);
@@ -188,6 +189,12 @@ export function finalizeConfig(opts: RunOptions): RunConfig {
   check(localIp, '--local_ip');
   check(remote.ip, '--remote_ip');
   check(gatewayIp, '--gateway_ip');
+  // Addresses are compared as text with what packets carry: use one spelling.
+  if (!v4) {
+    localIp = canonicalIpv6(localIp);
+    remote.ip = canonicalIpv6(remote.ip);
+    gatewayIp = canonicalIpv6(gatewayIp);
+  }
   const remoteLen = remote.len ?? (v4 ? 32 : 128);
   const prefixLen = v4 ? netmaskToPrefix(opts.netmaskIp ?? '255.255.0.0') : 48;
   const nonFatal = (opts.nonFatal ?? '').split(/[ ,]+/).filter(Boolean);

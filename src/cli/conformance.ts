@@ -1,0 +1,223 @@
+/**
+ * `tundrill conformance`: run the packetdrill corpora in ../shared/corpus
+ * and compare every (script, variant) with packetdrill's own verdict in
+ * ../shared/reference. A row agrees when the verdict is the same and, where
+ * packetdrill fails, tundrill fails at the same script line. The result is
+ * saved (conformance/last.json) so a later run can tell a regression from
+ * a known disagreement.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { EXIT_FAIL, EXIT_PASS, EXIT_USAGE } from '../engine/errors.js';
+import type { IpVersion } from '../engine/config.js';
+import { UsageError, type RunArgs } from './args.js';
+import { defaultJobs, executeRuns, PROJECT_ROOT } from './main.js';
+import { toSettings, type PlannedRun } from './plan.js';
+
+export interface ReferenceRow {
+  script: string;
+  variant: string;
+  verdict: 'pass' | 'fail' | 'flaky';
+  seconds: number;
+  firstError: string;
+}
+
+export type CorpusName = 'gtests' | 'selftests';
+
+interface CorpusInfo {
+  name: CorpusName;
+  root: string;
+  reference: string;
+  ksft: boolean;
+}
+
+export function sharedDir(): string {
+  return resolve(PROJECT_ROOT, '..', 'shared');
+}
+
+export function corpora(): CorpusInfo[] {
+  const shared = sharedDir();
+  return [
+    { name: 'gtests', root: join(shared, 'corpus', 'packetdrill-gtests'), reference: join(shared, 'reference', 'packetdrill-gtests-verdicts.tsv'), ksft: false },
+    { name: 'selftests', root: join(shared, 'corpus', 'linux-selftests'), reference: join(shared, 'reference', 'linux-selftests-verdicts.tsv'), ksft: true },
+  ];
+}
+
+export function readReference(file: string): ReferenceRow[] {
+  const rows: ReferenceRow[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line || line.startsWith('#') || line.startsWith('script\t')) continue;
+    const [script, variant, verdict, seconds, firstError] = line.split('\t');
+    if (!script || !variant || !verdict) continue;
+    rows.push({ script, variant, verdict: verdict as ReferenceRow['verdict'], seconds: Number(seconds), firstError: firstError ?? '' });
+  }
+  return rows;
+}
+
+/** The script line a packetdrill error names (`name.pkt:27: ...`), or 0. */
+export function errorLine(text: string): number {
+  const m = /^[^\s:]+\.pkt:(\d+):/.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+const VARIANT_OF: Record<string, IpVersion> = { ipv4: 'ipv4', 'ipv4-mapped-v6': 'ipv4-mapped-ipv6', ipv6: 'ipv6' };
+
+const RUN_ALL_ARGS: Record<string, string[]> = {
+  ipv4: ['--ip_version=ipv4', '--local_ip=192.168.0.1', '--gateway_ip=192.168.0.1', '--netmask_ip=255.255.0.0', '--remote_ip=192.0.2.1',
+    '-D', 'TFO_COOKIE=3021b9d889017eeb', '-D', 'CODE=host_unreachable', '-D', 'CMSG_LEVEL_IP=SOL_IP', '-D', 'CMSG_TYPE_RECVERR=IP_RECVERR'],
+  'ipv4-mapped-v6': ['--ip_version=ipv4-mapped-ipv6', '--local_ip=192.168.0.1', '--gateway_ip=192.168.0.1', '--netmask_ip=255.255.0.0',
+    '--remote_ip=192.0.2.1', '-D', 'TFO_COOKIE=3021b9d889017eeb', '-D', 'CODE=host_unreachable', '-D', 'CMSG_LEVEL_IP=SOL_IPV6',
+    '-D', 'CMSG_TYPE_RECVERR=IPV6_RECVERR'],
+  ipv6: ['--ip_version=ipv6', '--mtu=1520', '--local_ip=fd3d:0a0b:17d6::1', '--gateway_ip=fd3d:0a0b:17d6:8888::1',
+    '--remote_ip=fd3d:fa7b:d17d::1', '-D', 'TFO_COOKIE=c1d1e9742a47a9bc', '-D', 'CMSG_LEVEL_IP=SOL_IPV6', '-D', 'CMSG_TYPE_RECVERR=IPV6_RECVERR'],
+};
+const KSFT_ARGS: Record<string, string[]> = {
+  ipv4: ['--ip_version=ipv4', '--local_ip=192.168.0.1', '--gateway_ip=192.168.0.1', '--netmask_ip=255.255.0.0', '--remote_ip=192.0.2.1',
+    '-D', 'TFO_COOKIE=3021b9d889017eeb', '-D', 'TFO_COOKIE_ZERO=b7c12350a90dc8f5', '-D', 'CMSG_LEVEL_IP=SOL_IP', '-D', 'CMSG_TYPE_RECVERR=IP_RECVERR'],
+  ipv6: ['--ip_version=ipv6', '--mtu=1520', '--local_ip=fd3d:0a0b:17d6::1', '--gateway_ip=fd3d:0a0b:17d6:8888::1',
+    '--remote_ip=fd3d:fa7b:d17d::1', '-D', 'TFO_COOKIE=c1d1e9742a47a9bc', '-D', 'TFO_COOKIE_ZERO=82af1a8f9a205c34',
+    '-D', 'CMSG_LEVEL_IP=SOL_IPV6', '-D', 'CMSG_TYPE_RECVERR=IPV6_RECVERR'],
+};
+
+export interface Comparison {
+  corpus: CorpusName;
+  script: string;
+  variant: string;
+  reference: ReferenceRow;
+  verdict: string;
+  firstError: string;
+  agree: boolean;
+  seconds: number;
+}
+
+function compare(ref: ReferenceRow, verdict: string, firstError: string): boolean {
+  if (ref.verdict === 'flaky') return true;
+  const mine = verdict === 'pass' ? 'pass' : 'fail';
+  if (mine !== ref.verdict) return false;
+  if (ref.verdict === 'pass') return true;
+  return errorLine(ref.firstError) === errorLine(firstError);
+}
+
+interface ConformanceArgs {
+  corpora: CorpusName[];
+  jobs: number;
+  filter: string[];
+  save: boolean;
+  check: boolean;
+  out: string;
+}
+
+function parseArgs(argv: string[]): ConformanceArgs {
+  const a: ConformanceArgs = { corpora: ['gtests', 'selftests'], jobs: defaultJobs(), filter: [], save: false, check: false, out: join(PROJECT_ROOT, 'conformance', 'last.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i]!;
+    const val = () => { const v = argv[++i]; if (v === undefined) throw new UsageError(`${x} needs a value`); return v; };
+    if (x === '--corpus') {
+      const v = val();
+      a.corpora = v === 'all' ? ['gtests', 'selftests'] : [v as CorpusName];
+      if (!['gtests', 'selftests'].includes(a.corpora[0]!)) throw new UsageError(`unknown corpus ${v}`);
+    } else if (x === '-j' || x === '--jobs') a.jobs = Number(val());
+    else if (x === '--filter') a.filter.push(val());
+    else if (x === '--save') a.save = true;
+    else if (x === '--check') a.check = true;
+    else if (x === '--out') a.out = resolve(val());
+    else throw new UsageError(`conformance: unknown option ${x}`);
+  }
+  return a;
+}
+
+export interface SavedResult {
+  date: string;
+  wallSeconds: number;
+  jobs: number;
+  rows: Array<{ corpus: CorpusName; script: string; variant: string; agree: boolean; verdict: string; firstError: string }>;
+}
+
+export async function runConformance(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  const all: Comparison[] = [];
+  const started = performance.now();
+  const tmpCaptures = join('/tmp', `tundrill-conformance-${process.pid}`);
+  for (const c of corpora().filter((x) => args.corpora.includes(x.name))) {
+    if (!existsSync(c.reference)) throw new UsageError(`reference verdicts not found: ${c.reference}`);
+    let rows = readReference(c.reference);
+    if (args.filter.length) rows = rows.filter((r) => args.filter.some((f) => r.script.includes(f)));
+    const planned: PlannedRun[] = rows.map((r) => ({
+      scriptPath: join(c.root, r.script),
+      reportPath: r.script,
+      variant: VARIANT_OF[r.variant] ?? 'ipv4',
+      variantLabel: r.variant,
+      options: toSettings((c.ksft ? KSFT_ARGS : RUN_ALL_ARGS)[r.variant] ?? []),
+      evidenceStem: `${c.name}/${r.script.replace(/\.pkt$/, '')}_${r.variant}`,
+    }));
+    const runArgs: RunArgs = {
+      paths: [], packetdrill: [], jobs: args.jobs, ksft: c.ksft, timeoutSecs: 180, captureDir: tmpCaptures, capture: false,
+      captureFormat: 'pcapng', ssIntervalMs: 0, verbose: false, quiet: true, long: false,
+    };
+    const { reported } = await executeRuns(planned, runArgs, `${c.name} corpus`);
+    reported.forEach((r, i) => {
+      const ref = rows[i]!;
+      const firstError = r.result.firstError?.headline ?? '';
+      all.push({
+        corpus: c.name, script: ref.script, variant: ref.variant, reference: ref, verdict: r.result.verdict,
+        firstError, agree: compare(ref, r.result.verdict, firstError), seconds: r.result.durationMs / 1000,
+      });
+    });
+  }
+  const wall = (performance.now() - started) / 1000;
+  process.stdout.write(report(all, wall, args.jobs));
+  const saved: SavedResult = {
+    date: new Date().toISOString(), wallSeconds: wall, jobs: args.jobs,
+    rows: all.map((c) => ({ corpus: c.corpus, script: c.script, variant: c.variant, agree: c.agree, verdict: c.verdict, firstError: c.firstError })),
+  };
+  let code = EXIT_PASS;
+  if (args.check && existsSync(args.out)) {
+    const prev = JSON.parse(readFileSync(args.out, 'utf8')) as SavedResult;
+    const prevAgree = new Set(prev.rows.filter((r) => r.agree).map((r) => `${r.corpus}|${r.script}|${r.variant}`));
+    const regressions = all.filter((c) => !c.agree && prevAgree.has(`${c.corpus}|${c.script}|${c.variant}`));
+    const before = prev.rows.filter((r) => r.agree && all.some((c) => c.corpus === r.corpus && c.script === r.script && c.variant === r.variant)).length;
+    const now = all.filter((c) => c.agree).length;
+    process.stdout.write(`\nagreement: ${now} rows now, ${before} of the same rows in the saved result\n`);
+    for (const r of regressions) process.stdout.write(`REGRESSION ${r.corpus} ${r.script} (${r.variant}): ${r.firstError || r.verdict}\n`);
+    if (now < before) code = EXIT_FAIL;
+  }
+  if (args.save) {
+    mkdirSync(join(args.out, '..'), { recursive: true });
+    writeFileSync(args.out, JSON.stringify(saved, null, 1) + '\n');
+    process.stdout.write(`saved ${args.out}\n`);
+  }
+  return code === EXIT_PASS ? EXIT_PASS : code;
+}
+
+function report(all: Comparison[], wall: number, jobs: number): string {
+  const lines: string[] = [];
+  const groups = new Map<string, Comparison[]>();
+  for (const c of all) {
+    const k = `${c.corpus} ${c.variant}`;
+    groups.set(k, [...(groups.get(k) ?? []), c]);
+  }
+  lines.push('', 'corpus     variant          agree / rows   (flaky rows apart)');
+  for (const [k, cs] of groups) {
+    const flaky = cs.filter((c) => c.reference.verdict === 'flaky').length;
+    const solid = cs.filter((c) => c.reference.verdict !== 'flaky');
+    const agree = solid.filter((c) => c.agree).length;
+    const [corpus, variant] = k.split(' ');
+    lines.push(`${corpus!.padEnd(10)} ${variant!.padEnd(16)} ${String(agree).padStart(5)} / ${String(solid.length).padEnd(5)}  ${flaky ? `(${flaky} flaky)` : ''}`);
+  }
+  const solid = all.filter((c) => c.reference.verdict !== 'flaky');
+  lines.push(`${'all'.padEnd(27)} ${String(solid.filter((c) => c.agree).length).padStart(5)} / ${solid.length}`);
+  lines.push(`wall time ${wall.toFixed(1)} s with -j ${jobs}`, '');
+  const bad = solid.filter((c) => !c.agree);
+  if (bad.length) {
+    lines.push('disagreements (packetdrill | tundrill):');
+    for (const c of bad) {
+      lines.push(`  ${c.corpus} ${c.script} (${c.variant})`);
+      lines.push(`    packetdrill: ${c.reference.verdict}${c.reference.firstError ? ` ${c.reference.firstError}` : ''}`);
+      lines.push(`    tundrill:    ${c.verdict}${c.firstError ? ` ${c.firstError}` : ''}`);
+    }
+  }
+  for (const c of all.filter((x) => x.reference.verdict === 'flaky')) {
+    lines.push(`flaky in the reference: ${c.corpus} ${c.script} (${c.variant}): tundrill ${c.verdict} ${c.firstError}`);
+  }
+  return lines.join('\n') + '\n';
+}
