@@ -15,3 +15,4 @@ export {
   type OptionSetting,
 } from './options.js';
 export { formatExpr, formatTime, formatSyscall } from './format.js';
+export { inetAddr, inetPton4, inetPton6, formatIpv6 } from './inet.js';

@@ -42,6 +42,7 @@ import { ScriptError } from './errors.js';
 import { Lexer, type Token, type TokenKind } from './lexer.js';
 import { inetAddr, inetPton4, inetPton6 } from './inet.js';
 import { scriptDefines, scriptIpVersion, validateScriptOptions } from './options.js';
+import { DefineError } from './defines.js';
 
 export interface ParseOptions {
   /** Script path as it should appear in messages. */
@@ -408,7 +409,22 @@ class Parser {
   private finishOptions(options: ScriptOption[]): void {
     if (this.opts.validateOptions !== false) validateScriptOptions(options, this.opts.path, this.opts.extraOptions);
     this.ipVersion = this.opts.ipVersion ?? scriptIpVersion(options) ?? 'ipv4';
-    this.defines = { ...scriptDefines(options, this.opts.path), ...(this.opts.defines ?? {}) };
+    let fromScript: Record<string, string>;
+    try {
+      fromScript = scriptDefines(options, this.opts.path);
+    } catch (e) {
+      if (!(e instanceof DefineError)) throw e;
+      const bad = options.find((o) => o.name === 'define' && !(o.value ?? '').slice(1).includes('='))!;
+      throw new ScriptError({
+        kind: 'option',
+        path: this.opts.path,
+        line: bad.loc.line,
+        column: bad.loc.column,
+        reason: `bad definition: ${bad.value}`,
+        at: bad.loc,
+      });
+    }
+    this.defines = { ...fromScript, ...(this.opts.defines ?? {}) };
     this.lexer.setDefines(this.defines);
   }
 
@@ -1285,6 +1301,8 @@ class Parser {
       if (!inetPton6(addr)) this.semanticError('invalid IPv6 address', loc);
       return { type: 'sockaddr_in6', port: p, address: addr, loc };
     }
+    // packetdrill leaves the expression undefined here (and later crashes);
+    // refuse it while parsing instead.
     return this.semanticError(`unsupported sa_family ${fam.value}`, fam.loc);
   }
 

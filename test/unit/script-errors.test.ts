@@ -153,6 +153,11 @@ describe('option errors', () => {
     });
   }
 
+  it('still rejects a bad script definition when option checks are off', () => {
+    const e = errorOf('--define=X\n0 `true`\n', { validateOptions: false });
+    expect(e.message).toBe('e.pkt: bad definition: X');
+  });
+
   it('can accept extra option names or skip the check', () => {
     const src = '--capture="x.pcapng"\n0 `true`\n';
     expect(() => parseScript(src, { path: 'e.pkt', extraOptions: new Map([['capture', { hasArg: true }]]) })).not.toThrow();
