@@ -563,7 +563,7 @@ class Parser {
 
     const ipInfo = this.parseOptIpInfo();
     let l4: PacketSpec['l4'];
-    if (this.is('UDP')) l4 = this.parseUdp(direction, ipInfo);
+    if (this.is('UDP')) l4 = this.parseUdp(ipInfo);
     else if (this.is('ICMP')) l4 = this.parseIcmp(direction, ipInfo);
     else l4 = this.parseTcp(direction, ipInfo);
     return { direction, loc: dirTok.loc, encap, ipInfo, l4 };
@@ -869,9 +869,8 @@ class Parser {
     return { kind: 'accecn', first, fields };
   }
 
-  private parseUdp(direction: 'inbound' | 'outbound', ipInfo: IpInfo): UdpSpec {
+  private parseUdp(ipInfo: IpInfo): UdpSpec {
     const udpTok = this.advance();
-    void direction;
     const ports = this.parseOptPortInfo();
     this.expectCh('(');
     const n = this.integer('a payload length');
