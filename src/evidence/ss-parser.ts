@@ -281,6 +281,12 @@ export interface SsSocket {
 export interface ParseOptions {
   /** Keep each socket's text in `raw`. */
   keepRaw?: boolean;
+  /**
+   * State of sockets printed without a State column: ss drops that column
+   * when its filter selects a single state (`ss -t state established`).
+   * Default 'UNKNOWN'.
+   */
+  defaultState?: SsState;
 }
 
 export class SsParseError extends Error {
@@ -545,10 +551,14 @@ function parseSocket(lines: string[], opts: ParseOptions): SsSocket {
     if (STATES.has(t)) return t as SsState;
     return STATE_ALIASES[t];
   };
-  if (stateOf(main[0]) === undefined && stateOf(main[1]) !== undefined) netid = main[i++];
-  const state = stateOf(main[i]);
-  if (state === undefined) throw new Error(`unknown socket state ${JSON.stringify(main[i] ?? '')}`);
-  i++;
+  const isInt = (t: string | undefined): boolean => t !== undefined && /^\d+$/.test(t);
+  if (stateOf(main[0]) === undefined && (stateOf(main[1]) !== undefined || (!isInt(main[0]) && isInt(main[1])))) {
+    netid = main[i++];
+  }
+  let state = stateOf(main[i]);
+  if (state !== undefined) i++;
+  else if (isInt(main[i]) && isInt(main[i + 1])) state = opts.defaultState ?? 'UNKNOWN';
+  else throw new Error(`unknown socket state ${JSON.stringify(main[i] ?? '')}`);
   if (main.length < i + 4) throw new Error('too few columns');
   const recvQ = int(main[i++]!, 'Recv-Q');
   const sendQ = int(main[i++]!, 'Send-Q');
@@ -737,7 +747,7 @@ function parseSocket(lines: string[], opts: ParseOptions): SsSocket {
 }
 
 function isHeader(line: string): boolean {
-  return /^(Netid|State)\s+(State\s+)?Recv-Q\s+Send-Q\b/.test(line);
+  return /^(Netid\s+)?(State\s+)?Recv-Q\s+Send-Q\b/.test(line);
 }
 
 /**
