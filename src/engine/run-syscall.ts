@@ -15,6 +15,7 @@ import { evaluateList } from './syscalls/values.js';
 export { SyscallFailure };
 export { SUPPORTED_SYSCALLS } from './syscalls/table.js';
 export { syscallClockFromMonotonic } from './syscalls/clock.js';
+export { warmUpSyscalls } from './syscalls/warm-up.js';
 export type { PreparedSyscall, SyscallArg, SyscallClock, SyscallContext, SyscallResult } from './syscalls/types.js';
 
 /**

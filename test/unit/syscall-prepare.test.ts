@@ -49,7 +49,13 @@ vi.mock('../../src/native/addon.js', () => {
 
 import * as addon from '../../src/native/addon.js';
 import { finalizeConfig, type RunOptions } from '../../src/engine/config.js';
-import { prepareSyscall, SyscallFailure, type PreparedSyscall, type SyscallContext } from '../../src/engine/run-syscall.js';
+import {
+  prepareSyscall,
+  SyscallFailure,
+  warmUpSyscalls,
+  type PreparedSyscall,
+  type SyscallContext,
+} from '../../src/engine/run-syscall.js';
 import { FdTable, newSocketEntry, type SocketEntry } from '../../src/engine/sockets.js';
 import { parseScript } from '../../src/script/index.js';
 
@@ -516,5 +522,17 @@ describe('poll, epoll, pipe, files', () => {
     const data = p.args[1] as Buffer;
     expect(data.readUInt32LE(0)).toBe(0x2000 | (1 << 12));
     expect(failure(() => prep(ctx, 'cap_set(7, 12, 1) = 0'))).toBe('Error in cap_set_flag()\n');
+  });
+});
+
+describe('warm-up', () => {
+  test('prepares and completes calls without making any or touching the run', () => {
+    const spy = vi.spyOn(addon, 'syscall');
+    const c = context();
+    warmUpSyscalls(c.config, c.symbol, 2);
+    expect(spy).not.toHaveBeenCalled();
+    expect(c.fds.entries).toEqual([]);
+    expect(c.fds.socketUnderTest).toBeUndefined();
+    spy.mockRestore();
   });
 });
