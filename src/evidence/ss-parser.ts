@@ -488,27 +488,34 @@ export function parseSsEndpoint(text: string): SsEndpoint {
 
 /** Split on white space outside parentheses and double quotes. */
 function tokenize(text: string): string[] {
+  const t = text.trim();
+  if (t === '') return [];
+  const words = t.split(/\s+/);
+  if (!/[()"]/.test(t)) return words;
+  // Re-join words that white space split inside (...) or "..." (users:(("a b",pid=1,fd=3))).
   const out: string[] = [];
-  let cur = '';
+  let cur: string | null = null;
   let depth = 0;
   let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      cur += c;
-      if (c === '\\' && i + 1 < text.length) cur += text[++i];
-      else if (c === '"') quoted = false;
-      continue;
+  for (const w of words) {
+    cur = cur === null ? w : `${cur} ${w}`;
+    if (/[()"]/.test(w)) {
+      for (let i = 0; i < w.length; i++) {
+        const c = w[i];
+        if (quoted) {
+          if (c === '\\') i++;
+          else if (c === '"') quoted = false;
+        } else if (c === '"') quoted = true;
+        else if (c === '(') depth++;
+        else if (c === ')' && depth > 0) depth--;
+      }
     }
-    if (c === '"') quoted = true;
-    else if (c === '(') depth++;
-    else if (c === ')' && depth > 0) depth--;
-    if (depth === 0 && (c === ' ' || c === '\t' || c === '\n' || c === '\r')) {
-      if (cur !== '') out.push(cur);
-      cur = '';
-    } else cur += c;
+    if (depth === 0 && !quoted) {
+      out.push(cur);
+      cur = null;
+    }
   }
-  if (cur !== '') out.push(cur);
+  if (cur !== null) out.push(cur);
   return out;
 }
 

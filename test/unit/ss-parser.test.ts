@@ -366,6 +366,13 @@ describe('other forms of ss output', () => {
     expect(parseSs(text)).toMatchObject([{ netid: 'tcp', state: 'LISTEN', sendQ: 128, local: { port: 22 } }]);
   });
 
+  it('process names with spaces and parentheses stay in one users field', () => {
+    const [s] = parseSs('ESTAB 0 0 1.1.1.1:1 2.2.2.2:2 users:(("my app",pid=5,fd=3),("x) y",pid=6,fd=4)) ino:1 sk:1\n');
+    expect(s!.users).toBe('("my app",pid=5,fd=3),("x) y",pid=6,fd=4)');
+    expect(s!.ino).toBe(1);
+    expect(s!.extra).toEqual({});
+  });
+
   it('empty output', () => {
     expect(parseSs('')).toEqual([]);
   });
