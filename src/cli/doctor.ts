@@ -72,6 +72,7 @@ export function runChecks(opts: { fix: boolean }): Check[] {
     ['ip', 'iproute2', true, 'configures tun0 in each namespace'],
     ['ss', 'iproute2', false, 'socket-state timelines'],
     ['tc', 'iproute2', false, 'qdisc set-up in scripts and scenarios'],
+    ['ethtool', 'ethtool', false, 'offload settings some scripts change'],
     ['python3', 'python3', false, '%{ }% code blocks'],
     ['tcpdump', 'tcpdump', false, 'reading captures'],
     ['tshark', 'tshark', false, 'reading captures'],

@@ -85,12 +85,12 @@ export class NetDevice {
         if (timer) clearTimeout(timer);
         resolve(p);
       };
-      if (timeoutMs !== null) {
-        timer = setTimeout(() => {
-          this.waiter = null;
-          resolve(null);
-        }, timeoutMs);
-      }
+      // With no time limit a long timer still keeps the process alive:
+      // the reader thread alone does not.
+      timer = setTimeout(() => {
+        this.waiter = null;
+        resolve(null);
+      }, timeoutMs ?? 2 ** 31 - 1);
     });
   }
 

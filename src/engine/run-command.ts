@@ -45,14 +45,19 @@ export function resolveSymlinkStub(word: string, cwd: string): string | null {
   }
 }
 
-/** Replace a leading symlink-stub path in a shell command by its target. */
+/** Replace symlink-stub paths that start a line of a shell command by their targets. */
 export function rewriteCommand(commandLine: string, cwd: string): string {
-  const m = /^(\s*)([^\s;&|<>()$`'"]+)(.*)$/s.exec(commandLine);
-  if (!m) return commandLine;
-  const [, lead, word, rest] = m as unknown as [string, string, string, string];
-  if (!word.includes('/')) return commandLine;
-  const target = resolveSymlinkStub(word, cwd);
-  return target ? `${lead}${target}${rest}` : commandLine;
+  return commandLine
+    .split('\n')
+    .map((line) => {
+      const m = /^(\s*)([^\s;&|<>()$`'"]+)(.*)$/s.exec(line);
+      if (!m) return line;
+      const [, lead, word, rest] = m as unknown as [string, string, string, string];
+      if (!word.includes('/')) return line;
+      const target = resolveSymlinkStub(word, cwd);
+      return target ? `${lead}${target}${rest}` : line;
+    })
+    .join('\n');
 }
 
 export function runShellCommand(commandLine: string, opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): CommandResult {

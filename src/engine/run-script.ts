@@ -19,7 +19,7 @@ import { checkEventTime, runEvents } from './run.js';
 import { FdTable } from './sockets.js';
 import { RunClock, toRunEvents, type RunContext, type RunEvent } from './state.js';
 import { SyscallEvents } from './syscall-events.js';
-import { prepareSyscall } from './run-syscall.js';
+import { prepareSyscall, syscallClockFromMonotonic, warmUpSyscalls } from './run-syscall.js';
 import { nativeExecutor } from './native-executor.js';
 import { codeDataAssignments } from './code-data.js';
 import { openTunDevice } from '../net/tun.js';
@@ -186,10 +186,12 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
   const abort = new Promise<never>((_, reject) => { rejectAbort = reject; });
   abort.catch(() => {});
   const executor = nativeExecutor();
+  const symbol = symbolResolver(config);
+  const syscallCtx = { config, fds, symbol, clock: syscallClockFromMonotonic(() => clock.liveStartNs) };
   const syscalls = new SyscallEvents(
     ctx,
     executor,
-    (ev) => prepareSyscall({ config, fds, symbol: symbolResolver(config) }, (ev.ast as Extract<RunEvent['ast'], { type: 'syscall' }>).syscall),
+    (ev) => prepareSyscall(syscallCtx, (ev.ast as Extract<RunEvent['ast'], { type: 'syscall' }>).syscall),
     (f) => rejectAbort(f),
   );
 
@@ -233,6 +235,7 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
       initDone = true;
     }
     await warmUp(ctx.events, config.wireFamily === 'inet' ? 4 : 6, executor);
+    warmUpSyscalls(config, symbol);
     clock.liveStartNs = scheduleStart();
     await runEvents(ctx, {
       packet: (ev) => packets.run(ev),
