@@ -400,9 +400,32 @@ static napi_value js_reader_pending(napi_env env, napi_callback_info info)
 	return out;
 }
 
+/* tunReaderTake(handle) -> the packets queued right now, taken on the JS
+ * thread without waiting for the doorbell; the next callback gets only
+ * what arrives later. */
+static napi_value js_reader_take(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	void *p = NULL;
+	if (argc < 1 || napi_unwrap(env, argv[0], &p) != napi_ok || !p)
+		return tdr_throw_type(env, "tunReaderTake: not a TUN reader handle");
+	reader *r = p;
+	pthread_mutex_lock(&r->mu);
+	pkt *list = r->head;
+	r->head = r->tail = NULL;
+	pthread_mutex_unlock(&r->mu);
+	napi_value arr = pkts_to_array(env, list);
+	if (!arr)
+		return NULL;
+	return arr;
+}
+
 bool tdr_init_tun_reader(napi_env env, napi_value exports)
 {
 	return tdr_export_fn(env, exports, "tunReaderStart", js_reader_start) &&
 	       tdr_export_fn(env, exports, "tunReaderStop", js_reader_stop) &&
-	       tdr_export_fn(env, exports, "tunReaderPending", js_reader_pending);
+	       tdr_export_fn(env, exports, "tunReaderPending", js_reader_pending) &&
+	       tdr_export_fn(env, exports, "tunReaderTake", js_reader_take);
 }

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import * as native from '../native/addon.js';
 import type { ExecutingCall, SyscallExecutor } from './syscall-events.js';
+import { waitUntil } from './clock-wait.js';
 
 /** Linux thread state from /proc/self/task/<tid>/stat ('R', 'S', 'D', ...). */
 function threadState(tid: number): string | null {
@@ -21,27 +22,34 @@ function threadState(tid: number): string | null {
 
 export function nativeExecutor(): SyscallExecutor {
   return {
-    sleepUntil: (atNs) => native.sleepUntil(atNs),
+    sleepUntil: (atNs) => waitUntil(atNs),
+    runNow: (nr, args) => native.syscall(nr, args as native.SyscallArg[]),
     start(nr, args, atNs, hold): ExecutingCall {
       const status = new Int32Array(2);
       const held = hold.filter((h): h is ArrayBufferView => ArrayBuffer.isView(h));
       const done = native.syscallAsync(nr, args as native.SyscallArg[], { atNs, status, hold: held });
       let settled = false;
       done.then(() => { settled = true; }, () => { settled = true; });
-      const blockedOrDone = new Promise<void>((resolve) => {
-        const poll = (): void => {
-          if (settled) return resolve();
-          // status[1]: 1 while the thread is inside the system call.
-          if (Atomics.load(status, 1) === 1) {
-            const st = threadState(Atomics.load(status, 0));
-            if (st === 'S' || st === 'D' || st === null) return resolve();
-          }
-          setImmediate(poll);
-        };
-        done.then(() => resolve(), () => resolve());
+      // status[1]: 0 before, 1 inside, 2 after the system call.
+      const blockedNow = (): boolean => {
+        const phase = Atomics.load(status, 1);
+        if (phase === 2) return true;
+        if (phase !== 1) return false;
+        const st = threadState(Atomics.load(status, 0));
+        return st === 'S' || st === 'D' || st === null;
+      };
+      const blockedOrDone = (async (): Promise<void> => {
         // Nothing to watch before the call's start time.
-        void native.sleepUntil(atNs).then(() => setImmediate(poll));
-      });
+        await waitUntil(atNs);
+        // A call that blocks does so within microseconds: watch closely first.
+        const spinUntil = native.nowNs() + 2_000_000n;
+        while (native.nowNs() < spinUntil) if (settled || blockedNow()) return;
+        await new Promise<void>((resolve) => {
+          const poll = (): void => (settled || blockedNow() ? resolve() : void setImmediate(poll));
+          done.then(() => resolve(), () => resolve());
+          poll();
+        });
+      })();
       return { done, blockedOrDone };
     },
   };

@@ -9,6 +9,7 @@
  * the MSS (GSO) and the engine may inject them.
  */
 import type { CaptureLog, CaptureRecord } from './capture-log.js';
+import { waitUntil } from './clock-wait.js';
 
 export const VNET_HDR_LEN = 10;
 export const VNET_GSO_NONE = 0;
@@ -28,8 +29,13 @@ export interface LivePacket {
 /** What the device needs from the native addon. */
 export interface TunIo {
   /** Start draining; stop() returns the packets read but not yet delivered. */
-  readerStart(onPackets: (pkts: Array<{ data: Buffer; tsNs: bigint }>) => void): { stop(): Array<{ data: Buffer; tsNs: bigint }> };
-  writeAt(data: Buffer, deadlineNs: bigint): Promise<{ tsNs: bigint; ret: number; errno: number }>;
+  readerStart(onPackets: (pkts: Array<{ data: Buffer; tsNs: bigint }>) => void): {
+    stop(): Array<{ data: Buffer; tsNs: bigint }>;
+    /** Packets read by the thread but not yet delivered, taken now. */
+    take(): Array<{ data: Buffer; tsNs: bigint }>;
+  };
+  /** Write now, on this thread; stamped right before write(). */
+  write(data: Buffer): { tsNs: bigint; ret: number; errno: number };
 }
 
 export class TunWriteError extends Error {}
@@ -37,7 +43,7 @@ export class TunWriteError extends Error {}
 export class NetDevice {
   private queue: LivePacket[] = [];
   private waiter: ((p: LivePacket | null) => void) | null = null;
-  private reader: { stop(): Array<{ data: Buffer; tsNs: bigint }> } | null = null;
+  private reader: ReturnType<TunIo['readerStart']> | null = null;
   private closed = false;
   /** Timing error of every injection, ns (actual minus scheduled). */
   readonly injectionErrorsNs: bigint[] = [];
@@ -76,6 +82,9 @@ export class NetDevice {
    * within `timeoutMs` (null: wait forever).
    */
   receive(timeoutMs: number | null): Promise<LivePacket | null> {
+    if (this.queue.length === 0 && this.reader) {
+      for (const p of this.reader.take()) this.onPacket(p.data, p.tsNs);
+    }
     const next = this.queue.shift();
     if (next) return Promise.resolve(next);
     if (this.closed) return Promise.resolve(null);
@@ -106,7 +115,8 @@ export class NetDevice {
       hdr.writeUInt16LE(gsoMss, 4);
     }
     const frame = Buffer.concat([hdr, ip]);
-    const r = await this.io.writeAt(frame, atNs);
+    await waitUntil(atNs);
+    const r = this.io.write(frame);
     if (r.ret < 0) throw new TunWriteError(`tun write failed: errno ${r.errno}`);
     this.injectionErrorsNs.push(r.tsNs - atNs);
     this.capture.add({ data: ip, tsNs: r.tsNs, direction: 'in', comment });

@@ -24,6 +24,7 @@ import { nativeExecutor } from './native-executor.js';
 import { codeDataAssignments } from './code-data.js';
 import { openTunDevice } from '../net/tun.js';
 import { warmUp } from './warm-up.js';
+import { waitUntil } from './clock-wait.js';
 import { configureNamespace } from '../net/setup.js';
 
 export interface RunRequest {
@@ -198,7 +199,7 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
   const runCommandEvent = async (ev: RunEvent): Promise<void> => {
     if (ev.ast.type !== 'command') return;
     const at = clock.liveNs(ev.times.usecs);
-    const woke = await native.sleepUntil(at);
+    const woke = await waitUntil(at);
     if (ctx.numEvents > 0) checkEventTime(ctx, ev, woke);
     const r = runShellCommand(ev.ast.command.commandLine, { cwd: ctx.scriptDir });
     if (r.stdout) log(r.stdout.trimEnd());
@@ -210,7 +211,7 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
   const runCodeEvent = async (ev: RunEvent): Promise<void> => {
     if (ev.ast.type !== 'code') return;
     const at = clock.liveNs(ev.times.usecs);
-    const woke = await native.sleepUntil(at);
+    const woke = await waitUntil(at);
     if (ctx.numEvents > 0) checkEventTime(ctx, ev, woke);
     const s = fds.socketUnderTest;
     if (!s || s.liveFd < 0) throw new TestFailure('code', ev.line, 'runtime error in code: no socket to use for code');

@@ -25,6 +25,8 @@ export interface SyscallExecutor {
   start(nr: number, args: PreparedSyscall['args'], atNs: bigint, hold: unknown[]): ExecutingCall;
   /** Resolves at `atNs` with the wake-up time. */
   sleepUntil(atNs: bigint): Promise<bigint>;
+  /** Run a call now, on this thread. */
+  runNow(nr: number, args: PreparedSyscall['args']): SyscallResult;
 }
 
 interface InFlight {
@@ -138,9 +140,14 @@ export class SyscallEvents {
   private async runNonBlocking(ev: RunEvent): Promise<void> {
     const call = this.safePrepare(ev);
     const atNs = this.ctx.clock.liveNs(ev.times.usecs);
-    const r = call.nr === null
-      ? await this.emulated(call, atNs)
-      : await this.exec.start(call.nr, call.args, atNs, call.keepAlive).done;
+    let r: SyscallResult;
+    if (call.nr === null) {
+      r = await this.emulated(call, atNs);
+    } else {
+      await this.exec.sleepUntil(atNs);
+      r = this.exec.runNow(call.nr, call.args);
+      void call.keepAlive;
+    }
     if (process.env.TUNDRILL_TRACE === '1') process.stderr.write(`[trace ${this.ctx.clock.nowUsecs().toFixed(0)}us] call ran ${this.ctx.clock.scriptUsecs(r.startNs).toFixed(0)}..${this.ctx.clock.scriptUsecs(r.endNs).toFixed(0)}us\n`);
     if (this.ctx.numEvents > 0) checkEventTime(this.ctx, ev, r.startNs);
     this.complete(ev, call, r);

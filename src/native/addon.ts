@@ -79,6 +79,8 @@ export interface TunReader {
   stop(): TunPacket[];
   /** Packets read and queued for the next callback. */
   pending(): number;
+  /** Take the packets queued right now, without waiting for the callback. */
+  take(): TunPacket[];
   readonly running: boolean;
 }
 
@@ -123,6 +125,7 @@ interface Native {
   ): ReaderHandle;
   tunReaderStop(handle: ReaderHandle): TunPacket[];
   tunReaderPending(handle: ReaderHandle): number;
+  tunReaderTake(handle: ReaderHandle): TunPacket[];
   strerror(errno: number): string;
   SYMBOLS: Record<string, bigint>;
   CONSTANTS: Record<string, bigint>;
@@ -303,6 +306,9 @@ export function tunReaderStart(
     },
     pending(): number {
       return running ? native.tunReaderPending(handle) : 0;
+    },
+    take(): TunPacket[] {
+      return running ? native.tunReaderTake(handle) : [];
     },
     get running(): boolean {
       return running;

@@ -63,9 +63,9 @@ export function openTunDevice(name = 'tun0'): TunDevice {
             if (!closed) process.emitWarning(`tun reader: ${err.message}`);
           },
         });
-        return { stop: () => r.stop() };
+        return { stop: () => r.stop(), take: () => r.take() };
       },
-      writeAt: (data, deadlineNs) => native.tunWriteAt(fd, data, deadlineNs),
+      write: (data) => native.tunWrite(fd, data),
     },
     close() {
       if (closed) return;
