@@ -13,7 +13,7 @@
 /* A kernel sleep wakes up late by the scheduler's wake-up latency; sleeping
  * until this long before a deadline and busy-waiting for the rest puts the
  * wake-up within a few microseconds of it. */
-#define SPIN_NS 100000LL
+#define SPIN_NS 50000LL
 
 /* SCHED_FIFO priority for time-critical work, 0 for none. On a busy machine
  * a SCHED_OTHER thread can wake milliseconds late (it waits for the running

@@ -1,20 +1,31 @@
 /**
- * Waiting for an event's time on the JavaScript thread. Far from the
- * deadline the thread sleeps (a native timer, so the event loop keeps
- * delivering packets); for the last stretch it spins on the monotonic clock,
- * so the event happens within microseconds of its time and runs right on
- * this thread, as packetdrill's main loop does, instead of paying a
- * thread hand-off of a hundred microseconds or more.
+ * Waiting for an event's time on the JavaScript thread, so the event runs
+ * right on this thread (as packetdrill's main loop does) instead of paying
+ * a thread hand-off of a hundred microseconds or more:
+ * - far from the deadline, an asynchronous native timer (the event loop
+ *   keeps delivering packets and call completions);
+ * - for the last couple of milliseconds, a futex wait (Atomics.wait),
+ *   which a real-time thread wakes from within microseconds;
+ * - for the last few tens of microseconds, a spin on the clock.
+ * Spinning is kept that short on purpose: the worker runs at real-time
+ * priority, and a long spin would keep the kernel's own work (softirqs,
+ * address set-up, timers) off the CPU.
  */
 import * as native from '../native/addon.js';
 
-/** How close to the deadline the thread stops sleeping and spins. */
-const SPIN_NS = 1_000_000n;
+const ASYNC_UNTIL_NS = 2_000_000n;
+const SPIN_NS = 50_000n;
+const futex = new Int32Array(new SharedArrayBuffer(4));
 
 export async function waitUntil(atNs: bigint): Promise<bigint> {
   let now = native.nowNs();
-  if (atNs - now > 2n * SPIN_NS) {
-    await native.sleepUntil(atNs - SPIN_NS);
+  if (atNs - now > ASYNC_UNTIL_NS + 1_000_000n) {
+    await native.sleepUntil(atNs - ASYNC_UNTIL_NS);
+    now = native.nowNs();
+  }
+  const rest = atNs - now - SPIN_NS;
+  if (rest > 0n) {
+    Atomics.wait(futex, 0, 0, Number(rest) / 1e6);
     now = native.nowNs();
   }
   while (now < atNs) now = native.nowNs();

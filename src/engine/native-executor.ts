@@ -41,11 +41,16 @@ export function nativeExecutor(): SyscallExecutor {
       const blockedOrDone = (async (): Promise<void> => {
         // Nothing to watch before the call's start time.
         await waitUntil(atNs);
-        // A call that blocks does so within microseconds: watch closely first.
-        const spinUntil = native.nowNs() + 2_000_000n;
-        while (native.nowNs() < spinUntil) if (settled || blockedNow()) return;
+        // A call that blocks does so within microseconds: look closely
+        // first (sleeping between looks, not spinning), then now and then.
+        const nap = new Int32Array(new SharedArrayBuffer(4));
+        const closeUntil = native.nowNs() + 200_000_000n;
+        while (native.nowNs() < closeUntil) {
+          if (settled || blockedNow()) return;
+          Atomics.wait(nap, 0, 0, 0.02);
+        }
         await new Promise<void>((resolve) => {
-          const poll = (): void => (settled || blockedNow() ? resolve() : void setImmediate(poll));
+          const poll = (): void => (settled || blockedNow() ? resolve() : void setTimeout(poll, 1));
           done.then(() => resolve(), () => resolve());
           poll();
         });

@@ -5,7 +5,7 @@
  * worker, which lives in a namespace made for the run, so nothing here can
  * touch the host's network.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import type { RunConfig } from '../engine/config.js';
 
 export class NetSetupError extends Error {
@@ -55,6 +55,26 @@ export function configureNamespace(config: RunConfig, dev = 'tun0'): void {
   const gw = onLinkGatewayCommand(config, dev);
   if (gw) lines.splice(lines.length - 1, 0, gw);
   runIpBatch(lines);
+  if (config.wireFamily === 'inet6') waitForLocalRoute(config.localIp);
+}
+
+/**
+ * The kernel installs an IPv6 address's local route from a work queue,
+ * even without duplicate address detection; until then packets to the
+ * address are dropped (Ip6InAddrErrors). Wait for it, so that the first
+ * injected packet is not lost on a busy machine.
+ */
+function waitForLocalRoute(addr: string, timeoutMs = 5000): void {
+  const started = performance.now();
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    const r = spawnSync('ip', ['-6', 'route', 'show', 'table', 'local', addr], { encoding: 'utf8' });
+    if (r.status === 0 && r.stdout.includes(addr)) return;
+    if (performance.now() - started > timeoutMs) {
+      throw new NetSetupError(`the local route of ${addr} did not appear within ${timeoutMs} ms`);
+    }
+    Atomics.wait(nap, 0, 0, 2);
+  }
 }
 
 /** Write a sysctl of this namespace directly (no `sysctl` process). */
