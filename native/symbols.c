@@ -1036,6 +1036,15 @@ static const struct tdr_num sys_nums[] = {
 #ifdef SYS_gettid
 	N(gettid),
 #endif
+#ifdef SYS_sched_setscheduler
+	N(sched_setscheduler),
+#endif
+#ifdef SYS_sched_getscheduler
+	N(sched_getscheduler),
+#endif
+#ifdef SYS_times
+	N(times),
+#endif
 #ifdef SYS_getppid
 	N(getppid),
 #endif

@@ -4,8 +4,7 @@
  * namespace (its tun0, sockets and sysctls) is gone when the worker exits,
  * however it exits.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { EXIT_FAIL } from '../engine/errors.js';
 import type { RunResult } from '../engine/result.js';
@@ -35,21 +34,10 @@ function workerNodeFlags(): string[] {
   return (env ?? '--no-lazy').split(' ').filter(Boolean);
 }
 
-let rtAllowed: boolean | undefined;
-function realtimeAllowed(): boolean {
-  if (rtAllowed === undefined) {
-    rtAllowed = availableParallelism() > 1 && spawnSync('chrt', ['--rr', '1', 'true'], { stdio: 'ignore' }).status === 0;
-  }
-  return rtAllowed;
-}
-
 export function runWorker(req: WorkerRequest, opts: { timeoutMs: number; passthrough: boolean }): Promise<WorkerOutcome> {
   const started = performance.now();
   const arg = Buffer.from(JSON.stringify(req)).toString('base64');
-  // Like packetdrill, run at the lowest real-time priority (round robin) on
-  // multi-core machines, so that a busy machine does not delay events.
-  const rt = realtimeAllowed() ? ['chrt', '--rr', '1'] : [];
-  const child = spawn('unshare', ['--net', '--', ...rt, process.execPath, ...workerNodeFlags(), WORKER, arg], {
+  const child = spawn('unshare', ['--net', '--', process.execPath, ...workerNodeFlags(), WORKER, arg], {
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' },
   });

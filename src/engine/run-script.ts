@@ -25,6 +25,7 @@ import { codeDataAssignments } from './code-data.js';
 import { openTunDevice } from '../net/tun.js';
 import { warmUp } from './warm-up.js';
 import { waitUntil } from './clock-wait.js';
+import { enterRealtime, leaveRealtime } from './priority.js';
 import { configureNamespace } from '../net/setup.js';
 
 export interface RunRequest {
@@ -75,29 +76,33 @@ function failureToError(f: TestFailure, displayPath: string): FirstError {
   return { line: f.line, headline: text.split('\n')[0]!, text, kind: f.kind };
 }
 
-/** Align the start to a clock tick, as packetdrill does, so kernel timers and the script agree. */
+/**
+ * Start the script's clock just after a kernel clock tick (plus 250 µs), as
+ * packetdrill does, so that the kernel's jiffy-based timers fall where they
+ * fall under packetdrill. times() changes at a tick of USER_HZ, which is
+ * also a jiffy boundary.
+ */
 function scheduleStart(): bigint {
   const nr = native.SYS['times'];
-  if (nr === undefined) return native.nowNs();
-  let last = native.syscall(nr, [null]).ret;
-  let ticks = 0;
-  let start = native.nowNs();
-  const giveUp = start + 100_000_000n;
-  while (ticks < 2) {
-    const t = native.syscall(nr, [null]).ret;
+  if (nr === undefined) return native.nowNs() + 250_000n;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const first = native.syscall(nr, [null]).ret;
+  const giveUp = native.nowNs() + 50_000_000n;
+  for (;;) {
     const now = native.nowNs();
-    if (t !== last) {
-      ticks++;
-      start = now;
-      last = t;
-    }
-    if (now > giveUp) break;
+    if (native.syscall(nr, [null]).ret !== first || now > giveUp) return now + 250_000n;
+    Atomics.wait(nap, 0, 0, 0.05);
   }
-  return start + 250_000n;
+}
+
+const TRACE = process.env.TUNDRILL_TRACE === '1';
+function phase(name: string): void {
+  if (TRACE) process.stderr.write(`[phase ${performance.now().toFixed(1)}ms] ${name}\n`);
 }
 
 export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<RunResult> {
   const started = performance.now();
+  phase('start');
   const log = hooks.log ?? (() => {});
   const capture = hooks.captureLog ?? new CaptureLog();
   const result: RunResult = {
@@ -155,6 +160,7 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
   }
   if (config.dryRun) return done();
 
+  phase('parsed');
   // ---- device and namespace --------------------------------------------------
   const t0 = performance.now();
   const tun = openTunDevice('tun0');
@@ -222,6 +228,7 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
   };
 
   let initDone = false;
+  let realtime = false;
   const runCleanup = (): void => {
     if (!script.cleanupCommand || !initDone) return;
     const r = runShellCommand(script.cleanupCommand.commandLine, { cwd: ctx.scriptDir });
@@ -229,21 +236,29 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
   };
 
   try {
+    phase('network configured');
     await hooks.onNetworkReady?.(config);
+    phase('evidence started');
     if (script.initCommand) {
       const r = runShellCommand(script.initCommand.commandLine, { cwd: ctx.scriptDir });
       if (!r.ok) throw new TestFailure('command', 0, `error executing init command: ${r.error}`);
       initDone = true;
     }
+    phase('init command done');
+    realtime = enterRealtime();
     await warmUp(ctx.events, config.wireFamily === 'inet' ? 4 : 6, executor);
     warmUpSyscalls(config, symbol);
+    phase('warmed up');
     clock.liveStartNs = scheduleStart();
+    phase('clock started');
     await runEvents(ctx, {
       packet: (ev) => packets.run(ev),
       syscall: (ev) => syscalls.run(ev),
       command: runCommandEvent,
       code: runCodeEvent,
     }, abort);
+    phase('events done');
+    if (realtime) leaveRealtime();
     runCleanup();
     const codeFailure = code.execute(req.displayPath, config.codeCommand, ctx.scriptDir);
     if (codeFailure) {
@@ -258,11 +273,13 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
     result.exitCode = EXIT_FAIL;
     result.firstError = failureToError(e, req.displayPath);
   } finally {
+    if (realtime) leaveRealtime();
     await hooks.onRunEnd?.();
     dev.stop();
     result.injectionErrorsUsecs = dev.injectionErrorsNs.map((ns) => Number(ns) / 1000);
     await hooks.writeCapture?.(capture);
     tun.close();
+    phase('evidence written');
   }
   return done();
 }
