@@ -18,6 +18,8 @@
  */
 #include "common.h"
 
+#include <time.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -48,6 +50,7 @@ typedef struct reader {
 	bool error_reported;
 
 	pthread_mutex_t mu; /* guards the fields below */
+	pthread_cond_t arrived; /* signalled when a packet is queued */
 	pkt *head, *tail;
 	bool doorbell_pending;
 	bool tsfn_closing;
@@ -68,6 +71,7 @@ static void reader_release_owner(reader *r)
 	if (--r->owners > 0)
 		return;
 	free_pkts(r->head);
+	pthread_cond_destroy(&r->arrived);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
 }
@@ -141,6 +145,7 @@ static void *reader_main(void *arg)
 			else
 				r->head = p;
 			r->tail = p;
+			pthread_cond_broadcast(&r->arrived);
 			ring_locked(r);
 			pthread_mutex_unlock(&r->mu);
 			if (!nonblocking || len == 0)
@@ -299,9 +304,15 @@ static napi_value js_reader_start(napi_env env, napi_callback_info info)
 	r->fd = fd;
 	r->env = env;
 	pthread_mutex_init(&r->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->arrived, &ca);
+	pthread_condattr_destroy(&ca);
 	r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (r->wake_fd < 0) {
 		int err = errno;
+		pthread_cond_destroy(&r->arrived);
 		pthread_mutex_destroy(&r->mu);
 		free(r);
 		return tdr_throw_errno(env, "tunReaderStart: eventfd", err);
@@ -313,6 +324,7 @@ static napi_value js_reader_start(napi_env env, napi_callback_info info)
 					    tsfn_finalize, r, reader_call_js,
 					    &r->tsfn) != napi_ok) {
 		close(r->wake_fd);
+		pthread_cond_destroy(&r->arrived);
 		pthread_mutex_destroy(&r->mu);
 		free(r);
 		tdr_throw_last_napi_error(env, "tunReaderStart: napi_create_threadsafe_function");
@@ -422,10 +434,44 @@ static napi_value js_reader_take(napi_env env, napi_callback_info info)
 	return arr;
 }
 
+/* tunReaderWait(handle, deadlineNs) -> number of packets queued; blocks the
+ * JS thread until a packet is queued or CLOCK_MONOTONIC reaches the
+ * deadline. For short waits where the event loop's hand-off is too slow. */
+static napi_value js_reader_wait(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2];
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	void *p = NULL;
+	if (argc < 2 || napi_unwrap(env, argv[0], &p) != napi_ok || !p)
+		return tdr_throw_type(env, "tunReaderWait: not a TUN reader handle");
+	int64_t deadline;
+	if (!tdr_get_i64(env, argv[1], &deadline))
+		return tdr_throw_type(env, "tunReaderWait: deadlineNs must be a bigint");
+	reader *r = p;
+	struct timespec ts = {
+		.tv_sec = (time_t)(deadline / 1000000000LL),
+		.tv_nsec = (long)(deadline % 1000000000LL),
+	};
+	uint32_t n = 0;
+	pthread_mutex_lock(&r->mu);
+	while (!r->head && !r->error) {
+		if (pthread_cond_timedwait(&r->arrived, &r->mu, &ts) == ETIMEDOUT)
+			break;
+	}
+	for (pkt *q = r->head; q; q = q->next)
+		n++;
+	pthread_mutex_unlock(&r->mu);
+	napi_value out;
+	NAPI_OK(env, napi_create_uint32(env, n, &out));
+	return out;
+}
+
 bool tdr_init_tun_reader(napi_env env, napi_value exports)
 {
 	return tdr_export_fn(env, exports, "tunReaderStart", js_reader_start) &&
 	       tdr_export_fn(env, exports, "tunReaderStop", js_reader_stop) &&
 	       tdr_export_fn(env, exports, "tunReaderPending", js_reader_pending) &&
-	       tdr_export_fn(env, exports, "tunReaderTake", js_reader_take);
+	       tdr_export_fn(env, exports, "tunReaderTake", js_reader_take) &&
+	       tdr_export_fn(env, exports, "tunReaderWait", js_reader_wait);
 }

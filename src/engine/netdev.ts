@@ -10,6 +10,10 @@
  */
 import type { CaptureLog, CaptureRecord } from './capture-log.js';
 import { waitUntil } from './clock-wait.js';
+import { nowNs } from '../native/addon.js';
+
+/** How long receive() waits on the reader thread directly before yielding to the event loop. */
+const SYNC_WAIT_MS = 3;
 
 export const VNET_HDR_LEN = 10;
 export const VNET_GSO_NONE = 0;
@@ -33,6 +37,8 @@ export interface TunIo {
     stop(): Array<{ data: Buffer; tsNs: bigint }>;
     /** Packets read by the thread but not yet delivered, taken now. */
     take(): Array<{ data: Buffer; tsNs: bigint }>;
+    /** Block until a packet is queued or the deadline passes; returns the count queued. */
+    waitFor(deadlineNs: bigint): number;
   };
   /** Write now, on this thread; stamped right before write(). */
   write(data: Buffer): { tsNs: bigint; ret: number; errno: number };
@@ -83,7 +89,13 @@ export class NetDevice {
    */
   receive(timeoutMs: number | null): Promise<LivePacket | null> {
     if (this.queue.length === 0 && this.reader) {
-      for (const p of this.reader.take()) this.onPacket(p.data, p.tsNs);
+      // The kernel usually answers within microseconds of what triggered
+      // it: wait for the reader thread directly for a short while before
+      // falling back to the event loop's (slower) delivery.
+      const limitNs = BigInt(Math.min(SYNC_WAIT_MS, timeoutMs ?? SYNC_WAIT_MS) * 1e6);
+      let got = this.reader.take();
+      if (got.length === 0 && limitNs > 0n && this.reader.waitFor(nowNs() + limitNs) > 0) got = this.reader.take();
+      for (const p of got) this.onPacket(p.data, p.tsNs);
     }
     const next = this.queue.shift();
     if (next) return Promise.resolve(next);

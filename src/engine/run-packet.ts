@@ -19,9 +19,9 @@ import { newSocketEntry, type Endpoint, type SocketEntry } from './sockets.js';
 import type { RunContext, RunEvent } from './state.js';
 import { verifyTime } from './timing.js';
 import { finishChecksums, ipv4HeaderChecksumOk } from './checksums.js';
+import { trace, TRACING } from './trace.js';
 
 const u32 = (n: number) => n >>> 0;
-const TRACE = process.env.TUNDRILL_TRACE === '1';
 
 /** A kernel packet with its layout, as sniffed (before or after mapping). */
 interface Sniffed {
@@ -107,6 +107,7 @@ export class PacketRunner {
       if (e instanceof PacketBuildError) throw new TestFailure('semantic', ev.line, `semantic error: ${e.message}`);
       throw e;
     }
+    if (TRACING) trace('packet built');
     try {
       const socket = this.findOrCreateSocket(pkt, spec);
       if (pkt.direction === 'outbound') await this.outbound(ev, pkt, socket);
@@ -201,6 +202,7 @@ export class PacketRunner {
     const gso = l.proto === PROTO_TCP ? this.ctx.config.mss : 0;
     const note = `script line ${ev.line}: < ${packetText(pkt.buf, l, { parseAce: pkt.parseAce, winNoCheck: pkt.winNoCheck })}`;
     const tsNs = await this.dev.inject(live, atNs, gso, note);
+    this.ctx.lastCompletionNs = tsNs;
     if (this.ctx.numEvents > 0) checkEventTime(this.ctx, ev, tsNs);
   }
 
@@ -300,7 +302,10 @@ export class PacketRunner {
       throw new PacketError(`live packet payload: expected ${expected} bytes vs actual ${total} bytes`);
     }
     const live = sniffed.length === 1 ? sniffed[0]! : aggregate(sniffed, total);
+    if (TRACING) trace('sniffed');
+    this.ctx.lastCompletionNs = live.live.tsNs;
     this.verify(ev, pkt, socket, live);
+    if (TRACING) trace('verified');
   }
 
   /** Next outbound packet of the socket under test; others are passed over. */
@@ -311,7 +316,9 @@ export class PacketRunner {
     const deadline = t.type === 'any' ? null : performance.now() + timeoutSecs * 1000;
     for (;;) {
       const left = deadline === null ? null : Math.max(0, deadline - performance.now());
+      if (TRACING) trace('receive');
       const live = await this.dev.receive(left);
+      if (TRACING) trace('received');
       if (!live) throw new PacketError('Timed out waiting for packet');
       const layout = layoutOf(live.data);
       if (!layout || layout.l4 >= live.data.length) continue;
@@ -321,7 +328,7 @@ export class PacketRunner {
         continue;
       }
       if (socket !== expected) throw new PacketError('packet is not for expected socket');
-      if (TRACE) process.stderr.write(`[trace ${this.ctx.clock.nowUsecs().toFixed(0)}us] sniffed packet stamped ${this.ctx.clock.scriptUsecs(live.tsNs).toFixed(0)}us\n`);
+      if (TRACING) trace(`sniffed packet stamped ${this.ctx.clock.scriptUsecs(live.tsNs).toFixed(0)}us`);
       return { live, buf: Buffer.from(live.data), layout };
     }
   }

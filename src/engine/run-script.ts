@@ -26,6 +26,7 @@ import { openTunDevice } from '../net/tun.js';
 import { warmUp } from './warm-up.js';
 import { waitUntil } from './clock-wait.js';
 import { enterRealtime, leaveRealtime } from './priority.js';
+import { flushTrace, trace, traceOrigin, TRACING } from './trace.js';
 import { configureNamespace } from '../net/setup.js';
 
 export interface RunRequest {
@@ -95,9 +96,8 @@ function scheduleStart(): bigint {
   }
 }
 
-const TRACE = process.env.TUNDRILL_TRACE === '1';
 function phase(name: string): void {
-  if (TRACE) process.stderr.write(`[phase ${performance.now().toFixed(1)}ms] ${name}\n`);
+  if (TRACING) trace(`phase ${name} (${performance.now().toFixed(1)} ms since process start)`);
 }
 
 export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<RunResult> {
@@ -213,6 +213,7 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
     if (!r.ok) {
       throw new TestFailure('command', ev.line, `error executing \`${ev.ast.command.commandLine}\` command: ${r.error}`);
     }
+    ctx.lastCompletionNs = native.nowNs();
   };
   const runCodeEvent = async (ev: RunEvent): Promise<void> => {
     if (ev.ast.type !== 'code') return;
@@ -225,6 +226,7 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
     if (data.error) throw new TestFailure('code', ev.line, `runtime error in code: ${data.error}`);
     code.addData(data.assignments);
     code.addText(ev.line, ev.ast.code.text);
+    ctx.lastCompletionNs = native.nowNs();
   };
 
   let initDone = false;
@@ -250,6 +252,7 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
     warmUpSyscalls(config, symbol);
     phase('warmed up');
     clock.liveStartNs = scheduleStart();
+    traceOrigin(clock.liveStartNs);
     phase('clock started');
     await runEvents(ctx, {
       packet: (ev) => packets.run(ev),
@@ -280,6 +283,7 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
     await hooks.writeCapture?.(capture);
     tun.close();
     phase('evidence written');
+    flushTrace();
   }
   return done();
 }

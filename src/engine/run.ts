@@ -7,8 +7,8 @@
 import { TestFailure } from './errors.js';
 import type { RunContext, RunEvent } from './state.js';
 import { isAbsolute, verifyTime } from './timing.js';
+import { trace, TRACING } from './trace.js';
 
-const TRACE = process.env.TUNDRILL_TRACE === '1';
 
 export interface EventHandlers {
   packet(ev: RunEvent): Promise<void>;
@@ -39,6 +39,8 @@ export function adjustRelativeTimes(ctx: RunContext, ev: RunEvent): void {
   let offset: number;
   if (ctx.lastEvent && isStartTimeAnchored(ctx.lastEvent) && isStartTimeAnchored(ev)) {
     offset = ctx.lastEvent.times.usecs;
+  } else if (ctx.lastCompletionNs !== undefined) {
+    offset = Math.trunc(ctx.clock.scriptUsecs(ctx.lastCompletionNs));
   } else {
     offset = Math.trunc(ctx.clock.nowUsecs());
   }
@@ -97,7 +99,7 @@ export async function runEvents(ctx: RunContext, handlers: EventHandlers, abort:
     const ev = nextEvent(ctx);
     if (!ev) break;
     adjustRelativeTimes(ctx, ev);
-    if (TRACE) process.stderr.write(`[trace ${ctx.clock.nowUsecs().toFixed(0)}us] line ${ev.line} ${ev.ast.type} at ${ev.times.usecs}us\n`);
+    if (TRACING) trace(`line ${ev.line} ${ev.ast.type} at ${ev.times.usecs}us`);
     let step: Promise<void>;
     switch (ev.ast.type) {
       case 'packet': step = handlers.packet(ev); break;
@@ -105,6 +107,7 @@ export async function runEvents(ctx: RunContext, handlers: EventHandlers, abort:
       case 'command': step = handlers.command(ev); break;
       case 'code': step = handlers.code(ev); break;
     }
+    ctx.lastCompletionNs = undefined;
     await Promise.race([step, abort]);
     ctx.numEvents++;
   }

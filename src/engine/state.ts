@@ -73,4 +73,12 @@ export interface RunContext {
   /** Script time of the previous event (packetdrill's script_last_time_usecs). */
   scriptLastTimeUsecs: number;
   numEvents: number;
+  /**
+   * When the previous event was done, as the kernel saw it (monotonic ns):
+   * the stamp of the packet written or read, the return of a call, the end
+   * of a command. Relative times are anchored here rather than at the
+   * moment the harness gets to the next event, so the harness's own
+   * processing time does not accumulate along the script.
+   */
+  lastCompletionNs?: bigint;
 }

@@ -12,6 +12,7 @@ import { checkEventTime } from './run.js';
 import { SyscallFailure, type PreparedSyscall } from './run-syscall.js';
 import type { RunContext, RunEvent } from './state.js';
 import { verifyTime } from './timing.js';
+import { trace, TRACING } from './trace.js';
 
 export interface ExecutingCall {
   /** Resolves when the call returns. */
@@ -127,7 +128,9 @@ export class SyscallEvents {
     );
     this.inFlight = flight;
     if (run) await Promise.race([run.blockedOrDone, flight.done]);
-    if (process.env.TUNDRILL_TRACE === '1') process.stderr.write(`[trace ${this.ctx.clock.nowUsecs().toFixed(0)}us] blocking call in flight\n`);
+    // The main line of the script goes on from the moment the call started.
+    this.ctx.lastCompletionNs = atNs > this.ctx.clock.nowNs() ? this.ctx.clock.nowNs() : atNs;
+    if (TRACING) trace('blocking call in flight');
   }
 
   /** A call carried out in JS (no kernel entry), at its time. */
@@ -148,9 +151,10 @@ export class SyscallEvents {
       r = this.exec.runNow(call.nr, call.args);
       void call.keepAlive;
     }
-    if (process.env.TUNDRILL_TRACE === '1') process.stderr.write(`[trace ${this.ctx.clock.nowUsecs().toFixed(0)}us] call ran ${this.ctx.clock.scriptUsecs(r.startNs).toFixed(0)}..${this.ctx.clock.scriptUsecs(r.endNs).toFixed(0)}us\n`);
+    if (TRACING) trace(`call ran ${this.ctx.clock.scriptUsecs(r.startNs).toFixed(0)}..${this.ctx.clock.scriptUsecs(r.endNs).toFixed(0)}us`);
     if (this.ctx.numEvents > 0) checkEventTime(this.ctx, ev, r.startNs);
     this.complete(ev, call, r);
+    this.ctx.lastCompletionNs = r.endNs;
   }
 
   /**

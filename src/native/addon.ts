@@ -81,6 +81,12 @@ export interface TunReader {
   pending(): number;
   /** Take the packets queued right now, without waiting for the callback. */
   take(): TunPacket[];
+  /**
+   * Block this thread until a packet is queued or `deadlineNs` passes;
+   * returns how many are queued. For short waits only: the event loop
+   * stands still meanwhile.
+   */
+  waitFor(deadlineNs: bigint): number;
   readonly running: boolean;
 }
 
@@ -126,6 +132,7 @@ interface Native {
   tunReaderStop(handle: ReaderHandle): TunPacket[];
   tunReaderPending(handle: ReaderHandle): number;
   tunReaderTake(handle: ReaderHandle): TunPacket[];
+  tunReaderWait(handle: ReaderHandle, deadlineNs: bigint): number;
   strerror(errno: number): string;
   SYMBOLS: Record<string, bigint>;
   CONSTANTS: Record<string, bigint>;
@@ -309,6 +316,9 @@ export function tunReaderStart(
     },
     take(): TunPacket[] {
       return running ? native.tunReaderTake(handle) : [];
+    },
+    waitFor(deadlineNs: bigint): number {
+      return running ? native.tunReaderWait(handle, deadlineNs) : 0;
     },
     get running(): boolean {
       return running;

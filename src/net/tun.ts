@@ -17,6 +17,7 @@ const TUN_F_TSO6 = 0x04;
 const TUN_F_TSO_ECN = 0x08;
 const O_RDWR = 0x2;
 const O_CLOEXEC = 0x80000;
+const O_NONBLOCK = 0x800;
 const AT_FDCWD = -100;
 
 export class TunError extends Error {}
@@ -37,7 +38,7 @@ function check(r: native.SyscallResult, what: string): number {
 
 export function openTunDevice(name = 'tun0'): TunDevice {
   const path = Buffer.from('/dev/net/tun\0');
-  const fd = check(native.syscall(native.sysNr('openat'), [AT_FDCWD, path, O_RDWR | O_CLOEXEC, 0]), 'open /dev/net/tun');
+  const fd = check(native.syscall(native.sysNr('openat'), [AT_FDCWD, path, O_RDWR | O_CLOEXEC | O_NONBLOCK, 0]), 'open /dev/net/tun');
   const ifr = Buffer.alloc(40);
   ifr.write(name, 0, 15, 'ascii');
   ifr.writeUInt16LE(IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, 16);
@@ -63,7 +64,7 @@ export function openTunDevice(name = 'tun0'): TunDevice {
             if (!closed) process.emitWarning(`tun reader: ${err.message}`);
           },
         });
-        return { stop: () => r.stop(), take: () => r.take() };
+        return { stop: () => r.stop(), take: () => r.take(), waitFor: (ns) => r.waitFor(ns) };
       },
       write: (data) => native.tunWrite(fd, data),
     },
