@@ -98,12 +98,17 @@ struct tdr_job {
 	int fd;
 	void *data;
 	size_t len;
+	/* network namespace of the submitting thread (dup'ed fd, or -1) */
+	int netns_fd;
 	/* results */
 	long ret;
 	int err;
 	int64_t start_ns;
 	int64_t end_ns;
 };
+
+/* The JS thread entered another network namespace (see jobs.c). */
+int tdr_netns_follow(void);
 
 /* Create the per-environment state; called once from module init. */
 bool tdr_env_init(napi_env env);

@@ -17,6 +17,8 @@
 #include "common.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -47,6 +49,55 @@ static unsigned pool_threads;  /* threads alive */
 static unsigned pool_idle;     /* waiting and not yet woken for a job */
 static unsigned pool_wakeups;  /* wake-ups sent, not yet consumed */
 
+/*
+ * Network namespaces. A worker process may run one script after another,
+ * each in a network namespace of its own that its JS thread enters with
+ * unshare(CLONE_NEWNET). Pool threads live longer than one run, so each
+ * job carries the namespace its submitter was in (captured by
+ * netnsFollow() after every switch) and the pool thread enters it for the
+ * job and goes back to the process's first namespace afterwards: no
+ * thread keeps a finished run's namespace alive.
+ */
+static pthread_mutex_t netns_mu = PTHREAD_MUTEX_INITIALIZER;
+static int base_netns_fd = -1;    /* the namespace the process started in */
+static int current_netns_fd = -1; /* the JS thread's, when it differs */
+
+static int open_own_netns(void)
+{
+	return open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+}
+
+/* netnsFollow(): the JS thread has changed namespace; jobs submitted from
+ * now on run in it. Returns 0 or an errno value. */
+int tdr_netns_follow(void)
+{
+	int fd = open_own_netns();
+	if (fd < 0)
+		return errno;
+	pthread_mutex_lock(&netns_mu);
+	if (base_netns_fd < 0) {
+		/* First call: the process's own namespace was the base. */
+		base_netns_fd = fd;
+		fd = -1;
+	} else {
+		if (current_netns_fd >= 0)
+			close(current_netns_fd);
+		current_netns_fd = fd;
+	}
+	pthread_mutex_unlock(&netns_mu);
+	return 0;
+}
+
+static int job_netns_fd(void)
+{
+	int fd = -1;
+	pthread_mutex_lock(&netns_mu);
+	if (current_netns_fd >= 0)
+		fd = fcntl(current_netns_fd, F_DUPFD_CLOEXEC, 0);
+	pthread_mutex_unlock(&netns_mu);
+	return fd;
+}
+
 static void pool_init_once(void)
 {
 	pthread_condattr_t attr;
@@ -70,13 +121,17 @@ static void env_unref(tdr_env *e)
 tdr_job *tdr_job_new(enum tdr_job_kind kind)
 {
 	tdr_job *job = calloc(1, sizeof(*job));
-	if (job)
+	if (job) {
 		job->kind = kind;
+		job->netns_fd = job_netns_fd();
+	}
 	return job;
 }
 
 static void job_free(tdr_job *job)
 {
+	if (job->netns_fd >= 0)
+		close(job->netns_fd);
 	free(job->data);
 	free(job);
 }
@@ -208,7 +263,15 @@ static void *pool_worker(void *arg)
 			tdr_rt_leave(rt);
 			rt = false;
 		}
+		bool moved = false;
+		if (job->netns_fd >= 0) {
+			moved = setns(job->netns_fd, CLONE_NEWNET) == 0;
+			close(job->netns_fd);
+			job->netns_fd = -1;
+		}
 		job_run(job);
+		if (moved && base_netns_fd >= 0)
+			setns(base_netns_fd, CLONE_NEWNET);
 		job_finished(job);
 		if (!rt)
 			rt = tdr_rt_enter();

@@ -195,8 +195,23 @@ static napi_value js_address_of(napi_env env, napi_callback_info info)
 	return out;
 }
 
+/* netnsFollow(): jobs submitted from now on run in the JS thread's
+ * current network namespace. The first call records the base. */
+static napi_value js_netns_follow(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	int err = tdr_netns_follow();
+	if (err)
+		return tdr_throw_errno(env, "netnsFollow", err);
+	napi_value undef;
+	NAPI_OK(env, napi_get_undefined(env, &undef));
+	return undef;
+}
+
 bool tdr_init_syscall(napi_env env, napi_value exports)
 {
+	if (!tdr_export_fn(env, exports, "netnsFollow", js_netns_follow))
+		return false;
 	return tdr_export_fn(env, exports, "syscall", js_syscall) &&
 	       tdr_export_fn(env, exports, "syscallAsync", js_syscall_async) &&
 	       tdr_export_fn(env, exports, "addressOf", js_address_of);

@@ -278,6 +278,7 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
   } finally {
     if (realtime) leaveRealtime();
     await hooks.onRunEnd?.();
+    closeScriptFds(fds);
     dev.stop();
     result.injectionErrorsUsecs = dev.injectionErrorsNs.map((ns) => Number(ns) / 1000);
     await hooks.writeCapture?.(capture);
@@ -286,6 +287,16 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
     flushTrace();
   }
   return done();
+}
+
+/** Close what the script left open, as packetdrill does when it ends. */
+function closeScriptFds(fds: FdTable): void {
+  const close = native.sysNr('close');
+  for (const e of fds.entries) {
+    if (e.isClosed || e.liveFd < 0) continue;
+    native.syscall(close, [e.liveFd]);
+    e.isClosed = true;
+  }
 }
 
 function symbolResolver(config: RunConfig): (name: string) => bigint | undefined {

@@ -134,6 +134,7 @@ interface Native {
   tunReaderTake(handle: ReaderHandle): TunPacket[];
   tunReaderWait(handle: ReaderHandle, deadlineNs: bigint): number;
   strerror(errno: number): string;
+  netnsFollow(): void;
   SYMBOLS: Record<string, bigint>;
   CONSTANTS: Record<string, bigint>;
   SYS: Record<string, number>;
@@ -196,6 +197,15 @@ const ERRNO_NAMES: ReadonlyMap<number, string> = (() => {
   for (const [name, value] of entries) if (!m.has(value)) m.set(value, name);
   return m;
 })();
+
+/**
+ * Tell the addon that the calling (JS) thread has entered another network
+ * namespace: the addon's threads run later jobs there. Call it once at
+ * start-up (records the base namespace) and after every unshare/setns.
+ */
+export function netnsFollow(): void {
+  native.netnsFollow();
+}
 
 /** Current CLOCK_MONOTONIC time in nanoseconds. */
 export function nowNs(): bigint {
