@@ -17,6 +17,7 @@ import { parseRunArgs, UsageError, type RunArgs } from './args.js';
 import { formatChecks, runChecks } from './doctor.js';
 import { planRuns, PlanError, type PlannedRun } from './plan.js';
 import { runWorker } from './spawn.js';
+import { WorkerPool } from './pool.js';
 import { runLine, summarize, summaryLine, writeJson, writeJunit, writeTap, type ReportedRun } from '../report/reports.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -86,9 +87,16 @@ export async function executeRuns(runs: PlannedRun[], args: RunArgs, label: stri
   const jobs = args.jobs ?? defaultJobs();
   const started = performance.now();
   const single = runs.length === 1;
+  // Several runs share long-lived workers (one fresh namespace per run);
+  // a single run gets a process of its own.
+  const workers = single || process.env.TUNDRILL_ONE_PROCESS_PER_RUN === '1'
+    ? null
+    : new WorkerPool(Math.min(jobs, runs.length), {
+      privateTmp: !runs.some((r) => r.scriptPath.startsWith('/tmp/')),
+      passthrough: false,
+    });
   const reported = await pool(runs, jobs, async (run) => {
-    const outcome = await runWorker(
-      {
+    const request = {
         scriptPath: run.scriptPath,
         displayPath: run.scriptPath.split('/').pop()!,
         options: run.options,
@@ -100,9 +108,10 @@ export async function executeRuns(runs: PlannedRun[], args: RunArgs, label: stri
           format: args.captureFormat,
           ssIntervalMs: args.ssIntervalMs,
         },
-      },
-      { timeoutMs: args.timeoutSecs * 1000, passthrough: single && args.verbose },
-    );
+      };
+    const outcome = workers
+      ? await workers.run(request, args.timeoutSecs * 1000)
+      : await runWorker(request, { timeoutMs: args.timeoutSecs * 1000, passthrough: single && args.verbose });
     let result = outcome.result;
     if (outcome.timedOut) result = timeoutResult(run, outcome.wallMs);
     if (!result) {
@@ -120,6 +129,7 @@ export async function executeRuns(runs: PlannedRun[], args: RunArgs, label: stri
     }
     return r;
   });
+  workers?.close();
   const s = summarize(reported, (performance.now() - started) / 1000);
   if (!single || args.quiet) process.stdout.write(`${summaryLine(s, label)}\n`);
   if (args.tap) writeTap(args.tap, reported);

@@ -29,7 +29,7 @@ export interface WorkerOutcome {
  * front instead (about 80 ms more start-up). TUNDRILL_NODE_FLAGS replaces
  * the flags.
  */
-function workerNodeFlags(): string[] {
+export function workerNodeFlags(): string[] {
   const env = process.env.TUNDRILL_NODE_FLAGS;
   return (env ?? '--no-lazy').split(' ').filter(Boolean);
 }

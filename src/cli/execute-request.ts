@@ -1,0 +1,39 @@
+/**
+ * One run as a worker carries it out: evidence attached to the engine's
+ * hooks, the script run, the evidence paths filled in.
+ */
+import { mkdirSync } from 'node:fs';
+import type { OptionSetting } from '../script/index.js';
+import type { RunResult } from '../engine/result.js';
+import { runScript } from '../engine/run-script.js';
+import { attachEvidence, type EvidenceOptions } from './evidence.js';
+
+export interface WorkerRequest {
+  scriptPath: string;
+  displayPath: string;
+  options: OptionSetting[];
+  variant: string;
+  evidence: EvidenceOptions;
+  verbose: boolean;
+  /** sysctls to set in the namespace before the script starts. */
+  sysctls?: Record<string, string>;
+}
+
+/**
+ * Run `req`. `onFlush` receives a function that writes whatever evidence
+ * exists synchronously, for a worker that is being stopped mid-run.
+ */
+export async function executeRequest(req: WorkerRequest, onFlush: (flush: () => void) => void): Promise<RunResult> {
+  if (req.evidence.dir) mkdirSync(req.evidence.dir, { recursive: true });
+  const log = (line: string): void => {
+    if (req.verbose) process.stderr.write(`${line}\n`);
+  };
+  const evidence = attachEvidence(req.evidence, log, req.sysctls ?? {});
+  onFlush(() => evidence.emergencyFlush());
+  const result = await runScript(
+    { scriptPath: req.scriptPath, displayPath: req.displayPath, commandLine: req.options, variant: req.variant, verbose: req.verbose },
+    { ...evidence.hooks, log },
+  );
+  result.evidence = evidence.paths(result);
+  return result;
+}
