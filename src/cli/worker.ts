@@ -8,7 +8,7 @@ import { mkdirSync, writeSync } from 'node:fs';
 import type { OptionSetting } from '../script/index.js';
 import type { RunResult } from '../engine/result.js';
 import { EXIT_FAIL } from '../engine/errors.js';
-import { attachEvidence, type EvidenceOptions } from './evidence.js';
+import { attachEvidence, type EvidenceOptions, type HoldOptions } from './evidence.js';
 
 export interface WorkerRequest {
   scriptPath: string;
@@ -19,6 +19,8 @@ export interface WorkerRequest {
   verbose: boolean;
   /** sysctls to set in the namespace before the script starts. */
   sysctls?: Record<string, string>;
+  /** Keep the namespace, capture and ss sampling running after the script's last event. */
+  hold?: HoldOptions;
 }
 
 function send(result: RunResult): void {
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
   const log = (line: string): void => {
     if (req.verbose) process.stderr.write(`${line}\n`);
   };
-  const evidence = attachEvidence(req.evidence, log, req.sysctls ?? {});
+  const evidence = attachEvidence(req.evidence, log, req.sysctls ?? {}, req.hold);
   process.on('SIGTERM', () => {
     evidence.emergencyFlush();
     process.exit(EXIT_FAIL);
