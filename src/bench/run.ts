@@ -1,0 +1,248 @@
+/**
+ * `npm run bench` — how fast and how precisely tundrill runs scripts on
+ * this machine. It prints numbers; it is not a test (exit status 0 unless
+ * the machine cannot run scripts at all, then 4 as `tundrill run`).
+ *
+ *   npm run bench [-- --quick] [--repeat N] [--samples N] [--cli-samples N]
+ *                 [--runs N] [--jobs 1,2,4] [--only injection,overhead,throughput]
+ *                 [--no-corpus] [--json FILE] [extra.pkt ...]
+ *
+ * How to read the numbers
+ *
+ * Injection timing error: for every packet a script injects, the time the
+ * addon stamped right before write() on tun0 minus the time the script
+ * scheduled it (µs, never negative). packetdrill's default tolerance for a
+ * line is 4000 µs, and the engine's own lateness eats into it, so p99 and
+ * max are what matter: a p99 in the tens of µs leaves the tolerance to the
+ * kernel; ">=1ms" counts the injections that took a quarter of it. Scripts:
+ * bench/*.pkt (200 data segments 1 ms apart, each ACKed by the kernel;
+ * 240 pure ACKs at absolute times with bursts of packets due at the same
+ * instant) and a few corpus scripts run in place from ../shared/corpus.
+ * "runs ok" below the total means some runs failed (on a loaded machine
+ * usually a timing error); their injections up to the failure still count.
+ *
+ * Outbound sniff latency: the engine does not report it in its result, so
+ * it is read from the worker's event trace (TUNDRILL_TRACE=1, kept in
+ * memory) in a second, traced set of runs. "stamp" is from the C stamp the
+ * reader thread puts on a packet read from tun0 to when the engine holds
+ * that packet for matching; when the kernel answered before the engine
+ * asked (it was still finishing the write that provoked the answer), that
+ * includes the engine's own busy time, which "ready" leaves out by counting
+ * from the later of the stamp and the start of the engine's receive().
+ * Only packets of the socket under test are counted.
+ *
+ * Per-run overhead: one worker at a time runs bench/trivial.pkt (a socket
+ * and a close, no packets) with the usual evidence (capture, ss sampler,
+ * counters) into a temporary folder. "wall time" is the parent's spawn to
+ * result; the worker reports startMs (Node start-up and its own modules,
+ * run with --no-lazy), addonMs (engine modules and the native addon),
+ * tunMs (opening tun0) and netMs (`ip -batch` configuring the namespace);
+ * "the rest" is the wall time less those, and its parts are the worker's
+ * traced phases plus what the worker's clock does not see: unshare and
+ * exec before Node starts, evidence set-up, exit and the result's trip
+ * back. Each row is a median on its own, so the rows need not add up.
+ * "CLI start-up" is `tundrill --help` (Node plus the CLI's modules), the
+ * environment checks `tundrill run` makes first, and a whole `tundrill run`
+ * of the trivial script, less the worker's median wall time.
+ *
+ * Throughput: N trivial runs through the CLI's worker pool at each -j;
+ * runs/s is N over the wall time. Beyond the number of cores it mostly
+ * shows how much a run waits (on the kernel tick, on evidence) rather than
+ * computes; timing-sensitive scripts want fewer runs at once.
+ *
+ * The header shows the machine's load average: compare numbers only
+ * between runs on a quiet machine.
+ */
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { formatChecks, runChecks } from '../cli/doctor.js';
+import { PROJECT_ROOT } from '../cli/main.js';
+import { measureInjection, renderInjection, type InjectionReport } from './injection.js';
+import { measureOverhead, renderOverhead, type OverheadReport } from './overhead.js';
+import { measureThroughput, renderThroughput, type ThroughputRow } from './throughput.js';
+
+const SECTIONS = ['injection', 'overhead', 'throughput'] as const;
+type Section = (typeof SECTIONS)[number];
+
+/** Corpus scripts (relative to packetdrill-gtests/tcp) that inject many packets and pass on Linux 6.x. */
+const CORPUS_SCRIPTS = [
+  'slow_start/slow-start-ack-per-1pkt.pkt',
+  'fast_recovery/prr-ss-10pkt-lost-1.pkt',
+  'cubic/cubic-rto-ss-ca-cwnd-bump.pkt',
+  'fast_retransmit/fr-4pkt-sack.pkt',
+];
+
+const USAGE = `usage: npm run bench -- [options] [extra.pkt ...]
+  --quick              fewer runs (about a quarter of the time)
+  --repeat N           runs of each injection script (default 3, quick 1)
+  --samples N          single-worker runs for the overhead (default 15, quick 5)
+  --cli-samples N      CLI start-up samples (default 5, quick 2)
+  --runs N             trivial runs per -j value for the throughput (default 24, quick 8)
+  --jobs LIST          -j values for the throughput (default 1,2,4)
+  --only LIST          sections: injection,overhead,throughput
+  --no-corpus          only the bench/ scripts (and extra ones) for injection timing
+  --json FILE          also write every number as JSON
+extra .pkt scripts are added to the injection timing set (run as IPv4).`;
+
+interface BenchArgs {
+  quick: boolean;
+  repeat?: number;
+  samples?: number;
+  cliSamples?: number;
+  runs?: number;
+  jobs: number[];
+  only: Set<Section>;
+  corpus: boolean;
+  json?: string;
+  extra: string[];
+}
+
+class BenchUsageError extends Error {}
+
+function parseArgs(argv: string[]): BenchArgs | 'help' {
+  const out: BenchArgs = { quick: false, jobs: [1, 2, 4], only: new Set(SECTIONS), corpus: true, extra: [] };
+  const count = (flag: string, v: string | undefined): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n < 1) throw new BenchUsageError(`${flag} needs a whole number >= 1`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.indexOf('=');
+    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const value = (): string | undefined => (a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : argv[++i]);
+    switch (flag) {
+      case '-h': case '--help': return 'help';
+      case '--quick': out.quick = true; break;
+      case '--repeat': out.repeat = count(flag, value()); break;
+      case '--samples': out.samples = count(flag, value()); break;
+      case '--cli-samples': out.cliSamples = count(flag, value()); break;
+      case '--runs': out.runs = count(flag, value()); break;
+      case '--jobs': out.jobs = (value() ?? '').split(',').map((j) => count(flag, j)); break;
+      case '--only': {
+        const names = (value() ?? '').split(',').filter(Boolean);
+        const bad = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+        if (names.length === 0 || bad.length) throw new BenchUsageError(`--only takes ${SECTIONS.join(',')}${bad.length ? `, not ${bad.join(',')}` : ''}`);
+        out.only = new Set(names as Section[]);
+        break;
+      }
+      case '--no-corpus': out.corpus = false; break;
+      case '--json': {
+        const v = value();
+        if (!v) throw new BenchUsageError('--json needs a file name');
+        out.json = v;
+        break;
+      }
+      default:
+        if (a.startsWith('-')) throw new BenchUsageError(`unknown option ${a}`);
+        if (!existsSync(a)) throw new BenchUsageError(`${a}: no such script`);
+        out.extra.push(resolve(a));
+    }
+  }
+  return out;
+}
+
+function benchScripts(): { injection: string[]; trivial: string } {
+  const dir = join(PROJECT_ROOT, 'bench');
+  const injection = readdirSync(dir)
+    .filter((f) => f.endsWith('.pkt') && f !== 'trivial.pkt')
+    .sort()
+    .map((f) => join(dir, f));
+  return { injection, trivial: join(dir, 'trivial.pkt') };
+}
+
+function corpusScripts(quick: boolean): { scripts: string[]; note?: string } {
+  const root = resolve(PROJECT_ROOT, '../shared/corpus/packetdrill-gtests/tcp');
+  const wanted = (quick ? CORPUS_SCRIPTS.slice(0, 2) : CORPUS_SCRIPTS).map((s) => join(root, s));
+  const present = wanted.filter((p) => existsSync(p));
+  if (present.length < wanted.length) return { scripts: present, note: `corpus scripts not found under ${root}: ${wanted.length - present.length} left out` };
+  return { scripts: present };
+}
+
+function header(): string {
+  const [l1, l5] = loadavg();
+  return [
+    `tundrill benchmark — ${new Date().toISOString()}`,
+    `kernel ${release()}, Node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'})`,
+    `load average ${l1!.toFixed(2)} (1 min) ${l5!.toFixed(2)} (5 min); worker Node flags: ${process.env.TUNDRILL_NODE_FLAGS ?? '--no-lazy'}`,
+  ].join('\n');
+}
+
+export async function bench(argv: string[]): Promise<number> {
+  let args: BenchArgs | 'help';
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof BenchUsageError)) throw e;
+    process.stderr.write(`bench: ${e.message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const problems = runChecks({ fix: false }).filter((c) => c.required && !c.ok);
+  if (problems.length) {
+    process.stderr.write(`bench: this machine cannot run scripts:\n${formatChecks(problems)}\n`);
+    return 4;
+  }
+  const q = args.quick;
+  const progress = (text: string): void => {
+    process.stderr.write(`bench: ${text}\n`);
+  };
+  const captureDir = mkdtempSync(join(tmpdir(), 'tundrill-bench-'));
+  const scripts = benchScripts();
+  const json: { injection?: InjectionReport; overhead?: OverheadReport; throughput?: ThroughputRow[]; notes: string[] } = { notes: [] };
+  process.stdout.write(`${header()}\n\n`);
+  try {
+    if (args.only.has('injection')) {
+      const corpus = args.corpus ? corpusScripts(q) : { scripts: [] };
+      if (corpus.note) json.notes.push(corpus.note);
+      json.injection = await measureInjection({
+        scripts: [...scripts.injection, ...corpus.scripts, ...args.extra],
+        repeat: args.repeat ?? (q ? 1 : 3),
+        captureDir,
+        progress,
+      });
+      const text = renderInjection(json.injection) + (corpus.note ? `\n(${corpus.note})` : '');
+      process.stdout.write(`${text}\n\n`);
+    }
+    if (args.only.has('overhead')) {
+      json.overhead = await measureOverhead({
+        trivialScript: scripts.trivial,
+        projectRoot: PROJECT_ROOT,
+        samples: args.samples ?? (q ? 5 : 15),
+        cliSamples: args.cliSamples ?? (q ? 2 : 5),
+        captureDir,
+        progress,
+      });
+      process.stdout.write(`${renderOverhead(json.overhead)}\n\n`);
+    }
+    if (args.only.has('throughput')) {
+      json.throughput = await measureThroughput({
+        trivialScript: scripts.trivial,
+        runs: args.runs ?? (q ? 8 : 24),
+        jobs: args.jobs,
+        captureDir,
+        progress,
+      });
+      process.stdout.write(`${renderThroughput(json.throughput)}\n`);
+    }
+  } finally {
+    rmSync(captureDir, { recursive: true, force: true });
+  }
+  if (args.json) writeFileSync(args.json, JSON.stringify(json, null, 2) + '\n');
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  bench(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`bench: internal error: ${err instanceof Error && err.stack ? err.stack : String(err)}\n`);
+      process.exit(3);
+    },
+  );
+}

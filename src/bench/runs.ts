@@ -1,0 +1,136 @@
+/**
+ * Running scripts for the benchmark through the real CLI code: runs are
+ * planned as `tundrill run --ip_version=ipv4` plans them and executed by
+ * executeRuns (its worker pool, one worker per run, each in a fresh network
+ * namespace), or one at a time by runWorker when the spawn-to-result time
+ * of a single worker is wanted.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RunResult } from '../engine/result.js';
+import { parseRunArgs } from '../cli/args.js';
+import { executeRuns } from '../cli/main.js';
+import { planRuns, type PlannedRun } from '../cli/plan.js';
+import { runWorker, type WorkerOutcome } from '../cli/spawn.js';
+import type { WorkerRequest } from '../cli/worker.js';
+import type { ReportedRun } from '../report/reports.js';
+
+const IPV4 = [{ name: 'ip_version', value: 'ipv4' }];
+
+/** The IPv4 run of a script, with its own evidence stem (runs must not share capture files). */
+export function planIpv4(scriptPath: string, stem: string): PlannedRun {
+  const [run] = planRuns([scriptPath], { ksft: false, user: IPV4 });
+  if (!run) throw new Error(`${scriptPath}: no IPv4 run planned`);
+  return { ...run, evidenceStem: `${stem}_${run.variantLabel}` };
+}
+
+/**
+ * Run with TUNDRILL_TRACE set for the workers (on or off): the workers
+ * inherit the environment when they are spawned.
+ */
+async function withTracing<T>(on: boolean, fn: () => Promise<T>): Promise<T> {
+  const saved = process.env.TUNDRILL_TRACE;
+  process.env.TUNDRILL_TRACE = on ? '1' : '0';
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env.TUNDRILL_TRACE;
+    else process.env.TUNDRILL_TRACE = saved;
+  }
+}
+
+export interface BatchOptions {
+  jobs: number;
+  captureDir: string;
+  /** Workers keep an event trace (printed on their stderr at the end). */
+  trace: boolean;
+}
+
+export interface Batch {
+  reported: ReportedRun[];
+  wallSeconds: number;
+}
+
+/** Run a set as `tundrill run -q -j N` does; its summary line is not printed. */
+export async function runBatch(runs: PlannedRun[], opts: BatchOptions): Promise<Batch> {
+  const args = parseRunArgs(['--jobs', String(opts.jobs), '--quiet', '--capture-dir', opts.captureDir], { captureDir: opts.captureDir });
+  const write = process.stdout.write;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  const started = performance.now();
+  try {
+    const { reported } = await withTracing(opts.trace, () => executeRuns(runs, args, 'bench'));
+    return { reported, wallSeconds: (performance.now() - started) / 1000 };
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+/** The request executeRuns would send for a run, with the usual evidence. */
+function requestFor(run: PlannedRun, captureDir: string): WorkerRequest {
+  return {
+    scriptPath: run.scriptPath,
+    displayPath: basename(run.scriptPath),
+    options: run.options,
+    variant: run.variantLabel,
+    verbose: false,
+    evidence: {
+      dir: join(captureDir, dirname(run.evidenceStem)),
+      stem: basename(run.evidenceStem),
+      format: 'pcapng',
+      ssIntervalMs: 100,
+    },
+  };
+}
+
+/** One worker, spawned and waited for by the CLI's runWorker. */
+export function runOneWorker(run: PlannedRun, captureDir: string, trace: boolean): Promise<WorkerOutcome> {
+  return withTracing(trace, () => runWorker(requestFor(run, captureDir), { timeoutMs: 180_000, passthrough: false }));
+}
+
+const WORKER = fileURLToPath(new URL('../cli/worker.js', import.meta.url));
+
+export interface TracedRun {
+  result: RunResult | null;
+  /** The worker's stderr: its event trace. */
+  trace: string;
+}
+
+/**
+ * One traced worker, started as runWorker starts it (same namespace,
+ * Node flags and request) but with its stderr going to a file: a trace
+ * runs to hundreds of kB, written all at once just before the worker
+ * exits, and what does not fit in a pipe's buffer by then is lost.
+ */
+export function runTracedWorker(run: PlannedRun, captureDir: string): Promise<TracedRun> {
+  const arg = Buffer.from(JSON.stringify(requestFor(run, captureDir))).toString('base64');
+  const tracePath = join(captureDir, `trace-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
+  const fd = openSync(tracePath, 'w');
+  const flags = (process.env.TUNDRILL_NODE_FLAGS ?? '--no-lazy').split(' ').filter(Boolean);
+  const child = spawn('unshare', ['--net', '--', process.execPath, ...flags, WORKER, arg], {
+    stdio: ['ignore', 'ignore', fd, 'pipe'],
+    env: { ...process.env, TUNDRILL_TRACE: '1', UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' },
+  });
+  closeSync(fd);
+  let text = '';
+  (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => { text += d.toString(); });
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (extra: string): void => {
+      if (settled) return;
+      settled = true;
+      let result: RunResult | null = null;
+      try {
+        result = text ? (JSON.parse(text) as RunResult) : null;
+      } catch {
+        result = null;
+      }
+      const trace = readFileSync(tracePath, 'utf8') + extra;
+      rmSync(tracePath, { force: true });
+      resolve({ result, trace });
+    };
+    child.on('error', (e) => finish(`\ncould not start the worker: ${e.message}\n`));
+    child.on('close', () => finish(''));
+  });
+}
