@@ -31,7 +31,7 @@ export interface WorkerOutcome {
  */
 export function workerNodeFlags(): string[] {
   const env = process.env.TUNDRILL_NODE_FLAGS;
-  return (env ?? '--no-lazy').split(' ').filter(Boolean);
+  return (env ?? '--no-lazy --expose-gc --max-semi-space-size=32').split(' ').filter(Boolean);
 }
 
 export function runWorker(req: WorkerRequest, opts: { timeoutMs: number; passthrough: boolean }): Promise<WorkerOutcome> {

@@ -247,6 +247,8 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
       initDone = true;
     }
     phase('init command done');
+    // Collect garbage now rather than in the middle of the script.
+    (globalThis as { gc?: () => void }).gc?.();
     realtime = enterRealtime();
     await warmUp(ctx.events, config.wireFamily === 'inet' ? 4 : 6, executor);
     warmUpSyscalls(config, symbol);
