@@ -88,6 +88,8 @@ export interface Comparison {
   firstError: string;
   agree: boolean;
   seconds: number;
+  /** Agreed only when run again on its own. */
+  retried?: boolean;
 }
 
 function compare(ref: ReferenceRow, verdict: string, firstError: string): boolean {
@@ -107,11 +109,13 @@ interface ConformanceArgs {
   filter: string[];
   save: boolean;
   check: boolean;
+  retry: boolean;
+  merge: boolean;
   out: string;
 }
 
 function parseArgs(argv: string[]): ConformanceArgs {
-  const a: ConformanceArgs = { corpora: ['gtests', 'selftests'], jobs: defaultJobs(), filter: [], save: false, check: false, out: join(PROJECT_ROOT, 'conformance', 'last.json') };
+  const a: ConformanceArgs = { corpora: ['gtests', 'selftests'], jobs: defaultJobs(), filter: [], save: false, check: false, retry: true, merge: false, out: join(PROJECT_ROOT, 'conformance', 'last.json') };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     const val = () => { const v = argv[++i]; if (v === undefined) throw new UsageError(`${x} needs a value`); return v; };
@@ -123,6 +127,8 @@ function parseArgs(argv: string[]): ConformanceArgs {
     else if (x === '--filter') a.filter.push(val());
     else if (x === '--save') a.save = true;
     else if (x === '--check') a.check = true;
+    else if (x === '--no-retry') a.retry = false;
+    else if (x === '--merge') a.merge = true;
     else if (x === '--out') a.out = resolve(val());
     else throw new UsageError(`conformance: unknown option ${x}`);
   }
@@ -133,12 +139,20 @@ export interface SavedResult {
   date: string;
   wallSeconds: number;
   jobs: number;
-  rows: Array<{ corpus: CorpusName; script: string; variant: string; agree: boolean; verdict: string; firstError: string }>;
+  /**
+   * `agree` is true only for rows that agreed in every saved run; a row
+   * that agreed in some and not in others is `unstable` and not counted
+   * against a later run.
+   */
+  rows: Array<{ corpus: CorpusName; script: string; variant: string; agree: boolean; unstable?: boolean; verdict: string; firstError: string }>;
+  /** How many runs were merged into this result. */
+  runs?: number;
 }
 
 export async function runConformance(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const all: Comparison[] = [];
+  const firstPass: Comparison[] = [];
   const started = performance.now();
   const tmpCaptures = join('/tmp', `tundrill-conformance-${process.pid}`);
   for (const c of corpora().filter((x) => args.corpora.includes(x.name))) {
@@ -158,31 +172,57 @@ export async function runConformance(argv: string[]): Promise<number> {
       captureFormat: 'pcapng', ssIntervalMs: 0, verbose: false, quiet: true, long: false,
     };
     const { reported } = await executeRuns(planned, runArgs, `${c.name} corpus`);
-    reported.forEach((r, i) => {
+    const mine: Comparison[] = reported.map((r, i) => {
       const ref = rows[i]!;
       const firstError = r.result.firstError?.headline ?? '';
-      all.push({
+      return {
         corpus: c.name, script: ref.script, variant: ref.variant, reference: ref, verdict: r.result.verdict,
         firstError, agree: compare(ref, r.result.verdict, firstError), seconds: r.result.durationMs / 1000,
-      });
+      };
     });
+    firstPass.push(...mine.map((m) => ({ ...m })));
+    // packetdrill's reference verdicts come from serial runs: a row that
+    // disagrees in the parallel run is run again on its own.
+    const again = mine.map((m, i) => ({ m, i })).filter(({ m }) => !m.agree && m.reference.verdict !== 'flaky');
+    if (args.retry && again.length > 0) {
+      const { reported: second } = await executeRuns(again.map(({ i }) => planned[i]!), { ...runArgs, jobs: 1 }, `${c.name} retries`);
+      second.forEach((r, k) => {
+        const m = again[k]!.m;
+        const firstError = r.result.firstError?.headline ?? '';
+        if (compare(m.reference, r.result.verdict, firstError)) {
+          Object.assign(m, { verdict: r.result.verdict, firstError, agree: true, retried: true });
+        }
+      });
+    }
+    all.push(...mine);
   }
   const wall = (performance.now() - started) / 1000;
-  process.stdout.write(report(all, wall, args.jobs));
+  process.stdout.write(report(all, wall, args.jobs, firstPass));
   const saved: SavedResult = {
     date: new Date().toISOString(), wallSeconds: wall, jobs: args.jobs,
     rows: all.map((c) => ({ corpus: c.corpus, script: c.script, variant: c.variant, agree: c.agree, verdict: c.verdict, firstError: c.firstError })),
   };
   let code = EXIT_PASS;
-  if (args.check && existsSync(args.out)) {
-    const prev = JSON.parse(readFileSync(args.out, 'utf8')) as SavedResult;
-    const prevAgree = new Set(prev.rows.filter((r) => r.agree).map((r) => `${r.corpus}|${r.script}|${r.variant}`));
-    const regressions = all.filter((c) => !c.agree && prevAgree.has(`${c.corpus}|${c.script}|${c.variant}`));
-    const before = prev.rows.filter((r) => r.agree && all.some((c) => c.corpus === r.corpus && c.script === r.script && c.variant === r.variant)).length;
-    const now = all.filter((c) => c.agree).length;
-    process.stdout.write(`\nagreement: ${now} rows now, ${before} of the same rows in the saved result\n`);
+  const key = (r: { corpus: string; script: string; variant: string }) => `${r.corpus}|${r.script}|${r.variant}`;
+  const prev = existsSync(args.out) ? (JSON.parse(readFileSync(args.out, 'utf8')) as SavedResult) : null;
+  if (args.check && prev) {
+    const stable = new Set(prev.rows.filter((r) => r.agree && !r.unstable).map(key));
+    const regressions = all.filter((c) => !c.agree && stable.has(key(c)));
+    const now = all.filter((c) => c.agree && stable.has(key(c))).length;
+    const before = all.filter((c) => stable.has(key(c))).length;
+    process.stdout.write(`\nagreement on the rows that agree steadily in ${args.out}: ${now} / ${before}\n`);
     for (const r of regressions) process.stdout.write(`REGRESSION ${r.corpus} ${r.script} (${r.variant}): ${r.firstError || r.verdict}\n`);
     if (now < before) code = EXIT_FAIL;
+  }
+  if (args.save && args.merge && prev) {
+    const old = new Map(prev.rows.map((r) => [key(r), r]));
+    saved.rows = saved.rows.map((r) => {
+      const o = old.get(key(r));
+      if (!o) return r;
+      const unstable = Boolean(o.unstable) || o.agree !== r.agree;
+      return { ...r, agree: r.agree && o.agree, unstable };
+    });
+    saved.runs = (prev.runs ?? 1) + 1;
   }
   if (args.save) {
     mkdirSync(join(args.out, '..'), { recursive: true });
@@ -192,7 +232,7 @@ export async function runConformance(argv: string[]): Promise<number> {
   return code === EXIT_PASS ? EXIT_PASS : code;
 }
 
-function report(all: Comparison[], wall: number, jobs: number): string {
+function report(all: Comparison[], wall: number, jobs: number, firstPass: Comparison[]): string {
   const lines: string[] = [];
   const groups = new Map<string, Comparison[]>();
   for (const c of all) {
@@ -209,6 +249,9 @@ function report(all: Comparison[], wall: number, jobs: number): string {
   }
   const solid = all.filter((c) => c.reference.verdict !== 'flaky');
   lines.push(`${'all'.padEnd(27)} ${String(solid.filter((c) => c.agree).length).padStart(5)} / ${solid.length}`);
+  const firstSolid = firstPass.filter((c) => c.reference.verdict !== 'flaky');
+  lines.push(`parallel pass alone (-j ${jobs}): ${firstSolid.filter((c) => c.agree).length} / ${firstSolid.length}; agreed only when run again alone: ${all.filter((c) => c.retried).length}`);
+  for (const c of all.filter((x) => x.retried)) lines.push(`  retried: ${c.corpus} ${c.script} (${c.variant})`);
   lines.push(`wall time ${wall.toFixed(1)} s with -j ${jobs}`, '');
   const bad = solid.filter((c) => !c.agree);
   if (bad.length) {
