@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import type { OptionSetting } from '../script/index.js';
 import type { RunResult } from '../engine/result.js';
 import { runScript } from '../engine/run-script.js';
-import { attachEvidence, type EvidenceOptions } from './evidence.js';
+import { attachEvidence, type EvidenceOptions, type HoldOptions } from './evidence.js';
 
 export interface WorkerRequest {
   scriptPath: string;
@@ -17,6 +17,8 @@ export interface WorkerRequest {
   verbose: boolean;
   /** sysctls to set in the namespace before the script starts. */
   sysctls?: Record<string, string>;
+  /** Keep the namespace, capture and ss sampling running after the script's last event. */
+  hold?: HoldOptions;
 }
 
 /**
@@ -28,7 +30,7 @@ export async function executeRequest(req: WorkerRequest, onFlush: (flush: () => 
   const log = (line: string): void => {
     if (req.verbose) process.stderr.write(`${line}\n`);
   };
-  const evidence = attachEvidence(req.evidence, log, req.sysctls ?? {});
+  const evidence = attachEvidence(req.evidence, log, req.sysctls ?? {}, req.hold);
   onFlush(() => evidence.emergencyFlush());
   const result = await runScript(
     { scriptPath: req.scriptPath, displayPath: req.displayPath, commandLine: req.options, variant: req.variant, verbose: req.verbose },
