@@ -123,7 +123,11 @@ export async function executeRuns(runs: PlannedRun[], args: RunArgs, label: stri
     }
     const r: ReportedRun = { path: run.reportPath, variant: run.variantLabel, result, output: `${outcome.stdout}${outcome.stderr}`.trim() };
     if (!args.quiet) {
-      if (!single) process.stdout.write(`${runLine(r)}\n`);
+      process.stdout.write(`${runLine(r)}\n`);
+      if (single && result.evidence.capture) {
+        const ev = result.evidence;
+        process.stdout.write(`     evidence: ${[ev.capture, ev.timeline, ev.counters].filter(Boolean).join(', ')}\n`);
+      }
       if (result.verdict !== 'pass' && result.firstError) process.stderr.write(`${result.firstError.text}\n`);
       for (const w of result.warnings) process.stderr.write(`${w}\n`);
     }
