@@ -105,7 +105,7 @@ export function renderInjection(rep: InjectionReport): string {
   );
   const failures = rep.perScript.flatMap((r) => r.failures.map((f) => `  ${f}`));
   return [
-    'Injection timing error (actual write minus scheduled time, µs; untraced runs)',
+    'Injection timing error (actual write minus scheduled time, µs; untraced runs, `tundrill run -j 1`)',
     injection,
     '',
     'Outbound sniff latency (µs, traced runs): "stamp" = C stamp on the reader thread -> engine holds the',

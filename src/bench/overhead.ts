@@ -51,10 +51,10 @@ const PHASES: Array<[string, string, string]> = [
   ['parse and check the script', 'start', 'parsed'],
   ['evidence start (counters, ss sampler)', 'network configured', 'evidence started'],
   ['init command', 'evidence started', 'init command done'],
-  ['warm-up (compile event paths)', 'init command done', 'warmed up'],
+  ['garbage collection + warm-up (compile event paths)', 'init command done', 'warmed up'],
   ['wait for a kernel tick to start the clock', 'warmed up', 'clock started'],
   ['the events', 'clock started', 'events done'],
-  ['end: evidence written, tun closed', 'events done', 'evidence written'],
+  ['end: cleanup, evidence (hold, capture), tun closed', 'events done', 'evidence written'],
 ];
 
 function timeCommand(cmd: string, args: string[], cwd: string): { ms: number; status: number | null } {

@@ -17,13 +17,15 @@
  * kernel; ">=1ms" counts the injections that took a quarter of it. Scripts:
  * bench/*.pkt (200 data segments 1 ms apart, each ACKed by the kernel;
  * 240 pure ACKs at absolute times with bursts of packets due at the same
- * instant) and a few corpus scripts run in place from ../shared/corpus.
+ * instant) and a few corpus scripts run in place from ../shared/corpus,
+ * all through executeRuns at -j 1 (one pool worker, as `tundrill run -j 1`).
  * "runs ok" below the total means some runs failed (on a loaded machine
  * usually a timing error); their injections up to the failure still count.
  *
  * Outbound sniff latency: the engine does not report it in its result, so
  * it is read from the worker's event trace (TUNDRILL_TRACE=1, kept in
- * memory) in a second, traced set of runs. "stamp" is from the C stamp the
+ * memory) in a second set of runs, each traced worker a process of its own
+ * with its stderr going to a file. "stamp" is from the C stamp the
  * reader thread puts on a packet read from tun0 to when the engine holds
  * that packet for matching; when the kernel answered before the engine
  * asked (it was still finishing the write that provoked the answer), that
@@ -33,7 +35,7 @@
  *
  * Per-run overhead: one worker at a time runs bench/trivial.pkt (a socket
  * and a close, no packets) with the usual evidence (capture, ss sampler,
- * counters) into a temporary folder. "wall time" is the parent's spawn to
+ * counters) into a temporary folder under captures/. "wall time" is the parent's spawn to
  * result; the worker reports startMs (Node start-up and its own modules,
  * run with --no-lazy), addonMs (engine modules and the native addon),
  * tunMs (opening tun0) and netMs (`ip -batch` configuring the namespace);
@@ -45,16 +47,20 @@
  * environment checks `tundrill run` makes first, and a whole `tundrill run`
  * of the trivial script, less the worker's median wall time.
  *
- * Throughput: N trivial runs through the CLI's worker pool at each -j;
- * runs/s is N over the wall time. Beyond the number of cores it mostly
- * shows how much a run waits (on the kernel tick, on evidence) rather than
- * computes; timing-sensitive scripts want fewer runs at once.
+ * Throughput: N trivial runs through executeRuns at each -j, on the CLI's
+ * pool of long-lived workers (what `tundrill run -j N` uses for several
+ * runs: no Node start-up per run) and, without --quick, with one worker
+ * process per run (TUNDRILL_ONE_PROCESS_PER_RUN=1; what a single
+ * `tundrill run script.pkt` costs, see above). runs/s is N over the wall
+ * time. Beyond the number of cores it mostly shows how much a run waits
+ * (on the kernel tick, on evidence) rather than computes; timing-sensitive
+ * scripts want fewer runs at once.
  *
  * The header shows the machine's load average: compare numbers only
  * between runs on a quiet machine.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { formatChecks, runChecks } from '../cli/doctor.js';
@@ -79,7 +85,8 @@ const USAGE = `usage: npm run bench -- [options] [extra.pkt ...]
   --repeat N           runs of each injection script (default 3, quick 1)
   --samples N          single-worker runs for the overhead (default 15, quick 5)
   --cli-samples N      CLI start-up samples (default 5, quick 2)
-  --runs N             trivial runs per -j value for the throughput (default 24, quick 8)
+  --runs N             trivial runs per -j value for the throughput (default 24, quick 8;
+                       without --quick also measured with one process per run)
   --jobs LIST          -j values for the throughput (default 1,2,4)
   --only LIST          sections: injection,overhead,throughput
   --no-corpus          only the bench/ scripts (and extra ones) for injection timing
@@ -192,7 +199,9 @@ export async function bench(argv: string[]): Promise<number> {
   const progress = (text: string): void => {
     process.stderr.write(`bench: ${text}\n`);
   };
-  const captureDir = mkdtempSync(join(tmpdir(), 'tundrill-bench-'));
+  // Not under /tmp: pool workers may see a private /tmp of their own.
+  mkdirSync(join(PROJECT_ROOT, 'captures'), { recursive: true });
+  const captureDir = mkdtempSync(join(PROJECT_ROOT, 'captures', 'bench-'));
   const scripts = benchScripts();
   const json: { injection?: InjectionReport; overhead?: OverheadReport; throughput?: ThroughputRow[]; notes: string[] } = { notes: [] };
   process.stdout.write(`${header()}\n\n`);
@@ -225,6 +234,7 @@ export async function bench(argv: string[]): Promise<number> {
         trivialScript: scripts.trivial,
         runs: args.runs ?? (q ? 8 : 24),
         jobs: args.jobs,
+        modes: q ? ['pool'] : ['pool', 'process per run'],
         captureDir,
         progress,
       });

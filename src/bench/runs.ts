@@ -1,9 +1,10 @@
 /**
  * Running scripts for the benchmark through the real CLI code: runs are
  * planned as `tundrill run --ip_version=ipv4` plans them and executed by
- * executeRuns (its worker pool, one worker per run, each in a fresh network
- * namespace), or one at a time by runWorker when the spawn-to-result time
- * of a single worker is wanted.
+ * executeRuns (as `tundrill run -j N` does: long-lived pool workers, a
+ * fresh network namespace per run), or one at a time by runWorker (as a
+ * single `tundrill run script.pkt` does: a process of its own) when the
+ * spawn-to-result time of a single worker is wanted.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -13,8 +14,9 @@ import type { RunResult } from '../engine/result.js';
 import { parseRunArgs } from '../cli/args.js';
 import { executeRuns } from '../cli/main.js';
 import { planRuns, type PlannedRun } from '../cli/plan.js';
-import { runWorker, type WorkerOutcome } from '../cli/spawn.js';
-import type { WorkerRequest } from '../cli/worker.js';
+import { runWorker, workerNodeFlags, type WorkerOutcome } from '../cli/spawn.js';
+
+type WorkerRequest = Parameters<typeof runWorker>[0];
 import type { ReportedRun } from '../report/reports.js';
 
 const IPV4 = [{ name: 'ip_version', value: 'ipv4' }];
@@ -27,17 +29,19 @@ export function planIpv4(scriptPath: string, stem: string): PlannedRun {
 }
 
 /**
- * Run with TUNDRILL_TRACE set for the workers (on or off): the workers
- * inherit the environment when they are spawned.
+ * Run with environment variables set for the CLI code and the workers it
+ * spawns (they inherit the environment when they start).
  */
-async function withTracing<T>(on: boolean, fn: () => Promise<T>): Promise<T> {
-  const saved = process.env.TUNDRILL_TRACE;
-  process.env.TUNDRILL_TRACE = on ? '1' : '0';
+async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.keys(vars).map((k) => [k, process.env[k]] as const);
+  Object.assign(process.env, vars);
   try {
     return await fn();
   } finally {
-    if (saved === undefined) delete process.env.TUNDRILL_TRACE;
-    else process.env.TUNDRILL_TRACE = saved;
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
 }
 
@@ -46,6 +50,8 @@ export interface BatchOptions {
   captureDir: string;
   /** Workers keep an event trace (printed on their stderr at the end). */
   trace: boolean;
+  /** One worker process per run instead of the CLI's pool of long-lived workers. */
+  processPerRun?: boolean;
 }
 
 export interface Batch {
@@ -60,7 +66,8 @@ export async function runBatch(runs: PlannedRun[], opts: BatchOptions): Promise<
   process.stdout.write = (() => true) as typeof process.stdout.write;
   const started = performance.now();
   try {
-    const { reported } = await withTracing(opts.trace, () => executeRuns(runs, args, 'bench'));
+    const env = { TUNDRILL_TRACE: opts.trace ? '1' : '0', TUNDRILL_ONE_PROCESS_PER_RUN: opts.processPerRun ? '1' : '0' };
+    const { reported } = await withEnv(env, () => executeRuns(runs, args, 'bench'));
     return { reported, wallSeconds: (performance.now() - started) / 1000 };
   } finally {
     process.stdout.write = write;
@@ -86,7 +93,8 @@ function requestFor(run: PlannedRun, captureDir: string): WorkerRequest {
 
 /** One worker, spawned and waited for by the CLI's runWorker. */
 export function runOneWorker(run: PlannedRun, captureDir: string, trace: boolean): Promise<WorkerOutcome> {
-  return withTracing(trace, () => runWorker(requestFor(run, captureDir), { timeoutMs: 180_000, passthrough: false }));
+  return withEnv({ TUNDRILL_TRACE: trace ? '1' : '0' }, () =>
+    runWorker(requestFor(run, captureDir), { timeoutMs: 180_000, passthrough: false }));
 }
 
 const WORKER = fileURLToPath(new URL('../cli/worker.js', import.meta.url));
@@ -107,8 +115,7 @@ export function runTracedWorker(run: PlannedRun, captureDir: string): Promise<Tr
   const arg = Buffer.from(JSON.stringify(requestFor(run, captureDir))).toString('base64');
   const tracePath = join(captureDir, `trace-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
   const fd = openSync(tracePath, 'w');
-  const flags = (process.env.TUNDRILL_NODE_FLAGS ?? '--no-lazy').split(' ').filter(Boolean);
-  const child = spawn('unshare', ['--net', '--', process.execPath, ...flags, WORKER, arg], {
+  const child = spawn('unshare', ['--net', '--', process.execPath, ...workerNodeFlags(), WORKER, arg], {
     stdio: ['ignore', 'ignore', fd, 'pipe'],
     env: { ...process.env, TUNDRILL_TRACE: '1', UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' },
   });
