@@ -1,0 +1,274 @@
+/**
+ * `tundrill run` end to end, through the real CLI in fresh network
+ * namespaces: the pcapng capture as tshark and tcpdump read it, TAP /
+ * JUnit / JSON reports of a folder run, a --ksft run, and a script run in
+ * run_all.py's three variants.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseScript } from '../../src/script/parser.js';
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'scripts');
+const skip = inject('integrationSkip');
+if (skip) console.warn(`skipping CLI run tests: ${skip}`);
+const has = (cmd: string) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+const HAS_TSHARK = has('tshark');
+const HAS_TCPDUMP = has('tcpdump');
+const HAS_PYTHON = has('python3');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const ent of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, ent.name);
+    if (ent.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (ent.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Compile src/ into dist/ when dist is missing or older than a source file. */
+function ensureBuilt(): void {
+  const main = join(ROOT, 'dist', 'cli', 'main.js');
+  if (existsSync(main) && statSync(main).mtimeMs >= newestSource(join(ROOT, 'src'))) return;
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT], { encoding: 'utf8' });
+  if (r.status !== 0) console.warn(`tsc reported problems (the build is used anyway):\n${r.stdout}${r.stderr}`);
+  if (!existsSync(main)) throw new Error(`building dist/ failed:\n${r.stdout}${r.stderr}`);
+}
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function tundrill(args: string[], cwd: string): Promise<CliResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'tundrill.js'), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+interface JsonRun {
+  script: string;
+  variant: string;
+  verdict: string;
+  exitCode: number;
+  durationMs: number;
+  firstError: { line: number; headline: string; text: string; kind: string } | null;
+  evidence: { capture?: string; timeline?: string; counters?: string };
+  packets: { injected: number; sniffed: number };
+  warnings: string[];
+}
+interface JsonReport {
+  summary: { total: number; passing: number; failing: number; timedOut: number; errors: number; seconds: number };
+  runs: JsonRun[];
+}
+
+const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as JsonReport;
+
+/** One field per frame from tshark (-T fields). */
+function tsharkFields(file: string, ...fields: string[]): string[] {
+  const r = spawnSync('tshark', ['-r', file, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tshark -r ${file} failed: ${r.stderr}`);
+  return r.stdout.replace(/\n$/, '').split('\n');
+}
+
+/** Script lines of the packet events of a fixture. */
+function packetLines(file: string): number[] {
+  return parseScript(readFileSync(file, 'utf8'), { path: file }).events.filter((e) => e.type === 'packet').map((e) => e.loc.line);
+}
+
+let work = '';
+
+describe.skipIf(skip !== null)('tundrill run: evidence, reports and variants', () => {
+  beforeAll(() => {
+    ensureBuilt();
+    // Not under /tmp: multi-run invocations give their workers a private /tmp.
+    const cache = join(ROOT, 'node_modules', '.cache');
+    mkdirSync(cache, { recursive: true });
+    work = mkdtempSync(join(cache, 'tundrill-cli-test-'));
+  });
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  describe('capture of a passing run', () => {
+    const script = join(FIXTURES, 'pass', 'passive-open.pkt');
+    let report: JsonReport;
+    let capture = '';
+
+    beforeAll(async () => {
+      const dir = join(work, 'capture');
+      const json = join(work, 'capture.json');
+      const cli = await tundrill(['run', '--ip_version=ipv4', '--capture-dir', dir, '--json', json, script], work);
+      expect(cli.code, cli.stderr).toBe(0);
+      report = readJson(json);
+      capture = report.runs[0]!.evidence.capture ?? '';
+    });
+
+    it('is written where asked, named for the script and variant', () => {
+      expect(capture).toBe(join(work, 'capture', 'passive-open_ipv4.pcapng'));
+      expect(existsSync(capture)).toBe(true);
+      expect(readFileSync(capture).readUInt32LE(0)).toBe(0x0a0d0d0a); // pcapng section header block
+    });
+
+    it.skipIf(!HAS_TSHARK)('holds exactly the packets the run wrote and read, as tshark counts them', () => {
+      const { injected, sniffed } = report.runs[0]!.packets;
+      expect(injected).toBe(packetLines(script).filter((l) => readFileSync(script, 'utf8').split('\n')[l - 1]!.includes(' < ')).length);
+      expect(tsharkFields(capture, 'frame.number')).toHaveLength(injected + sniffed);
+    });
+
+    it.skipIf(!HAS_TSHARK)('notes on the frames the script line of every packet, in script order', () => {
+      const comments = tsharkFields(capture, 'frame.comment');
+      const noted = comments.flatMap((c) => [...c.matchAll(/script line (\d+)/g)].map((m) => Number(m[1])));
+      expect([...new Set(noted)].sort((a, b) => a - b)).toEqual(packetLines(script));
+      const inOrder = noted.every((l, i) => i === 0 || l >= noted[i - 1]!);
+      expect(inOrder, noted.join(' ')).toBe(true);
+      // Inbound frames carry the script packet, outbound the packet as checked.
+      expect(comments.some((c) => /script line 7: < S 0:0\(0\) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>/.test(c))).toBe(true);
+      expect(comments.some((c) => /script line 8\b.*> S\. 0:0\(0\) ack 1 /.test(c))).toBe(true);
+    });
+
+    it.skipIf(!HAS_TSHARK)('carries the run addresses and TCP segments', () => {
+      const rows = tsharkFields(capture, 'ip.src', 'ip.dst', 'tcp.flags.str').filter((r) => r.includes('192.'));
+      expect(rows.length).toBeGreaterThanOrEqual(8);
+      for (const r of rows) expect(r).toMatch(/^(192\.0\.2\.1\t192\.168\.0\.1|192\.168\.0\.1\t192\.0\.2\.1)\t/);
+    });
+
+    it.skipIf(!HAS_TCPDUMP)('opens in tcpdump too', () => {
+      const r = spawnSync('tcpdump', ['-n', '-r', capture], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const lines = r.stdout.trim().split('\n');
+      const { injected, sniffed } = report.runs[0]!.packets;
+      expect(lines).toHaveLength(injected + sniffed);
+      expect(lines.some((l) => /IP 192\.168\.0\.1\.8080 > 192\.0\.2\.1\.\d+: Flags \[S\.\]/.test(l))).toBe(true);
+    });
+  });
+
+  describe('reports of a two-script folder run', () => {
+    const folder = join(FIXTURES, 'reports');
+    const tap = () => join(work, 'reports-r.tap');
+    const junit = () => join(work, 'reports-r.xml');
+    const json = () => join(work, 'reports-r.json');
+    let cli: CliResult;
+
+    beforeAll(async () => {
+      cli = await tundrill(
+        ['run', '-j', '1', '--ip_version=ipv4', '--no-capture', '--tap', tap(), '--junit', junit(), '--json', json(), folder],
+        work,
+      );
+    });
+
+    it('exits 1 and prints a line per run and the summary', () => {
+      expect(cli.code).toBe(1);
+      const out = cli.stdout.trim().split('\n');
+      expect(out[0]).toMatch(/^FAIL \[bad-ack\.pkt \(ipv4\)\] \d+\.\d\ds$/);
+      expect(out[1]).toMatch(/^OK {3}\[handshake\.pkt \(ipv4\)\] \d+\.\d\ds$/);
+      expect(out[2]).toMatch(new RegExp(`^Ran {4}2 tests: {4}1 passing, {4}1 failing, {4}0 timed out \\(\\d+\\.\\d\\d sec\\): ${folder}$`));
+      expect(cli.stderr).toMatch(/^bad-ack\.pkt:13: error handling packet: live packet field tcp_ack_seq: expected: 21 \(0x15\) vs actual: 11 \(0xb\)$/m);
+    });
+
+    it("writes TAP in run_all.py's form", () => {
+      const lines = readFileSync(tap(), 'utf8').split('\n');
+      expect(lines.slice(0, 4)).toEqual([
+        'TAP version 13',
+        '1..2',
+        'not ok 1 bad-ack.pkt (ipv4)',
+        '# bad-ack.pkt:13: error handling packet: live packet field tcp_ack_seq: expected: 21 (0x15) vs actual: 11 (0xb)',
+      ]);
+      expect(lines[4]).toMatch(/^# script packet: +\d+\.\d{6} \. 1:1\(0\) ack 21$/);
+      expect(lines[5]).toMatch(/^# actual packet: +\d+\.\d{6} \. 1:1\(0\) ack 11 win \d+$/);
+      expect(lines).toContain('ok 2 handshake.pkt (ipv4)');
+      for (const l of lines.slice(2).filter(Boolean)) expect(l).toMatch(/^(ok \d|not ok \d|# )/);
+    });
+
+    it.skipIf(!HAS_PYTHON)('writes well-formed JUnit XML', () => {
+      const py = [
+        'import json, sys, xml.etree.ElementTree as ET',
+        'r = ET.parse(sys.argv[1]).getroot()',
+        's = r.find("testsuite")',
+        'print(json.dumps({"root": r.tag, "attrib": r.attrib, "cases": [{"name": c.get("name"), "time": c.get("time"),',
+        '  "children": [{"tag": x.tag, "message": x.get("message"), "type": x.get("type"), "text": x.text} for x in c]}',
+        '  for c in s.findall("testcase")]}))',
+      ].join('\n');
+      const r = spawnSync('python3', ['-c', py, junit()], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const x = JSON.parse(r.stdout);
+      expect(x.root).toBe('testsuites');
+      expect(x.attrib).toMatchObject({ tests: '2', failures: '1', errors: '0' });
+      expect(x.cases.map((c: { name: string }) => c.name)).toEqual(['bad-ack.pkt (ipv4)', 'handshake.pkt (ipv4)']);
+      expect(x.cases[0].children[0]).toMatchObject({
+        tag: 'failure', type: 'fail',
+        message: 'bad-ack.pkt:13: error handling packet: live packet field tcp_ack_seq: expected: 21 (0x15) vs actual: 11 (0xb)',
+      });
+      expect(x.cases[0].children[0].text).toMatch(/actual packet: +\d+\.\d{6} \. 1:1\(0\) ack 11 win \d+/);
+      expect(x.cases[1].children).toEqual([]);
+      for (const c of x.cases) expect(Number(c.time)).toBeGreaterThan(0);
+    });
+
+    it('writes JSON with verdicts, first errors and packet counts', () => {
+      const r = readJson(json());
+      expect(r.summary).toMatchObject({ total: 2, passing: 1, failing: 1, timedOut: 0, errors: 0 });
+      expect(r.runs.map((x) => [x.script, x.variant, x.verdict, x.exitCode])).toEqual([
+        ['bad-ack.pkt', 'ipv4', 'fail', 1],
+        ['handshake.pkt', 'ipv4', 'pass', 0],
+      ]);
+      expect(r.runs[0]!.firstError).toMatchObject({ line: 13, kind: 'packet' });
+      expect(r.runs[0]!.firstError!.text.split('\n')).toHaveLength(3);
+      expect(r.runs[1]!.firstError).toBeNull();
+      expect(r.runs[1]!.packets.injected).toBe(3);
+      expect(r.runs[1]!.evidence).toEqual({});
+    });
+  });
+
+  it('--ksft runs each script in ipv4 and ipv6, or in its own --ip_version only', async () => {
+    const json = join(work, 'ksft.json');
+    const cli = await tundrill(['run', '--ksft', '-j', '1', '--no-capture', '--json', json, join(FIXTURES, 'ksft')], work);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(readJson(json).runs.map((r) => `${r.script} ${r.variant} ${r.verdict}`)).toEqual([
+      'both.pkt ipv4 pass', 'both.pkt ipv6 pass', 'ipv6-only.pkt ipv6 pass',
+    ]);
+  });
+
+  describe("one script in run_all.py's three variants", () => {
+    const script = join(FIXTURES, 'pass', 'passive-open.pkt');
+    let cli: CliResult;
+    let report: JsonReport;
+
+    beforeAll(async () => {
+      const json = join(work, 'variants.json');
+      cli = await tundrill(['run', '-j', '1', '--capture-dir', join(work, 'variants'), '--json', json, script], work);
+      report = readJson(json);
+    });
+
+    it('passes in ipv4, ipv4-mapped-v6 and ipv6', () => {
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(report.runs.map((r) => `${r.variant} ${r.verdict}`)).toEqual(['ipv4 pass', 'ipv4-mapped-v6 pass', 'ipv6 pass']);
+      expect(cli.stdout).toMatch(/^Ran {4}3 tests: {4}3 passing, {4}0 failing, {4}0 timed out/m);
+    });
+
+    it('keeps one capture per variant', () => {
+      expect(report.runs.map((r) => r.evidence.capture)).toEqual(
+        ['ipv4', 'ipv4-mapped-v6', 'ipv6'].map((v) => join(work, 'variants', `passive-open_${v}.pcapng`)),
+      );
+      for (const r of report.runs) expect(existsSync(r.evidence.capture!), r.evidence.capture).toBe(true);
+    });
+
+    it.skipIf(!HAS_TSHARK)('puts IPv4 on the wire for ipv4-mapped-v6 and the fd3d addresses for ipv6', () => {
+      const mapped = tsharkFields(report.runs[1]!.evidence.capture!, 'ip.src', 'tcp.srcport').filter((r) => r.startsWith('192.'));
+      expect(mapped.length).toBeGreaterThan(0);
+      const v6 = tsharkFields(report.runs[2]!.evidence.capture!, 'ipv6.src', 'ipv6.dst', 'tcp.flags.str').filter((r) => /\t\S+$/.test(r) && r.includes('fd3d'));
+      expect(v6.length).toBeGreaterThanOrEqual(8);
+      for (const r of v6) expect(r).toMatch(/^(fd3d:fa7b:d17d::1\tfd3d:a0b:17d6::1|fd3d:a0b:17d6::1\tfd3d:fa7b:d17d::1)\t/);
+    });
+  });
+});
