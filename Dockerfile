@@ -55,7 +55,7 @@
 # The conformance corpus is not in the image: mount the shared folder next
 # to the project, e.g. -v /path/to/shared:/opt/shared:ro, then
 #   docker run ... tundrill conformance
-# Tests: docker run ... --entrypoint npm tundrill test (from /opt/tundrill).
+# Tests: docker run ... -w /opt/tundrill --entrypoint npm tundrill test
 #
 # Stages: "build" has the compilers and builds the native addon and the
 # TypeScript; the final image copies the built project without them.
@@ -64,7 +64,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---- tools every run needs -----------------------------------------------------
 FROM ${NODE_IMAGE} AS base
-ENV DEBIAN_FRONTEND=noninteractive
+ARG DEBIAN_FRONTEND=noninteractive
 # iproute2: ip, ss, tc, nstat; util-linux: unshare; procps: sysctl (scripts
 # and the corpus' defaults.sh); python3: %{ }% code blocks; tcpdump and
 # tshark read the captures (tshark without the setuid dumpcap question).
@@ -76,6 +76,7 @@ RUN echo 'wireshark-common wireshark-common/install-setuid boolean false' | debc
 
 # ---- build -----------------------------------------------------------------------
 FROM base AS build
+ARG DEBIAN_FRONTEND=noninteractive
 # node-gyp needs python3 (above), make and a C compiler. It finds Node's
 # headers in the image's Node installation (/usr/local/include/node, see
 # native/install.sh), so the build downloads nothing but npm packages.
