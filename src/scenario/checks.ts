@@ -12,6 +12,7 @@
  * ever reached the wire. The check compares the two sides: what the kernel
  * says it attempted, and what the TUN reader received.
  */
+import type { Table } from './api.js';
 import type { ScenarioEvidence } from './evidence.js';
 import type { SsState } from '../evidence/ss-parser.js';
 
@@ -115,5 +116,24 @@ export function skbOrphanNumbers(r: SkbOrphanReport): Record<string, number | st
     'wire: FIN transmissions': r.wire.finTransmissions,
     'wire: FIN retransmissions': r.wire.finRetransmissions,
     'missing on the wire': r.missing,
+  };
+}
+
+/** The two sides of the report as a table. */
+export function skbOrphanTable(r: SkbOrphanReport): Table {
+  const k = r.kernel;
+  return {
+    title: 'what the kernel says it retransmitted, and what reached the TUN reader',
+    header: ['kernel (ss, counters)', '', 'wire (TUN reader)', ''],
+    rows: [
+      ['ss max backoff', String(k.maxBackoff), 'FIN transmissions', String(r.wire.finTransmissions)],
+      ['ss max rto ms', String(k.maxRtoMs ?? '-'), 'FIN retransmissions', String(r.wire.finRetransmissions)],
+      ['ss retrans cur/total', `${k.retrans}/${k.retransTotal}`, 'FIN times s', r.wire.timesMs.map((t) => (t / 1000).toFixed(3)).join(' ')],
+      ['TcpExtTCPLossProbes', String(k.lossProbes), '', ''],
+      ['TcpExtTCPTimeouts', String(k.timeouts), '', ''],
+      ['TcpRetransSegs', String(k.retransSegs), '', ''],
+      ['TcpExtTCPSpuriousRtxHostQueues', String(k.spuriousRtxHostQueues), '', ''],
+      ['attempted (probes + backoffs)', String(k.attempted), 'missing on the wire', String(r.missing)],
+    ],
   };
 }

@@ -52,6 +52,6 @@ export {
   type RtoAgreementOptions,
   type RtoObservation,
 } from './backoff.js';
-export { checkSkbOrphan, skbOrphanNumbers, type SkbOrphanReport, type SkbOrphanFinding } from './checks.js';
+export { checkSkbOrphan, skbOrphanNumbers, skbOrphanTable, type SkbOrphanReport, type SkbOrphanFinding } from './checks.js';
 export { formatTable, timelineView, ssLine, transmissionTable } from './summary.js';
 export type { SsSocket, SsState, SsTcpInfo } from '../evidence/ss-parser.js';

@@ -1,0 +1,103 @@
+/**
+ * close-wait: the peer closes first and the application keeps its
+ * descriptor, so the socket sits in CLOSE-WAIT for as long as it is held;
+ * only close() sends our FIN and moves it to LAST-ACK.
+ *
+ * The CLOSE_WAIT case of the CLOSING / CLOSE_WAIT article (see
+ * close-wait.pkt), with the hold shortened to 3 s and the FIN checked.
+ * The peer never acknowledges our FIN, so after the script the socket stays
+ * in LAST-ACK (orphaned, retransmitting) for the rest of the run.
+ *
+ * Verified: every ss sample between the peer's FIN and close() shows the
+ * socket in CLOSE-WAIT, still owned by a descriptor; the FIN goes out at
+ * close(); every later sample shows LAST-ACK.
+ */
+import { check, defineScenario, transmissionTable, verdict, type ScenarioEvidence } from '../src/scenario/index.js';
+
+/** When the script calls close(), and how long the descriptor is held before that. */
+const CLOSE_MS = 3_350;
+const PEER_FIN_MS = 350;
+
+const SCRIPT = `// close-wait: the peer closes, the application holds the socket for 3 s, then closes
+0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+0.000 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+0.000 bind(3, ..., ...) = 0
+0.000 listen(3, 1) = 0
+
+0.100 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+0.100 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 10>
+0.200 < . 1:1(0) ack 1 win 257
+0.200 accept(3, ..., ...) = 4
+
+// The peer sends nothing and closes; the kernel acknowledges its FIN
+${(PEER_FIN_MS / 1000).toFixed(3)} < F. 1:1(0) ack 1 win 260
+${(PEER_FIN_MS / 1000).toFixed(3)}~${((PEER_FIN_MS + 50) / 1000).toFixed(3)} > . 1:1(0) ack 2
+
+// The application keeps fd 4 until now: CLOSE-WAIT all along
+${(CLOSE_MS / 1000).toFixed(3)} close(4) = 0
+${(CLOSE_MS / 1000).toFixed(3)} > F. 1:1(0) ack 2
+`;
+
+function verify(ev: ScenarioEvidence) {
+  const s = (ms: number | undefined | null) => (ms === undefined || ms === null ? '?' : (ms / 1000).toFixed(3));
+  const peerFin = ev.finTransmissions('peer').packets[0];
+  const fins = ev.finTransmissions();
+  const ourFin = fins.packets[0];
+  const samples = ev.socket();
+  const interval = Math.max(1, ...samples.slice(1).map((x, i) => x.tMs - samples[i]!.tMs));
+  const slack = 5;
+
+  // Every sample entirely between the peer's FIN and our FIN.
+  const from = (peerFin?.tMs ?? PEER_FIN_MS) + slack;
+  const to = (ourFin?.tMs ?? CLOSE_MS) - slack;
+  const held = samples.filter((x) => x.tMs >= from && x.endMs <= to);
+  const notCloseWait = held.filter((x) => x.socket?.state !== 'CLOSE-WAIT');
+  const withoutFd = held.filter((x) => x.socket && !x.socket.ino);
+  const expectedSamples = Math.floor((to - from) / interval);
+  const closeWait = ev.timeInState('CLOSE-WAIT');
+
+  // After close(): LAST-ACK, orphaned.
+  const afterClose = samples.filter((x) => x.tMs >= (ourFin?.tMs ?? CLOSE_MS) + slack);
+  const notLastAck = afterClose.filter((x) => x.socket?.state !== 'LAST-ACK');
+  const lastAck = ev.timeInState('LAST-ACK');
+  const finOnClose = ourFin !== undefined && Math.abs(ourFin.tMs - CLOSE_MS) <= 10;
+
+  return verdict(
+    `CLOSE-WAIT for ${s(closeWait?.minDurationMs)}..${s(closeWait?.maxDurationMs)} s (${held.length} samples) until close() at ${s(ourFin?.tMs)} s; then LAST-ACK`,
+    [
+      check('every ss sample between the peer\'s FIN and close() shows CLOSE-WAIT', held.length > 0 && notCloseWait.length === 0,
+        `${held.length} samples from ${s(from)} to ${s(to)} s${notCloseWait.length ? `; other states at ${notCloseWait.map((x) => `${s(x.tMs)} s (${x.socket?.state ?? 'gone'})`).join(', ')}` : ''}`),
+      check('the samples cover the hold', held.length >= Math.max(1, Math.floor(expectedSamples * 0.8)),
+        `${held.length} samples, ${expectedSamples} expected at ${interval.toFixed(0)} ms`),
+      check('the application holds a descriptor all along (ss shows an inode)', withoutFd.length === 0 && held.length > 0,
+        withoutFd.length ? `no inode at ${withoutFd.map((x) => s(x.tMs)).join(', ')} s` : `inode ${held[0]?.socket?.ino ?? '?'}`),
+      check('the FIN goes out at close()', finOnClose,
+        `close() at ${s(CLOSE_MS)} s, FIN at ${s(ourFin?.tMs)} s`),
+      check('after close() the socket is in LAST-ACK', afterClose.length > 0 && notLastAck.length === 0,
+        `${afterClose.length} samples after the FIN${notLastAck.length ? `; other states at ${notLastAck.map((x) => `${s(x.tMs)} s (${x.socket?.state ?? 'gone'})`).join(', ')}` : `, orphaned: ${afterClose.every((x) => x.socket?.orphan) ? 'yes' : 'no'}`}`),
+    ],
+    {
+      numbers: {
+        'peer FIN (s)': peerFin ? peerFin.tMs / 1000 : null,
+        'CLOSE-WAIT first seen (s)': closeWait ? closeWait.firstSeenMs / 1000 : null,
+        'CLOSE-WAIT last seen (s)': closeWait ? closeWait.lastSeenMs / 1000 : null,
+        'CLOSE-WAIT duration, min..max (s)': closeWait ? `${s(closeWait.minDurationMs)}..${s(closeWait.maxDurationMs)}` : null,
+        'CLOSE-WAIT samples': closeWait?.samples ?? 0,
+        'close() in the script (s)': CLOSE_MS / 1000,
+        'our FIN (s)': ourFin ? ourFin.tMs / 1000 : null,
+        'LAST-ACK first seen (s)': lastAck ? lastAck.firstSeenMs / 1000 : null,
+        'LAST-ACK samples': lastAck?.samples ?? 0,
+        'FIN transmissions (s)': fins.timesMs.map((t) => t / 1000),
+      },
+      tables: [transmissionTable(ev, 'FIN transmissions (kernel)', fins)],
+    },
+  );
+}
+
+export default defineScenario({
+  name: 'close-wait',
+  description: 'the peer closes first and the application keeps its descriptor: CLOSE-WAIT until close(), then LAST-ACK',
+  script: SCRIPT,
+  hold: { maxMs: 1_000 },
+  verify,
+});

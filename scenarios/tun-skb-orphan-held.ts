@@ -1,0 +1,73 @@
+/**
+ * tun-skb-orphan-held: the positive control of tun-skb-orphan.
+ *
+ * The same CLOSING case, but after the data is acknowledged and before
+ * close() a token-bucket qdisc with a tiny rate goes on tun0:
+ *
+ *   tc qdisc replace dev tun0 root tbf rate 8bit burst 60 latency 1000s
+ *
+ * The burst lets our first FIN through; the ACK of the peer's FIN and the
+ * tail-loss probe then wait in the qdisc (40 bytes at one byte a second),
+ * still charged to the socket, just as every packet was in the unfixed tun
+ * driver. The kernel skips each later retransmission because the previous
+ * copy is still in the host (TcpExtTCPSpuriousRtxHostQueues) and backs the
+ * timer off all the same: ss shows backoff 5 and rto 9472 ms after 11 s,
+ * and no FIN retransmission reaches the TUN reader.
+ *
+ * Passes when the check reports the bug's signature: "retransmissions lost
+ * inside the host".
+ */
+import { check, checkSkbOrphan, defineScenario, skbOrphanNumbers, skbOrphanTable, transmissionTable, verdict, type ScenarioEvidence } from '../src/scenario/index.js';
+
+const SCRIPT = `// tun-skb-orphan-held: simultaneous close with the FIN's retransmissions held in a qdisc
+0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+0.000 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+0.000 bind(3, ..., ...) = 0
+0.000 listen(3, 1) = 0
+
+0.100 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+0.100 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 10>
+0.200 < . 1:1(0) ack 1 win 257
+0.200 accept(3, ..., ...) = 4
+
+0.250 write(4, ..., 1000) = 1000
+0.250 > P. 1:1001(1000) ack 1
+0.300 < . 1:1(0) ack 1001 win 257
+
+// From here on, packets leave tun0 at 8 bit/s after a 60-byte burst
+0.350 \`tc qdisc replace dev tun0 root tbf rate 8bit burst 60 latency 1000s\`
+
+0.400 close(4) = 0
+0.400 > F. 1001:1001(0) ack 1
+0.500 < F. 1:1(0) ack 1001 win 260
+// Our ACK of the peer's FIN now waits in the qdisc: nothing more arrives.
+// The run holds 11 s: a loss probe and five retransmission timeouts.
+`;
+
+function verify(ev: ScenarioEvidence) {
+  const r = checkSkbOrphan(ev);
+  const fins = ev.finTransmissions();
+  return verdict(
+    `${r.text} (the expected signature): the kernel backed off to ${r.kernel.maxBackoff} (rto ${r.kernel.maxRtoMs ?? '?'} ms, retrans ${r.kernel.retrans}/${r.kernel.retransTotal}, TcpRetransSegs ${r.kernel.retransSegs}, TcpExtTCPSpuriousRtxHostQueues ${r.kernel.spuriousRtxHostQueues}), the TUN reader received ${r.wire.finRetransmissions} FIN retransmissions`,
+    [
+      check('the kernel backed off its retransmission timer', r.kernel.maxBackoff >= 3,
+        `backoff ${r.kernel.maxBackoff}, rto ${r.kernel.maxRtoMs ?? '?'} ms, TcpExtTCPTimeouts ${r.kernel.timeouts}`),
+      check('no FIN retransmission reached the TUN reader', r.wire.finRetransmissions === 0 && r.wire.finTransmissions === 1,
+        `${r.wire.finTransmissions} FIN transmission(s) at ${r.wire.timesMs.map((t) => (t / 1000).toFixed(3)).join(', ')} s`),
+      check('the check reports the signature', r.finding === 'lost-in-host', r.text),
+    ],
+    {
+      failSummary: `the control did not show the signature: ${r.text}`,
+      numbers: skbOrphanNumbers(r),
+      tables: [skbOrphanTable(r), transmissionTable(ev, 'FIN transmissions (kernel)', fins)],
+    },
+  );
+}
+
+export default defineScenario({
+  name: 'tun-skb-orphan-held',
+  description: 'positive control: a tbf qdisc on tun0 holds the retransmissions inside the host; the skb_orphan check must report the bug\'s signature',
+  script: SCRIPT,
+  hold: { maxMs: 11_000 },
+  verify,
+});

@@ -1,0 +1,70 @@
+/**
+ * tun-skb-orphan: do TCP retransmissions over tun reach the wire?
+ *
+ * The historic tun bug (see the CLOSING / CLOSE_WAIT article, closing.pkt):
+ * tun's transmit path did not call skb_orphan(), so a segment it queued
+ * stayed charged to the socket (sk_wmem_alloc never dropped) and the kernel
+ * believed the previous copy was still in the host: every retransmission
+ * failed silently, while ss showed the rto backing off as if they had gone
+ * out. This scenario sets up the CLOSING case (a FIN that is never
+ * acknowledged) and compares the two sides over 11 s: what the kernel says
+ * it attempted (ss backoff and retrans, TcpExtTCPLossProbes,
+ * TcpExtTCPTimeouts, TcpRetransSegs, TcpExtTCPSpuriousRtxHostQueues) and
+ * the FIN retransmissions that reached the TUN reader.
+ *
+ * Verdict: "retransmissions reach the wire" (a fixed driver: the scenario
+ * passes) or "retransmissions lost inside the host" (the bug's signature:
+ * it fails). tun-skb-orphan-held.ts is the positive control.
+ */
+import { check, checkSkbOrphan, defineScenario, skbOrphanNumbers, skbOrphanTable, transmissionTable, verdict, type ScenarioEvidence } from '../src/scenario/index.js';
+
+const SCRIPT = `// tun-skb-orphan: simultaneous close, our FIN never acknowledged (CLOSING)
+0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+0.000 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+0.000 bind(3, ..., ...) = 0
+0.000 listen(3, 1) = 0
+
+0.100 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+0.100 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 10>
+0.200 < . 1:1(0) ack 1 win 257
+0.200 accept(3, ..., ...) = 4
+
+0.250 write(4, ..., 1000) = 1000
+0.250 > P. 1:1001(1000) ack 1
+0.300 < . 1:1(0) ack 1001 win 257
+
+0.400 close(4) = 0
+0.400 > F. 1001:1001(0) ack 1
+0.500 < F. 1:1(0) ack 1001 win 260
+0.500 > . 1002:1002(0) ack 2
+// The run holds 11 s: a loss probe and five retransmission timeouts.
+`;
+
+function verify(ev: ScenarioEvidence) {
+  const r = checkSkbOrphan(ev);
+  const fins = ev.finTransmissions();
+  return verdict(
+    `${r.text}: the kernel attempted ${r.kernel.attempted} FIN retransmissions (backoff ${r.kernel.maxBackoff}, rto ${r.kernel.maxRtoMs ?? '?'} ms, TcpRetransSegs ${r.kernel.retransSegs}), the TUN reader received ${r.wire.finRetransmissions}`,
+    [
+      check('the kernel attempted FIN retransmissions in CLOSING', r.kernel.attempted >= 3,
+        `${r.kernel.lossProbes} loss probe(s) + backoff ${r.kernel.maxBackoff}`),
+      check('every attempted retransmission reached the TUN reader', r.finding === 'reach-wire',
+        `${r.wire.finRetransmissions} of ${r.kernel.attempted} on the wire (${r.text})`),
+      check('none was held back in a host queue', r.kernel.spuriousRtxHostQueues === 0,
+        `TcpExtTCPSpuriousRtxHostQueues ${r.kernel.spuriousRtxHostQueues}`),
+    ],
+    {
+      failSummary: `${r.text}: the kernel attempted ${r.kernel.attempted} FIN retransmissions, the TUN reader received ${r.wire.finRetransmissions}`,
+      numbers: skbOrphanNumbers(r),
+      tables: [skbOrphanTable(r), transmissionTable(ev, 'FIN transmissions (kernel)', fins)],
+    },
+  );
+}
+
+export default defineScenario({
+  name: 'tun-skb-orphan',
+  description: 'tun skb_orphan check: FIN retransmissions in CLOSING, what the kernel says against what reaches the TUN reader',
+  script: SCRIPT,
+  hold: { maxMs: 11_000 },
+  verify,
+});
