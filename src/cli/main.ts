@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS, EXIT_USAGE } from '../engine/errors.js';
 import type { RunResult } from '../engine/result.js';
@@ -92,9 +92,17 @@ export async function executeRuns(runs: PlannedRun[], args: RunArgs, label: stri
   const workers = single || process.env.TUNDRILL_ONE_PROCESS_PER_RUN === '1'
     ? null
     : new WorkerPool(Math.min(jobs, runs.length), {
-      privateTmp: !runs.some((r) => r.scriptPath.startsWith('/tmp/')),
+      // A private /tmp would hide scripts or captures that live under /tmp.
+      privateTmp: !runs.some((r) => r.scriptPath.startsWith('/tmp/')) && !(args.capture && resolve(args.captureDir).startsWith('/tmp/')),
       passthrough: false,
     });
+  // Stopping the CLI stops its workers, which write what evidence they have.
+  const stopWorkers = (sig: NodeJS.Signals): void => {
+    workers?.kill(sig);
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGTERM', stopWorkers);
+  process.once('SIGINT', stopWorkers);
   const reported = await pool(runs, jobs, async (run) => {
     const request = {
         scriptPath: run.scriptPath,
@@ -133,6 +141,8 @@ export async function executeRuns(runs: PlannedRun[], args: RunArgs, label: stri
     }
     return r;
   });
+  process.off('SIGTERM', stopWorkers);
+  process.off('SIGINT', stopWorkers);
   workers?.close();
   const s = summarize(reported, (performance.now() - started) / 1000);
   if (!single || args.quiet) process.stdout.write(`${summaryLine(s, label)}\n`);
@@ -153,6 +163,9 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (env) {
     process.stderr.write(`${env}\n`);
     return EXIT_ENVIRONMENT;
+  }
+  for (const p of args.paths) {
+    if (!existsSync(p)) throw new UsageError(`run: no such file or folder: ${p}`);
   }
   let code = EXIT_PASS;
   if (scripts.length > 0) {
@@ -208,7 +221,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof PlanError) {
-      process.stderr.write(`tundrill: ${e.message}\n${USAGE}\n`);
+      process.stderr.write(`tundrill: ${e.message}\n(tundrill --help shows the usage)\n`);
       return EXIT_USAGE;
     }
     throw e;

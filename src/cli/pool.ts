@@ -92,6 +92,10 @@ class Slot {
     this.child?.stdin?.end();
     this.child = null;
   }
+
+  kill(sig: NodeJS.Signals): void {
+    this.child?.kill(sig);
+  }
 }
 
 export class WorkerPool {
@@ -99,8 +103,16 @@ export class WorkerPool {
   private readonly waiters: Array<(s: Slot) => void> = [];
   private nextId = 1;
 
+  private readonly all: Slot[] = [];
+
   constructor(size: number, opts: { privateTmp: boolean; passthrough: boolean }) {
     for (let i = 0; i < size; i++) this.free.push(new Slot(opts));
+    this.all.push(...this.free);
+  }
+
+  /** Signal every worker (the CLI is being stopped). */
+  kill(sig: NodeJS.Signals): void {
+    for (const s of this.all) s.kill(sig);
   }
 
   private acquire(): Promise<Slot> {

@@ -104,6 +104,8 @@ export function writeJson(file: string, runs: ReportedRun[], s: Summary): void {
       evidence: r.result.evidence,
       packets: r.result.packets,
       warnings: r.result.warnings,
+      injectionErrorsUsecs: r.result.injectionErrorsUsecs,
+      overhead: r.result.overhead ?? null,
     })),
   };
   writeFileSync(file, JSON.stringify(body, null, 2) + '\n');
