@@ -6,6 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -237,6 +238,20 @@ describe.skipIf(skip !== null)('tundrill run: evidence, reports and variants', (
     expect(readJson(json).runs.map((r) => `${r.script} ${r.variant} ${r.verdict}`)).toEqual([
       'both.pkt ipv4 pass', 'both.pkt ipv6 pass', 'ipv6-only.pkt ipv6 pass',
     ]);
+  });
+
+  it('keeps the captures of a multi-run invocation whose capture folder is under /tmp', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tundrill-captures-'));
+    try {
+      const json = join(work, 'tmp-captures.json');
+      const cli = await tundrill(['run', '--ksft', '-j', '2', '--capture-dir', dir, '--json', json, join(FIXTURES, 'ksft', 'both.pkt')], work);
+      expect(cli.code, cli.stderr).toBe(0);
+      const captures = readJson(json).runs.map((r) => r.evidence.capture!);
+      expect(captures).toEqual([join(dir, 'both_ipv4.pcapng'), join(dir, 'both_ipv6.pcapng')]);
+      for (const c of captures) expect(existsSync(c), c).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe("one script in run_all.py's three variants", () => {

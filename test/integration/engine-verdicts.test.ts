@@ -197,4 +197,11 @@ describe.skipIf(skip !== null)('tundrill run: verdicts on fixture scripts', () =
       expect(report.runs[0]!.packets).toEqual({ injected: 0, sniffed: 0 });
     });
   });
+
+  it('a missing script is a usage error (exit status 2)', async () => {
+    const missing = join(work, 'no-such-dir');
+    const cli = await tundrill(['run', missing], work);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain(`tundrill: run: no such file or folder: ${missing}`);
+  });
 });
