@@ -157,7 +157,7 @@ export function attachEvidence(
     }
   };
 
-  const hooks: RunHooks & { onClockStart?(liveStartNs: bigint): void } = {
+  const hooks: RunHooks = {
     captureLog,
     async onNetworkReady(config: RunConfig) {
       sectionComment = `tundrill ${opts.stem}: ${config.ipVersion} local ${config.localIp} remote ${config.remoteIp}`;
@@ -182,9 +182,10 @@ export function attachEvidence(
     onClockStart(liveStartNs: bigint) {
       marks.clockStartNs = liveStartNs;
     },
-    async onRunEnd() {
+    async onRunEnd(info) {
       marks.scriptEndNs = process.hrtime.bigint();
-      if (hold && hold.maxMs > 0) await holdOn(hold, marks.scriptEndNs);
+      // A failed script leaves nothing worth watching.
+      if (hold && hold.maxMs > 0 && !info.failed) await holdOn(hold, marks.scriptEndNs);
       marks.holdEndNs = process.hrtime.bigint();
       if (sampler) await sampler.stop();
       sampler = null;

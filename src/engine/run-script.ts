@@ -45,8 +45,10 @@ export interface RunRequest {
 export interface RunHooks {
   /** After tun0 is up, before the first event (start samplers, read counters). */
   onNetworkReady?(config: RunConfig): Promise<void> | void;
-  /** After the last event or the failure, before tun0 goes away. */
-  onRunEnd?(): Promise<void> | void;
+  /** The script's clock has started: `liveStartNs` is script time 0 (CLOCK_MONOTONIC). */
+  onClockStart?(liveStartNs: bigint): void;
+  /** After the last event or the failure, before tun0 goes away; `failed` tells which. */
+  onRunEnd?(info: { failed: boolean }): Promise<void> | void;
   /** Write the capture; called last, with every packet of the run. */
   writeCapture?(log: CaptureLog): Promise<void>;
   log?(line: string): void;
@@ -255,6 +257,7 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
     phase('warmed up');
     clock.liveStartNs = scheduleStart();
     traceOrigin(clock.liveStartNs);
+    hooks.onClockStart?.(clock.liveStartNs);
     phase('clock started');
     await runEvents(ctx, {
       packet: (ev) => packets.run(ev),
@@ -279,7 +282,7 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
     result.firstError = failureToError(e, req.displayPath);
   } finally {
     if (realtime) leaveRealtime();
-    await hooks.onRunEnd?.();
+    await hooks.onRunEnd?.({ failed: result.verdict !== 'pass' });
     closeScriptFds(fds);
     dev.stop();
     result.injectionErrorsUsecs = dev.injectionErrorsNs.map((ns) => Number(ns) / 1000);

@@ -53,10 +53,16 @@ export class SyscallEvents {
     return new TestFailure('syscall', ev.line, `runtime error in ${name} call: ${e.message}`);
   }
 
-  private safePrepare(ev: RunEvent): PreparedSyscall {
+  /**
+   * Evaluate the call's arguments ahead of its time (so it can start on
+   * time); packetdrill evaluates them at the event's time, so an error is
+   * reported only once that time has come.
+   */
+  private async safePrepare(ev: RunEvent): Promise<PreparedSyscall> {
     try {
       return this.prepare(ev);
     } catch (e) {
+      await this.exec.sleepUntil(this.ctx.clock.liveNs(ev.times.usecs));
       if (e instanceof TestFailure) throw e;
       throw this.runtimeError(ev, e as Error);
     }
@@ -93,7 +99,7 @@ export class SyscallEvents {
     if (!(await this.awaitIdle())) {
       throw this.runtimeError(ev, new Error('blocking system call while another blocking system call is already in progress'));
     }
-    const call = this.safePrepare(ev);
+    const call = await this.safePrepare(ev);
     const atNs = this.ctx.clock.liveNs(ev.times.usecs);
     const numEventsAtStart = this.ctx.numEvents;
     const lastEvent = this.ctx.lastEvent;
@@ -141,7 +147,7 @@ export class SyscallEvents {
   }
 
   private async runNonBlocking(ev: RunEvent): Promise<void> {
-    const call = this.safePrepare(ev);
+    const call = await this.safePrepare(ev);
     const atNs = this.ctx.clock.liveNs(ev.times.usecs);
     let r: SyscallResult;
     if (call.nr === null) {
