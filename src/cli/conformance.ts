@@ -92,7 +92,7 @@ export interface Comparison {
   retried?: boolean;
 }
 
-function compare(ref: ReferenceRow, verdict: string, firstError: string): boolean {
+export function compare(ref: ReferenceRow, verdict: string, firstError: string): boolean {
   if (ref.verdict === 'flaky') return true;
   const mine = verdict === 'pass' ? 'pass' : 'fail';
   if (mine !== ref.verdict) return false;

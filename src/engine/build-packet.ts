@@ -243,14 +243,14 @@ export function icmpTypeAndCode(family: 4 | 6, type: string, code: string | unde
   let codes: Record<string, number> | undefined;
   const tm = /^type_(-?\d+)$/.exec(type);
   if (tm) t = Number(tm[1]);
-  else if (table[type]) [t, codes] = table[type]!;
+  else if (Object.hasOwn(table, type)) [t, codes] = table[type]!;
   if (!(t >= 0 && t <= 255)) throw new PacketBuildError(`bad ICMP type ${type}`);
   let c = -1;
   if (code === undefined) c = 0;
   else {
     const cm = /^code_(-?\d+)$/.exec(code);
     if (cm) c = Number(cm[1]);
-    else if (codes && code in codes) c = codes[code]!;
+    else if (codes && Object.hasOwn(codes, code)) c = codes[code]!;
   }
   if (!(c >= 0 && c <= 255)) throw new PacketBuildError(`bad ICMP code ${code}`);
   return { type: t, code: c };

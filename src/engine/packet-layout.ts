@@ -5,6 +5,8 @@
  * does on its packet buffers.
  */
 
+import { formatIpv6 } from '../packet/address.js';
+
 export const PROTO_ICMP = 1;
 export const PROTO_TCP = 6;
 export const PROTO_UDP = 17;
@@ -96,24 +98,8 @@ export function readAddr(buf: Buffer, ipAt: number, which: 'src' | 'dst'): strin
     const o = ipAt + (which === 'src' ? 12 : 16);
     return `${buf[o]}.${buf[o + 1]}.${buf[o + 2]}.${buf[o + 3]}`;
   }
-  const o = ipAt + (which === 'src' ? 8 : 24);
-  const parts: string[] = [];
-  for (let i = 0; i < 16; i += 2) parts.push(buf.readUInt16BE(o + i).toString(16));
-  return compressV6(parts);
-}
-
-function compressV6(parts: string[]): string {
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (parts[i] !== '0') { i++; continue; }
-    let j = i;
-    while (j < 8 && parts[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  if (best < 0) return parts.join(':');
-  return `${parts.slice(0, best).join(':')}::${parts.slice(best + bestLen).join(':')}`;
+  // The same spelling as the run's configured addresses (canonicalIpv6).
+  return formatIpv6(buf, ipAt + (which === 'src' ? 8 : 24));
 }
 
 function parseV4(a: string): number[] {

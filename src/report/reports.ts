@@ -2,7 +2,13 @@
  * Reports of a set of runs: the terminal lines and summary (like
  * run_all.py's), TAP in run_all.py's form, JUnit XML and JSON.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+function writeReport(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
+}
 import type { RunResult } from '../engine/result.js';
 
 export interface ReportedRun {
@@ -60,7 +66,7 @@ export function writeTap(file: string, runs: ReportedRun[]): void {
     const text = [r.result.firstError?.text ?? '', r.output].filter(Boolean).join('\n');
     if (v !== 'pass') for (const l of text.split('\n')) if (l.trim()) lines.push(`# ${l.trimEnd()}`);
   });
-  writeFileSync(file, lines.join('\n') + '\n');
+  writeReport(file, lines.join('\n') + '\n');
 }
 
 function xml(s: string): string {
@@ -88,7 +94,7 @@ export function writeJunit(file: string, runs: ReportedRun[], s: Summary): void 
     '  </testsuite>',
     '</testsuites>',
   ];
-  writeFileSync(file, out.join('\n') + '\n');
+  writeReport(file, out.join('\n') + '\n');
 }
 
 export function writeJson(file: string, runs: ReportedRun[], s: Summary): void {
@@ -108,5 +114,5 @@ export function writeJson(file: string, runs: ReportedRun[], s: Summary): void {
       overhead: r.result.overhead ?? null,
     })),
   };
-  writeFileSync(file, JSON.stringify(body, null, 2) + '\n');
+  writeReport(file, JSON.stringify(body, null, 2) + '\n');
 }
