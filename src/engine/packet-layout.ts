@@ -140,60 +140,51 @@ export function writeAddr(buf: Buffer, ipAt: number, which: 'src' | 'dst', addr:
 
 // ---- TCP options ------------------------------------------------------------
 
-/** Offsets of the TCP timestamp option's val field, or -1. */
-export function findTcpTimestamp(buf: Buffer, l4: number, hdrLen: number): number {
-  let p = l4 + 20;
-  const end = l4 + hdrLen;
-  while (p < end) {
-    const kind = buf[p]!;
-    if (kind === 0) break;
-    if (kind === 1) { p++; continue; }
-    if (p + 1 >= end) break;
-    const len = buf[p + 1]!;
-    if (len < 2 || p + len > end) break;
-    if (kind === 8 && len === 10) return p + 2;
-    p += len;
-  }
-  return -1;
-}
-
-/** Visit each SACK block (offsets of left edge); right edge is at +4. */
-export function forEachSackBlock(buf: Buffer, l4: number, hdrLen: number, fn: (at: number) => void): void {
-  let p = l4 + 20;
-  const end = l4 + hdrLen;
-  while (p < end) {
-    const kind = buf[p]!;
-    if (kind === 0) break;
-    if (kind === 1) { p++; continue; }
-    if (p + 1 >= end) break;
-    const len = buf[p + 1]!;
-    if (len < 2 || p + len > end) break;
-    if (kind === 5) {
-      for (let b = p + 2; b + 8 <= p + len; b += 8) fn(b);
-    }
-    p += len;
-  }
-}
-
 export interface RawTcpOption { kind: number; at: number; len: number }
 
-/** The options in order, with their placement (EOL is one byte, like NOP; the walk covers the whole option space). */
-export function rawTcpOptions(buf: Buffer, l4: number, hdrLen: number): { options: RawTcpOption[]; error?: string } {
-  const out: RawTcpOption[] = [];
+/**
+ * Walk the TCP options as packetdrill's option iterator does: EOL and NOP
+ * are one byte each and the walk covers the whole option space. Returns an
+ * error text for a malformed list (the options before it were visited).
+ */
+export function walkTcpOptions(buf: Buffer, l4: number, hdrLen: number, visit: (o: RawTcpOption) => void): string | undefined {
   let p = l4 + 20;
   const end = l4 + hdrLen;
   while (p < end) {
     const kind = buf[p]!;
     if (kind === 0 || kind === 1) {
-      out.push({ kind, at: p, len: 1 });
+      visit({ kind, at: p, len: 1 });
       p++;
       continue;
     }
-    if (p + 1 >= end) return { options: out, error: 'TCP option list too short' };
+    if (p + 1 >= end) return 'TCP option list too short';
     const len = buf[p + 1]!;
-    if (len < 2 || p + len > end) return { options: out, error: `bad TCP option length ${len} for kind ${kind}` };
-    out.push({ kind, at: p, len });
+    if (len < 2 || p + len > end) return `bad TCP option length ${len} for kind ${kind}`;
+    visit({ kind, at: p, len });
     p += len;
   }
-  return { options: out };
+  return undefined;
+}
+
+/** Offset of the TCP timestamp option's val field (ecr follows at +4), or -1. */
+export function findTcpTimestamp(buf: Buffer, l4: number, hdrLen: number): number {
+  let at = -1;
+  walkTcpOptions(buf, l4, hdrLen, (o) => {
+    if (o.kind === 8 && o.len === 10) at = o.at + 2;
+  });
+  return at;
+}
+
+/** Visit each SACK block (offset of its left edge; the right edge is at +4). */
+export function forEachSackBlock(buf: Buffer, l4: number, hdrLen: number, fn: (at: number) => void): void {
+  walkTcpOptions(buf, l4, hdrLen, (o) => {
+    if (o.kind === 5) for (let b = o.at + 2; b + 8 <= o.at + o.len; b += 8) fn(b);
+  });
+}
+
+/** The options in order, with their placement. */
+export function rawTcpOptions(buf: Buffer, l4: number, hdrLen: number): { options: RawTcpOption[]; error?: string } {
+  const options: RawTcpOption[] = [];
+  const error = walkTcpOptions(buf, l4, hdrLen, (o) => options.push(o));
+  return error ? { options, error } : { options };
 }

@@ -184,8 +184,9 @@ describe('TCP option walks', () => {
     expect(b.readUInt32BE(at + 4)).toBe(9);
   });
 
-  it('stops at EOL and at malformed lengths', () => {
-    expect(findTcpTimestamp(...args(withOpts([0, 1, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1])))).toBe(-1);
+  it('walks past EOL as packetdrill does, and stops at malformed lengths', () => {
+    // EOL is one byte like NOP: a timestamp after it is still found (offset 20 + 4 + 2 in the TCP header).
+    expect(findTcpTimestamp(...args(withOpts([0, 1, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1])))).not.toBe(-1);
     expect(findTcpTimestamp(...args(withOpts([2, 0, 1, 1])))).toBe(-1);
     expect(findTcpTimestamp(...args(withOpts([1, 1, 1, 1])))).toBe(-1);
   });
