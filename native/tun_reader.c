@@ -18,6 +18,7 @@
  */
 #include "common.h"
 
+#include <stdio.h>
 #include <time.h>
 
 #include <errno.h>
@@ -358,16 +359,39 @@ static napi_value js_reader_start(napi_env env, napi_callback_info info)
 	return handle;
 }
 
+/* The reader handle in argv[0] of a call that takes `want` arguments
+ * (filled into argv); throws and returns NULL when it is not one. */
+static reader *reader_arg(napi_env env, napi_callback_info info, size_t want,
+			  napi_value *argv, const char *what)
+{
+	size_t argc = want;
+	void *p = NULL;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
+	    argc < want || napi_unwrap(env, argv[0], &p) != napi_ok || !p) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "%s: not a TUN reader handle", what);
+		tdr_throw_type(env, msg);
+		return NULL;
+	}
+	return p;
+}
+
+/* Packets queued now (caller holds r->mu). */
+static uint32_t queued_locked(const reader *r)
+{
+	uint32_t n = 0;
+	for (const pkt *q = r->head; q; q = q->next)
+		n++;
+	return n;
+}
+
 /* tunReaderStop(handle) -> packets read but not delivered yet */
 static napi_value js_reader_stop(napi_env env, napi_callback_info info)
 {
-	size_t argc = 1;
 	napi_value argv[1];
-	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	void *p = NULL;
-	if (argc < 1 || napi_unwrap(env, argv[0], &p) != napi_ok || !p)
-		return tdr_throw_type(env, "tunReaderStop: not a TUN reader handle");
-	reader *r = p;
+	reader *r = reader_arg(env, info, 1, argv, "tunReaderStop");
+	if (!r)
+		return NULL;
 	if (r->stopped) {
 		napi_value empty;
 		NAPI_OK(env, napi_create_array(env, &empty));
@@ -395,17 +419,12 @@ static napi_value js_reader_stop(napi_env env, napi_callback_info info)
 /* tunReaderPending(handle) -> number of packets queued for JS right now. */
 static napi_value js_reader_pending(napi_env env, napi_callback_info info)
 {
-	size_t argc = 1;
 	napi_value argv[1];
-	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	void *p = NULL;
-	if (argc < 1 || napi_unwrap(env, argv[0], &p) != napi_ok || !p)
-		return tdr_throw_type(env, "tunReaderPending: not a TUN reader handle");
-	reader *r = p;
-	uint32_t n = 0;
+	reader *r = reader_arg(env, info, 1, argv, "tunReaderPending");
+	if (!r)
+		return NULL;
 	pthread_mutex_lock(&r->mu);
-	for (pkt *q = r->head; q; q = q->next)
-		n++;
+	uint32_t n = queued_locked(r);
 	pthread_mutex_unlock(&r->mu);
 	napi_value out;
 	NAPI_OK(env, napi_create_uint32(env, n, &out));
@@ -417,13 +436,10 @@ static napi_value js_reader_pending(napi_env env, napi_callback_info info)
  * what arrives later. */
 static napi_value js_reader_take(napi_env env, napi_callback_info info)
 {
-	size_t argc = 1;
 	napi_value argv[1];
-	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	void *p = NULL;
-	if (argc < 1 || napi_unwrap(env, argv[0], &p) != napi_ok || !p)
-		return tdr_throw_type(env, "tunReaderTake: not a TUN reader handle");
-	reader *r = p;
+	reader *r = reader_arg(env, info, 1, argv, "tunReaderTake");
+	if (!r)
+		return NULL;
 	pthread_mutex_lock(&r->mu);
 	pkt *list = r->head;
 	r->head = r->tail = NULL;
@@ -439,28 +455,23 @@ static napi_value js_reader_take(napi_env env, napi_callback_info info)
  * deadline. For short waits where the event loop's hand-off is too slow. */
 static napi_value js_reader_wait(napi_env env, napi_callback_info info)
 {
-	size_t argc = 2;
 	napi_value argv[2];
-	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	void *p = NULL;
-	if (argc < 2 || napi_unwrap(env, argv[0], &p) != napi_ok || !p)
-		return tdr_throw_type(env, "tunReaderWait: not a TUN reader handle");
+	reader *r = reader_arg(env, info, 2, argv, "tunReaderWait");
+	if (!r)
+		return NULL;
 	int64_t deadline;
 	if (!tdr_get_i64(env, argv[1], &deadline))
 		return tdr_throw_type(env, "tunReaderWait: deadlineNs must be a bigint");
-	reader *r = p;
 	struct timespec ts = {
 		.tv_sec = (time_t)(deadline / 1000000000LL),
 		.tv_nsec = (long)(deadline % 1000000000LL),
 	};
-	uint32_t n = 0;
 	pthread_mutex_lock(&r->mu);
 	while (!r->head && !r->error) {
 		if (pthread_cond_timedwait(&r->arrived, &r->mu, &ts) == ETIMEDOUT)
 			break;
 	}
-	for (pkt *q = r->head; q; q = q->next)
-		n++;
+	uint32_t n = queued_locked(r);
 	pthread_mutex_unlock(&r->mu);
 	napi_value out;
 	NAPI_OK(env, napi_create_uint32(env, n, &out));
