@@ -88,13 +88,14 @@ function failureToError(f: TestFailure, displayPath: string): FirstError {
 function scheduleStart(): bigint {
   const nr = native.SYS['times'];
   if (nr === undefined) return native.nowNs() + 250_000n;
-  const nap = new Int32Array(new SharedArrayBuffer(4));
+  // Spin (at most one USER_HZ tick, 10 ms), as packetdrill does: a nap
+  // would see the tick up to its length late.
   const first = native.syscall(nr, [null]).ret;
   const giveUp = native.nowNs() + 50_000_000n;
   for (;;) {
+    const t = native.syscall(nr, [null]).ret;
     const now = native.nowNs();
-    if (native.syscall(nr, [null]).ret !== first || now > giveUp) return now + 250_000n;
-    Atomics.wait(nap, 0, 0, 0.05);
+    if (t !== first || now > giveUp) return now + 250_000n;
   }
 }
 
