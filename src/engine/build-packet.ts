@@ -6,6 +6,7 @@
  * and new_icmp_packet.
  */
 import type { IcmpSpec, IpInfo, PacketSpec, TcpOption, TcpSpec, UdpSpec } from '../script/ast.js';
+import { icmpTypeAndCode as parserIcmpTypeAndCode } from '../script/parser.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, layoutOf, type Layout } from './packet-layout.js';
 
 export const TTL_CHECK_NONE = 255;
@@ -214,46 +215,11 @@ function buildUdp(spec: PacketSpec, l4: UdpSpec, family: 4 | 6): ScriptPacket {
   };
 }
 
-const ICMPV4_TYPES: Record<string, [number, Record<string, number>?]> = {
-  echo_reply: [0],
-  unreachable: [3, {
-    net_unreachable: 0, host_unreachable: 1, protocol_unreachable: 2, port_unreachable: 3, frag_needed: 4,
-    source_route_failed: 5, net_unknown: 6, host_unknown: 7, source_host_isolated: 8, net_prohibited: 9,
-    host_prohibited: 10, net_unreachable_for_tos: 11, host_unreachable_for_tos: 12, packet_filtered: 13,
-    precedence_violation: 14, precedence_cutoff: 15,
-  }],
-  source_quench: [4], redirect: [5], echo_request: [8], time_exceeded: [11], parameter_problem: [12],
-  timestamp_request: [13], timestamp_reply: [14], information_request: [15], information_reply: [16],
-  address_mask_request: [17], address_mask_reply: [18],
-};
-
-const ICMPV6_TYPES: Record<string, [number, Record<string, number>?]> = {
-  unreachable: [1, { net_unreachable: 0, no_route: 0, admin_prohibited: 1, not_neighbour: 2, address_unreachable: 3, port_unreachable: 4 }],
-  packet_too_big: [2],
-  time_exceeded: [3, { exceeded_hop_limit: 0, exceeded_frag_time: 1 }],
-  parameter_problem: [4, { header_field: 0, unknown_next_header: 1, unknown_option: 2 }],
-  echo_request: [128],
-  echo_reply: [129],
-};
-
-/** Type and code bytes of an ICMP line, as packetdrill's parse_icmp_type_and_code reads them. */
+/** Type and code bytes of an ICMP line (the parser's reading of the names, as packetdrill's). */
 export function icmpTypeAndCode(family: 4 | 6, type: string, code: string | undefined): { type: number; code: number } {
-  const table = family === 4 ? ICMPV4_TYPES : ICMPV6_TYPES;
-  let t = -1;
-  let codes: Record<string, number> | undefined;
-  const tm = /^type_(-?\d+)$/.exec(type);
-  if (tm) t = Number(tm[1]);
-  else if (Object.hasOwn(table, type)) [t, codes] = table[type]!;
-  if (!(t >= 0 && t <= 255)) throw new PacketBuildError(`bad ICMP type ${type}`);
-  let c = -1;
-  if (code === undefined) c = 0;
-  else {
-    const cm = /^code_(-?\d+)$/.exec(code);
-    if (cm) c = Number(cm[1]);
-    else if (codes && Object.hasOwn(codes, code)) c = codes[code]!;
-  }
-  if (!(c >= 0 && c <= 255)) throw new PacketBuildError(`bad ICMP code ${code}`);
-  return { type: t, code: c };
+  const r = parserIcmpTypeAndCode(family === 6 ? 'ipv6' : 'ipv4', type, code);
+  if ('error' in r) throw new PacketBuildError(r.error);
+  return r;
 }
 
 function buildIcmp(spec: PacketSpec, l4: IcmpSpec, family: 4 | 6): ScriptPacket {
