@@ -19,29 +19,12 @@
  * disappears one rto after its last retransmission.
  */
 import { check, checkRtoAgreement, defineScenario, transmissionTable, verdict, type ScenarioEvidence } from '../src/scenario/index.js';
+import { simultaneousCloseScript } from './lib/simultaneous-close.js';
 
-const SCRIPT = `// closing-backoff: simultaneous close (the CLOSING / CLOSE_WAIT article), then no ACK of our FIN
-0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-0.000 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-0.000 bind(3, ..., ...) = 0
-0.000 listen(3, 1) = 0
-
-0.100 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-0.100 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 10>
-0.200 < . 1:1(0) ack 1 win 257
-0.200 accept(3, ..., ...) = 4
-
-0.250 write(4, ..., 1000) = 1000
-0.250 > P. 1:1001(1000) ack 1
-0.300 < . 1:1(0) ack 1001 win 257
-
-// Our FIN, then the peer's FIN before any ACK of ours: CLOSING
-0.400 close(4) = 0
-0.400 > F. 1001:1001(0) ack 1
-0.500 < F. 1:1(0) ack 1001 win 260
-0.500 > . 1002:1002(0) ack 2
-// The script ends here; the run holds until the orphaned socket is gone.
-`;
+const SCRIPT = simultaneousCloseScript({
+  title: 'closing-backoff: simultaneous close (the CLOSING / CLOSE_WAIT article), then no ACK of our FIN',
+  trailer: '// The script ends here; the run holds until the orphaned socket is gone.\n',
+});
 
 const PEER_FIN_MS = 500;
 

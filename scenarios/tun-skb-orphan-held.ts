@@ -18,31 +18,14 @@
  * inside the host".
  */
 import { check, checkSkbOrphan, defineScenario, skbOrphanNumbers, skbOrphanTable, transmissionTable, verdict, type ScenarioEvidence } from '../src/scenario/index.js';
+import { simultaneousCloseScript } from './lib/simultaneous-close.js';
 
-const SCRIPT = `// tun-skb-orphan-held: simultaneous close with the FIN's retransmissions held in a qdisc
-0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-0.000 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-0.000 bind(3, ..., ...) = 0
-0.000 listen(3, 1) = 0
-
-0.100 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-0.100 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 10>
-0.200 < . 1:1(0) ack 1 win 257
-0.200 accept(3, ..., ...) = 4
-
-0.250 write(4, ..., 1000) = 1000
-0.250 > P. 1:1001(1000) ack 1
-0.300 < . 1:1(0) ack 1001 win 257
-
-// From here on, packets leave tun0 at 8 bit/s after a 60-byte burst
-0.350 \`tc qdisc replace dev tun0 root tbf rate 8bit burst 60 latency 1000s\`
-
-0.400 close(4) = 0
-0.400 > F. 1001:1001(0) ack 1
-0.500 < F. 1:1(0) ack 1001 win 260
-// Our ACK of the peer's FIN now waits in the qdisc: nothing more arrives.
-// The run holds 11 s: a loss probe and five retransmission timeouts.
-`;
+const SCRIPT = simultaneousCloseScript({
+  title: "tun-skb-orphan-held: simultaneous close with the FIN's retransmissions held in a qdisc",
+  beforeClose: '// From here on, packets leave tun0 at 8 bit/s after a 60-byte burst\n0.350 `tc qdisc replace dev tun0 root tbf rate 8bit burst 60 latency 1000s`',
+  expectAckOfPeerFin: false,
+  trailer: "// Our ACK of the peer's FIN now waits in the qdisc: nothing more arrives.\n// The run holds 11 s: a loss probe and five retransmission timeouts.\n",
+});
 
 function verify(ev: ScenarioEvidence) {
   const r = checkSkbOrphan(ev);

@@ -17,28 +17,12 @@
  * it fails). tun-skb-orphan-held.ts is the positive control.
  */
 import { check, checkSkbOrphan, defineScenario, skbOrphanNumbers, skbOrphanTable, transmissionTable, verdict, type ScenarioEvidence } from '../src/scenario/index.js';
+import { simultaneousCloseScript } from './lib/simultaneous-close.js';
 
-const SCRIPT = `// tun-skb-orphan: simultaneous close, our FIN never acknowledged (CLOSING)
-0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-0.000 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-0.000 bind(3, ..., ...) = 0
-0.000 listen(3, 1) = 0
-
-0.100 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-0.100 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 10>
-0.200 < . 1:1(0) ack 1 win 257
-0.200 accept(3, ..., ...) = 4
-
-0.250 write(4, ..., 1000) = 1000
-0.250 > P. 1:1001(1000) ack 1
-0.300 < . 1:1(0) ack 1001 win 257
-
-0.400 close(4) = 0
-0.400 > F. 1001:1001(0) ack 1
-0.500 < F. 1:1(0) ack 1001 win 260
-0.500 > . 1002:1002(0) ack 2
-// The run holds 11 s: a loss probe and five retransmission timeouts.
-`;
+const SCRIPT = simultaneousCloseScript({
+  title: 'tun-skb-orphan: simultaneous close, our FIN never acknowledged (CLOSING)',
+  trailer: '// The run holds 11 s: a loss probe and five retransmission timeouts.\n',
+});
 
 function verify(ev: ScenarioEvidence) {
   const r = checkSkbOrphan(ev);
