@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { EXIT_FAIL, EXIT_PASS, EXIT_USAGE } from '../engine/errors.js';
+import { EXIT_FAIL, EXIT_PASS } from '../engine/errors.js';
 import type { IpVersion } from '../engine/config.js';
 import { UsageError, type RunArgs } from './args.js';
 import { defaultJobs, executeRuns, PROJECT_ROOT } from './main.js';
@@ -229,7 +229,7 @@ export async function runConformance(argv: string[]): Promise<number> {
     writeFileSync(args.out, JSON.stringify(saved, null, 1) + '\n');
     process.stdout.write(`saved ${args.out}\n`);
   }
-  return code === EXIT_PASS ? EXIT_PASS : code;
+  return code;
 }
 
 function report(all: Comparison[], wall: number, jobs: number, firstPass: Comparison[]): string {

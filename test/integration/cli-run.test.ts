@@ -4,11 +4,10 @@
  * JUnit / JSON reports of a folder run, a --ksft run, and a script run in
  * run_all.py's three variants.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureBuilt, FIXTURES, hasTool, ROOT, tundrill, type CliResult } from '../helpers/cli.js';
 import { parseScript } from '../../src/script/parser.js';

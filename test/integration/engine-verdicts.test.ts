@@ -4,13 +4,11 @@
  * that must fail at a known line with packetdrill's message and packet
  * dumps. The failing line of each fixture carries a `// fails` comment.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensureBuilt, FIXTURES, hasTool, ROOT, tundrill, type CliResult } from '../helpers/cli.js';
+import { ensureBuilt, FIXTURES, tundrill, type CliResult } from '../helpers/cli.js';
 
 const skip = inject('integrationSkip');
 if (skip) console.warn(`skipping CLI verdict tests: ${skip}`);

@@ -6,13 +6,12 @@
  * CLOSING / CLOSE_WAIT article: as written they fail on their SYN-ACK line,
  * the adapted copies pass.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensureBuilt, FIXTURES, hasTool, ROOT, tundrill, type CliResult } from '../helpers/cli.js';
+import { ensureBuilt, hasTool, tundrill } from '../helpers/cli.js';
 
 const skip = inject('integrationSkip');
 if (skip) console.warn(`skipping scenario runs: ${skip}`);
