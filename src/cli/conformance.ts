@@ -135,6 +135,44 @@ function parseArgs(argv: string[]): ConformanceArgs {
   return a;
 }
 
+/** Extra runs a suspected regression gets in --check mode. */
+const CHECK_ATTEMPTS = 3;
+
+/** Run rows again, one at a time; a row that agrees now is marked as such. */
+async function rerunAlone(rows: Comparison[]): Promise<void> {
+  for (const c of corpora()) {
+    const mine = rows.filter((r) => r.corpus === c.name);
+    if (mine.length === 0) continue;
+    const planned = mine.map((m) => planFor(c, m.reference));
+    const { reported } = await executeRuns(planned, quietArgs(c, 1), `${c.name} reruns`);
+    reported.forEach((r, i) => {
+      const m = mine[i]!;
+      const firstError = r.result.firstError?.headline ?? '';
+      if (compare(m.reference, r.result.verdict, firstError)) {
+        Object.assign(m, { verdict: r.result.verdict, firstError, agree: true, retried: true });
+      }
+    });
+  }
+}
+
+function planFor(c: CorpusInfo, r: ReferenceRow): PlannedRun {
+  return {
+    scriptPath: join(c.root, r.script),
+    reportPath: r.script,
+    variant: VARIANT_OF[r.variant] ?? 'ipv4',
+    variantLabel: r.variant,
+    options: toSettings((c.ksft ? KSFT_ARGS : RUN_ALL_ARGS)[r.variant] ?? []),
+    evidenceStem: `${c.name}/${r.script.replace(/\.pkt$/, '')}_${r.variant}`,
+  };
+}
+
+function quietArgs(c: CorpusInfo, jobs: number): RunArgs {
+  return {
+    paths: [], packetdrill: [], jobs, ksft: c.ksft, timeoutSecs: 180, captureDir: join('/tmp', `tundrill-conformance-${process.pid}`),
+    capture: false, captureFormat: 'pcapng', ssIntervalMs: 0, verbose: false, quiet: true, long: false,
+  };
+}
+
 export interface SavedResult {
   date: string;
   wallSeconds: number;
@@ -154,23 +192,12 @@ export async function runConformance(argv: string[]): Promise<number> {
   const all: Comparison[] = [];
   const firstPass: Comparison[] = [];
   const started = performance.now();
-  const tmpCaptures = join('/tmp', `tundrill-conformance-${process.pid}`);
   for (const c of corpora().filter((x) => args.corpora.includes(x.name))) {
     if (!existsSync(c.reference)) throw new UsageError(`reference verdicts not found: ${c.reference}`);
     let rows = readReference(c.reference);
     if (args.filter.length) rows = rows.filter((r) => args.filter.some((f) => r.script.includes(f)));
-    const planned: PlannedRun[] = rows.map((r) => ({
-      scriptPath: join(c.root, r.script),
-      reportPath: r.script,
-      variant: VARIANT_OF[r.variant] ?? 'ipv4',
-      variantLabel: r.variant,
-      options: toSettings((c.ksft ? KSFT_ARGS : RUN_ALL_ARGS)[r.variant] ?? []),
-      evidenceStem: `${c.name}/${r.script.replace(/\.pkt$/, '')}_${r.variant}`,
-    }));
-    const runArgs: RunArgs = {
-      paths: [], packetdrill: [], jobs: args.jobs, ksft: c.ksft, timeoutSecs: 180, captureDir: tmpCaptures, capture: false,
-      captureFormat: 'pcapng', ssIntervalMs: 0, verbose: false, quiet: true, long: false,
-    };
+    const planned = rows.map((r) => planFor(c, r));
+    const runArgs = quietArgs(c, args.jobs);
     const { reported } = await executeRuns(planned, runArgs, `${c.name} corpus`);
     const mine: Comparison[] = reported.map((r, i) => {
       const ref = rows[i]!;
@@ -183,17 +210,8 @@ export async function runConformance(argv: string[]): Promise<number> {
     firstPass.push(...mine.map((m) => ({ ...m })));
     // packetdrill's reference verdicts come from serial runs: a row that
     // disagrees in the parallel run is run again on its own.
-    const again = mine.map((m, i) => ({ m, i })).filter(({ m }) => !m.agree && m.reference.verdict !== 'flaky');
-    if (args.retry && again.length > 0) {
-      const { reported: second } = await executeRuns(again.map(({ i }) => planned[i]!), { ...runArgs, jobs: 1 }, `${c.name} retries`);
-      second.forEach((r, k) => {
-        const m = again[k]!.m;
-        const firstError = r.result.firstError?.headline ?? '';
-        if (compare(m.reference, r.result.verdict, firstError)) {
-          Object.assign(m, { verdict: r.result.verdict, firstError, agree: true, retried: true });
-        }
-      });
-    }
+    const again = mine.filter((m) => !m.agree && m.reference.verdict !== 'flaky');
+    if (args.retry && again.length > 0) await rerunAlone(again);
     all.push(...mine);
   }
   const wall = (performance.now() - started) / 1000;
@@ -207,6 +225,14 @@ export async function runConformance(argv: string[]): Promise<number> {
   const prev = existsSync(args.out) ? (JSON.parse(readFileSync(args.out, 'utf8')) as SavedResult) : null;
   if (args.check && prev) {
     const stable = new Set(prev.rows.filter((r) => r.agree && !r.unstable).map(key));
+    // A steadily agreeing row that disagrees now gets more runs of its own
+    // before it counts as a regression: a timing flake passes on one of
+    // them, a broken semantics fails every time.
+    for (let attempt = 0; attempt < CHECK_ATTEMPTS; attempt++) {
+      const suspects = all.filter((c) => !c.agree && stable.has(key(c)));
+      if (suspects.length === 0) break;
+      await rerunAlone(suspects);
+    }
     const regressions = all.filter((c) => !c.agree && stable.has(key(c)));
     const now = all.filter((c) => c.agree && stable.has(key(c))).length;
     const before = all.filter((c) => stable.has(key(c))).length;
