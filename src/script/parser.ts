@@ -41,6 +41,8 @@ import type {
 import { ScriptError } from './errors.js';
 import { Lexer, type Token, type TokenKind } from './lexer.js';
 import { inetAddr, inetPton4, inetPton6 } from './inet.js';
+import { ICMPV4_TYPES, ICMPV4_UNREACHABLE_CODES } from '../packet/icmpv4.js';
+import { ICMPV6_CODES, ICMPV6_TYPES } from '../packet/icmpv6.js';
 import { scriptDefines, scriptIpVersion, validateScriptOptions } from './options.js';
 import { DefineError } from './defines.js';
 
@@ -88,58 +90,16 @@ const VALID_TCP_FLAGS = '.FSRPEWAU01234567';
 const ACE_TCP_FLAGS = '01234567';
 const ECN_TCP_FLAGS = 'EWA';
 
-// ICMP tables: name -> wire value; codes per type.
-const ICMPV4_UNREACH_CODES: Record<string, number> = {
-  net_unreachable: 0,
-  host_unreachable: 1,
-  protocol_unreachable: 2,
-  port_unreachable: 3,
-  frag_needed: 4,
-  source_route_failed: 5,
-  net_unknown: 6,
-  host_unknown: 7,
-  source_host_isolated: 8,
-  net_prohibited: 9,
-  host_prohibited: 10,
-  net_unreachable_for_tos: 11,
-  host_unreachable_for_tos: 12,
-  packet_filtered: 13,
-  precedence_violation: 14,
-  precedence_cutoff: 15,
-};
-const ICMPV4_TYPES: Record<string, { type: number; codes?: Record<string, number> }> = {
-  echo_reply: { type: 0 },
-  unreachable: { type: 3, codes: ICMPV4_UNREACH_CODES },
-  source_quench: { type: 4 },
-  redirect: { type: 5 },
-  echo_request: { type: 8 },
-  time_exceeded: { type: 11 },
-  parameter_problem: { type: 12 },
-  timestamp_request: { type: 13 },
-  timestamp_reply: { type: 14 },
-  information_request: { type: 15 },
-  information_reply: { type: 16 },
-  address_mask_request: { type: 17 },
-  address_mask_reply: { type: 18 },
-};
-const ICMPV6_TYPES: Record<string, { type: number; codes?: Record<string, number> }> = {
-  unreachable: {
-    type: 1,
-    codes: {
-      net_unreachable: 0,
-      no_route: 0,
-      admin_prohibited: 1,
-      not_neighbour: 2,
-      address_unreachable: 3,
-      port_unreachable: 4,
-    },
-  },
-  packet_too_big: { type: 2 },
-  time_exceeded: { type: 3, codes: { exceeded_hop_limit: 0, exceeded_frag_time: 1 } },
-  parameter_problem: { type: 4, codes: { header_field: 0, unknown_next_header: 1, unknown_option: 2 } },
-  echo_request: { type: 128 },
-  echo_reply: { type: 129 },
-};
+// ICMP names -> wire values, from the packet layer (one table for both).
+const ICMPV4_TYPE_TABLE: Record<string, { type: number; codes?: Readonly<Record<string, number>> }> = Object.fromEntries(
+  Object.entries(ICMPV4_TYPES).map(([name, type]) => [name, type === 3 ? { type, codes: ICMPV4_UNREACHABLE_CODES } : { type }]),
+);
+const ICMPV6_TYPE_TABLE: Record<string, { type: number; codes?: Readonly<Record<string, number>> }> = Object.fromEntries(
+  Object.entries(ICMPV6_TYPES).map(([name, type]) => {
+    const codes = ICMPV6_CODES[name];
+    return [name, codes ? { type, codes } : { type }];
+  }),
+);
 const ICMP_DEST_UNREACH = 3;
 const ICMP_FRAG_NEEDED = 4;
 const ICMPV6_PKT_TOOBIG = 2;
@@ -162,9 +122,9 @@ export function icmpTypeAndCode(
   typeName: string,
   codeName: string | undefined,
 ): { type: number; code: number } | { error: string } {
-  const table = ipVersion === 'ipv6' ? ICMPV6_TYPES : ICMPV4_TYPES;
+  const table = ipVersion === 'ipv6' ? ICMPV6_TYPE_TABLE : ICMPV4_TYPE_TABLE;
   let type = -1;
-  let codes: Record<string, number> | undefined;
+  let codes: Readonly<Record<string, number>> | undefined;
   const t = scanPrefixedInt(typeName, 'type_');
   if (t !== undefined) type = t;
   else if (Object.prototype.hasOwnProperty.call(table, typeName)) {
