@@ -83,6 +83,8 @@ function localSeqScriptToLive(s: SocketEntry, syn: boolean): number {
 
 export interface PacketRunnerOptions {
   ephemeralPort(): number;
+  /** With -v: each packet as packetdrill's verbose mode prints it. */
+  verbose?: (line: string) => void;
 }
 
 export class PacketRunner {
@@ -203,6 +205,7 @@ export class PacketRunner {
     const note = `script line ${ev.line}: < ${packetText(pkt.buf, l, { parseAce: pkt.parseAce, winNoCheck: pkt.winNoCheck })}`;
     const tsNs = await this.dev.inject(live, atNs, gso, note);
     this.ctx.lastCompletionNs = tsNs;
+    this.opts.verbose?.(`inbound injected packet: ${dumpTime(this.ctx.clock.scriptUsecs(tsNs))} ${packetText(live, l, pkt)}`);
     if (this.ctx.numEvents > 0) checkEventTime(this.ctx, ev, tsNs);
   }
 
@@ -328,6 +331,7 @@ export class PacketRunner {
         continue;
       }
       if (socket !== expected) throw new PacketError('packet is not for expected socket');
+      this.opts.verbose?.(`outbound sniffed packet: ${dumpTime(this.ctx.clock.scriptUsecs(live.tsNs))} ${packetText(live.data, layout)}`);
       if (TRACING) trace(`sniffed packet stamped ${this.ctx.clock.scriptUsecs(live.tsNs).toFixed(0)}us`);
       return { live, buf: Buffer.from(live.data), layout };
     }

@@ -191,7 +191,10 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
   };
   const code = new CodeRecorder();
   let nextPort = 40000 + Math.floor(Math.random() * 20000);
-  const packets = new PacketRunner(ctx, dev, capture, { ephemeralPort: () => nextPort++ });
+  const packets = new PacketRunner(ctx, dev, capture, {
+    ephemeralPort: () => nextPort++,
+    ...(config.verbose ? { verbose: log } : {}),
+  });
   let rejectAbort!: (e: unknown) => void;
   const abort = new Promise<never>((_, reject) => { rejectAbort = reject; });
   abort.catch(() => {});
