@@ -89,7 +89,9 @@ function timeoutResult(run: PlannedRun, ms: number): RunResult {
   };
 }
 
-export async function executeRuns(runs: PlannedRun[], args: RunArgs, label: string): Promise<{ reported: ReportedRun[]; exitCode: number }> {
+export async function executeRuns(
+  runs: PlannedRun[], args: RunArgs, label: string, opts: { writeReports?: boolean } = {},
+): Promise<{ reported: ReportedRun[]; exitCode: number; seconds: number }> {
   const jobs = args.jobs ?? defaultJobs();
   const started = performance.now();
   const single = runs.length === 1;
@@ -152,12 +154,17 @@ export async function executeRuns(runs: PlannedRun[], args: RunArgs, label: stri
   workers?.close();
   const s = summarize(reported, (performance.now() - started) / 1000);
   if (!single || args.quiet) process.stdout.write(`${summaryLine(s, label)}\n`);
+  if (opts.writeReports !== false) writeReports(args, reported, s.seconds);
+  let exitCode = EXIT_PASS;
+  for (const r of reported) exitCode = Math.max(exitCode, r.result.exitCode === EXIT_ENVIRONMENT ? 4 : r.result.exitCode);
+  return { reported, exitCode, seconds: s.seconds };
+}
+
+function writeReports(args: RunArgs, reported: ReportedRun[], seconds: number): void {
+  const s = summarize(reported, seconds);
   if (args.tap) writeTap(args.tap, reported);
   if (args.junit) writeJunit(args.junit, reported, s);
   if (args.json) writeJson(args.json, reported, s);
-  let exitCode = EXIT_PASS;
-  for (const r of reported) exitCode = Math.max(exitCode, r.result.exitCode === EXIT_ENVIRONMENT ? 4 : r.result.exitCode);
-  return { reported, exitCode };
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
@@ -174,16 +181,31 @@ async function cmdRun(argv: string[]): Promise<number> {
     if (!existsSync(p)) throw new UsageError(`run: no such file or folder: ${p}`);
   }
   let code = EXIT_PASS;
+  const reported: ReportedRun[] = [];
+  let seconds = 0;
   if (scripts.length > 0) {
     const runs = planRuns(scripts, { ksft: args.ksft, user: args.packetdrill });
     if (runs.length === 0) throw new UsageError('run: no .pkt scripts found');
-    const r = await executeRuns(runs, args, scripts.join(' '));
+    const r = await executeRuns(runs, args, scripts.join(' '), { writeReports: false });
     code = Math.max(code, r.exitCode);
+    reported.push(...r.reported);
+    seconds += r.seconds;
   }
-  for (const s of scenarios) {
-    const { runScenarioFile } = await import('../scenario/runner.js');
-    code = Math.max(code, await runScenarioFile(resolve(s), args));
+  if (scenarios.length > 0) {
+    const { runScenarioFileOutcome, scenarioReportRow } = await import('../scenario/runner.js');
+    for (const s of scenarios) {
+      const started = performance.now();
+      const o = await runScenarioFileOutcome(resolve(s), args);
+      seconds += (performance.now() - started) / 1000;
+      if (typeof o === 'number') {
+        code = Math.max(code, o);
+        continue;
+      }
+      code = Math.max(code, o.exitCode);
+      reported.push(scenarioReportRow(o, s));
+    }
   }
+  writeReports(args, reported, seconds);
   return code;
 }
 

@@ -13,6 +13,7 @@ import { planRuns, toSettings } from '../cli/plan.js';
 import { runWorker } from '../cli/spawn.js';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS, EXIT_USAGE } from '../engine/errors.js';
 import type { RunResult } from '../engine/result.js';
+import type { ReportedRun } from '../report/reports.js';
 import { parseScript, type OptionSetting, type Script } from '../script/index.js';
 import { toJsonLine } from '../evidence/timeline.js';
 import { effectiveSettings, scenarioProblems, type Scenario, type Verdict } from './api.js';
@@ -205,7 +206,33 @@ export async function runScenario(s: Scenario, file: string, args: RunArgs, ro: 
 }
 
 /** `tundrill run scenario.ts`: the exit status of the scenario (0 pass, 1 fail, 2 bad scenario, 4 environment). */
-export async function runScenarioFile(file: string, args: RunArgs): Promise<number> {
+/**
+ * A scenario run as a row of the run reports (TAP, JUnit, JSON): the
+ * scenario's verdict decides, its summary is the message.
+ */
+export function scenarioReportRow(o: ScenarioOutcome, file: string): ReportedRun {
+  const base: RunResult = o.result ?? {
+    script: basename(file), variant: 'ipv4', verdict: 'error', exitCode: o.exitCode, durationMs: 0, warnings: [],
+    evidence: {}, packets: { injected: 0, sniffed: 0 }, injectionErrorsUsecs: [],
+  };
+  const pass = o.verdict.pass;
+  const result: RunResult = {
+    ...base,
+    script: basename(file),
+    verdict: pass ? 'pass' : base.verdict === 'pass' ? 'fail' : base.verdict,
+    exitCode: o.exitCode,
+    ...(pass ? {} : {
+      firstError: base.verdict === 'pass' || !base.firstError
+        ? { line: 0, headline: `${o.scenario.name}: ${o.verdict.summary}`, text: o.summary, kind: 'scenario' }
+        : base.firstError,
+    }),
+  };
+  if (pass) delete result.firstError;
+  return { path: basename(file), variant: base.variant, result, output: pass ? '' : o.summary };
+}
+
+/** Load and run a scenario file; the outcome, or an exit status when it could not run. */
+export async function runScenarioFileOutcome(file: string, args: RunArgs): Promise<ScenarioOutcome | number> {
   let s: Scenario;
   try {
     s = await loadScenario(file);
@@ -217,7 +244,7 @@ export async function runScenarioFile(file: string, args: RunArgs): Promise<numb
     throw e;
   }
   try {
-    return (await runScenario(s, file, args)).exitCode;
+    return await runScenario(s, file, args);
   } catch (e) {
     if (e instanceof ScenarioLoadError) {
       process.stderr.write(`tundrill: ${e.message}\n`);
@@ -225,4 +252,9 @@ export async function runScenarioFile(file: string, args: RunArgs): Promise<numb
     }
     throw e;
   }
+}
+
+export async function runScenarioFile(file: string, args: RunArgs): Promise<number> {
+  const o = await runScenarioFileOutcome(file, args);
+  return typeof o === 'number' ? o : o.exitCode;
 }
