@@ -26,7 +26,7 @@ const USAGE = `usage:
   tundrill run [options] <script.pkt | folder | scenario.ts>...
   tundrill parse <script.pkt>...
   tundrill doctor [--fix]
-  tundrill conformance [--corpus gtests|selftests|all] [-j N] [--save]
+  tundrill conformance [--corpus gtests|selftests|all] [-j N] [--filter S] [--save [--merge]] [--check] [--no-retry]
 
 run options (packetdrill's, override the scripts' own option lines):
   --ip_version=ipv4|ipv4-mapped-ipv6|ipv6   run only this variant
