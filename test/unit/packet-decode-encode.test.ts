@@ -7,35 +7,7 @@ import {
   type DecodedPacket,
   type PacketToEncode,
 } from '../../src/packet/index.js';
-
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-
-// Packets the Linux kernel sent through a TUN device in a private namespace.
-const KERNEL = {
-  synV4: hex(
-    '4500003c6fba400040064857c0a80001c0000201c1581f90077f0f5900000000a002faf0f9590000020405b40402080afa36df0f000000000103030a',
-  ),
-  synV6: hex(
-    '600ed43300280640fd3d0a0b17d600000000000000000001fd3dfa7bd17d00000000000000000001' +
-      'e2aa1f905688e03000000000a002fd20e53d0000020405a00402080af3c450a1000000000103030a',
-  ),
-  synAckV4: hex(
-    '4500003c000040004006b811c0a80001c00002011f90a11296b0a11500000001a012fe88b9540000020405b40402080aed89270d000000640103030a',
-  ),
-  synAckV6: hex(
-    '6007294900280640fd3d0a0b17d600000000000000000001fd3dfa7bd17d00000000000000000001' +
-      '1f90a112ff259e5900000001a012fb04b1000000020405a00402080ac2b1926a000000640103030a',
-  ),
-  // Port unreachable for a UDP datagram 192.0.2.1:5000 -> 192.168.0.1:9 carrying "hello".
-  icmpV4: hex(
-    '45c0003d601900004001973cc0a80001c000020103037fc60000000045000021000040004011b821c0000201c0a8000113880009000d25c668656c6c6f',
-  ),
-  icmpV6: hex(
-    '6006808e003d3a40fd3d0a0b17d600000000000000000001fd3dfa7bd17d00000000000000000001' +
-      '0104a4fc00000000' +
-      '60000000000d1140fd3dfa7bd17d00000000000000000001fd3d0a0b17d60000000000000000000113880009000dc01868656c6c6f',
-  ),
-};
+import { KERNEL, hex } from '../fixtures/kernel-packets.js';
 
 /** Rebuilds an encode spec from a decoded packet, leaving computed fields out. */
 function specFrom(p: DecodedPacket): PacketToEncode {

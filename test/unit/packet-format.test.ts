@@ -8,8 +8,7 @@ import {
   formatScriptPacket,
   hexDump,
 } from '../../src/packet/index.js';
-
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+import { hex } from '../fixtures/kernel-packets.js';
 
 describe('formatPacket', () => {
   it('prints an IPv4 ACK with SACK and timestamps', () => {

@@ -25,16 +25,10 @@ import {
   offsetSackBlocks,
   tcpTimestampOffset,
 } from '../../src/packet/index.js';
+import { KERNEL, hex } from '../fixtures/kernel-packets.js';
 
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-
-const KERNEL_SYN_V4 = hex(
-  '4500003c6fba400040064857c0a80001c0000201c1581f90077f0f5900000000a002faf0f9590000020405b40402080afa36df0f000000000103030a',
-);
-const KERNEL_SYN_V6 = hex(
-  '600ed43300280640fd3d0a0b17d600000000000000000001fd3dfa7bd17d00000000000000000001' +
-    'e2aa1f905688e03000000000a002fd20e53d0000020405a00402080af3c450a1000000000103030a',
-);
+const KERNEL_SYN_V4 = KERNEL.synV4;
+const KERNEL_SYN_V6 = KERNEL.synV6;
 
 describe('in-place helpers', () => {
   it('find the TCP header in IPv4, IPv6, with IPv4 options and IPv6 extension headers', () => {

@@ -28,17 +28,10 @@ import {
 import { IPV6, decodeIpv6, walkIpv6Chain } from '../../src/packet/ipv6.js';
 import { TCP, formatTcpFlags, parseTcpFlags, tcpAce } from '../../src/packet/tcp.js';
 import { UDP } from '../../src/packet/udp.js';
+import { KERNEL, hex } from '../fixtures/kernel-packets.js';
 
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-
-// SYNs the Linux kernel sent through a TUN device (full checksums).
-const KERNEL_SYN_V4 = hex(
-  '4500003c6fba400040064857c0a80001c0000201c1581f90077f0f5900000000a002faf0f9590000020405b40402080afa36df0f000000000103030a',
-);
-const KERNEL_SYN_V6 = hex(
-  '600ed43300280640fd3d0a0b17d600000000000000000001fd3dfa7bd17d00000000000000000001' +
-    'e2aa1f905688e03000000000a002fd20e53d0000020405a00402080af3c450a1000000000103030a',
-);
+const KERNEL_SYN_V4 = KERNEL.synV4;
+const KERNEL_SYN_V6 = KERNEL.synV6;
 
 describe('addresses', () => {
   it('formats IPv6 the way inet_ntop does', () => {

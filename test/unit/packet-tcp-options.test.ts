@@ -7,8 +7,7 @@ import {
   tcpOptionsLength,
   type TcpOption,
 } from '../../src/packet/tcp-options.js';
-
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+import { hex } from '../fixtures/kernel-packets.js';
 
 /** Decodes an options block as if it followed a 20-byte TCP header. */
 function decode(bytes: Buffer) {
