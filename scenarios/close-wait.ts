@@ -13,22 +13,14 @@
  * close(); every later sample shows LAST-ACK.
  */
 import { check, defineScenario, transmissionTable, verdict, type ScenarioEvidence } from '../src/scenario/index.js';
+import { PASSIVE_OPEN } from './lib/simultaneous-close.js';
 
 /** When the script calls close(), and how long the descriptor is held before that. */
 const CLOSE_MS = 3_350;
 const PEER_FIN_MS = 350;
 
 const SCRIPT = `// close-wait: the peer closes, the application holds the socket for 3 s, then closes
-0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-0.000 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-0.000 bind(3, ..., ...) = 0
-0.000 listen(3, 1) = 0
-
-0.100 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-0.100 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 10>
-0.200 < . 1:1(0) ack 1 win 257
-0.200 accept(3, ..., ...) = 4
-
+${PASSIVE_OPEN}
 // The peer sends nothing and closes; the kernel acknowledges its FIN
 ${(PEER_FIN_MS / 1000).toFixed(3)} < F. 1:1(0) ack 1 win 260
 ${(PEER_FIN_MS / 1000).toFixed(3)}~${((PEER_FIN_MS + 50) / 1000).toFixed(3)} > . 1:1(0) ack 2

@@ -1,9 +1,22 @@
 /**
- * The simultaneous close the CLOSING scenarios share (the CLOSING /
- * CLOSE_WAIT article's case): the server accepts, writes 1000 bytes that
- * the peer acknowledges, closes; the peer's FIN arrives before any ACK of
- * ours, so the socket is in CLOSING and its FIN is never acknowledged.
+ * The passive open every seed scenario starts with, and the simultaneous
+ * close the CLOSING scenarios share (the CLOSING / CLOSE_WAIT article's
+ * case): the server accepts, writes 1000 bytes that the peer acknowledges,
+ * closes; the peer's FIN arrives before any ACK of ours, so the socket is
+ * in CLOSING and its FIN is never acknowledged.
  */
+/** A listener on this kernel's defaults and the handshake of one connection, accepted as fd 4 at 0.200 s. */
+export const PASSIVE_OPEN = `0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+0.000 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+0.000 bind(3, ..., ...) = 0
+0.000 listen(3, 1) = 0
+
+0.100 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+0.100 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 10>
+0.200 < . 1:1(0) ack 1 win 257
+0.200 accept(3, ..., ...) = 4
+`;
+
 export interface SimultaneousCloseOptions {
   /** First comment line of the script. */
   title: string;
@@ -17,16 +30,7 @@ export interface SimultaneousCloseOptions {
 
 export function simultaneousCloseScript(o: SimultaneousCloseOptions): string {
   return `// ${o.title}
-0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-0.000 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-0.000 bind(3, ..., ...) = 0
-0.000 listen(3, 1) = 0
-
-0.100 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-0.100 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 10>
-0.200 < . 1:1(0) ack 1 win 257
-0.200 accept(3, ..., ...) = 4
-
+${PASSIVE_OPEN}
 0.250 write(4, ..., 1000) = 1000
 0.250 > P. 1:1001(1000) ack 1
 0.300 < . 1:1(0) ack 1001 win 257
