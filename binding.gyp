@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.c",
         "native/clock.c",
+        "native/sock_diag.c",
         "native/jobs.c",
         "native/syscall.c",
         "native/symbols.c",

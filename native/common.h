@@ -129,6 +129,12 @@ bool tdr_init_syscall(napi_env env, napi_value exports);
 bool tdr_init_tun(napi_env env, napi_value exports);
 bool tdr_init_tun_reader(napi_env env, napi_value exports);
 bool tdr_init_symbols(napi_env env, napi_value exports);
+bool tdr_init_sock_diag(napi_env env, napi_value exports);
+
+/* A packet was read from (inbound 0) or written to (inbound 1) the TUN fd:
+ * the socket-state sampler watching that fd queries its socket
+ * (sock_diag.c). Cheap; safe from any thread. */
+void tdr_sockdiag_note(int fd, const void *frame, size_t len, int64_t ts, int inbound);
 
 /* Helper to attach a native function to an object. */
 bool tdr_export_fn(napi_env env, napi_value obj, const char *name, napi_callback cb);

@@ -183,6 +183,8 @@ static void job_run(tdr_job *job)
 		} while (job->ret == -1 && errno == EINTR);
 		job->err = job->ret == -1 ? errno : 0;
 		job->end_ns = tdr_now_ns();
+		if (job->ret > 0)
+			tdr_sockdiag_note(job->fd, job->data, job->len, job->start_ns, 1);
 		break;
 	case TDR_JOB_SLEEP:
 		job->start_ns = tdr_now_ns();

@@ -149,6 +149,8 @@ static void *reader_main(void *arg)
 			pthread_cond_broadcast(&r->arrived);
 			ring_locked(r);
 			pthread_mutex_unlock(&r->mu);
+			/* buf still holds the packet (p may be gone to JS already). */
+			tdr_sockdiag_note(r->fd, buf, (size_t)len, ts, 0);
 			if (!nonblocking || len == 0)
 				break;
 		}

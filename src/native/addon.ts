@@ -106,6 +106,60 @@ interface ReaderHandle {
   readonly __tundrillReader: unique symbol;
 }
 
+interface SockDiagHandle {
+  readonly __tundrillSockDiag: unique symbol;
+}
+
+/**
+ * One socket-state record of the sock_diag sampler: the kernel's reply
+ * (struct inet_diag_msg and its attributes, as received) with the
+ * CLOCK_MONOTONIC times around the request.
+ */
+export interface SockDiagRecord {
+  /** Before the request was sent. */
+  tsNs: bigint;
+  /** When the reply was complete. */
+  endNs: bigint;
+  /** The end of the last sample that still showed the previous state (0n: first sighting). */
+  sinceNs: bigint;
+  /** The time stamp of the packet that caused the query (0n for dumps). */
+  packetNs: bigint;
+  /** 'in': after a packet written to the TUN; 'out': after one read from it; 'dump'/'final': periodic or last dump. */
+  cause: 'dump' | 'in' | 'out' | 'final';
+  /** The socket was not in this dump any more; `data` is its last state. */
+  gone: boolean;
+  data: Buffer;
+}
+
+/** Counters of a sock_diag sampler and, once stopped, its cost per sample (ns). */
+export interface SockDiagStats {
+  dumps: number;
+  queries: number;
+  /** Records kept (changes and disappearances). */
+  records: number;
+  replies: number;
+  /** Per-packet queries that found no socket (e.g. a RST to a closed port). */
+  notFound: number;
+  /** Per-packet requests folded into one still waiting for the same 4-tuple. */
+  merged: number;
+  dropped: number;
+  /** errno of the last failure, 0 if none. */
+  error: number;
+  dumpCostNs?: Int32Array;
+  queryCostNs?: Int32Array;
+  /** From the packet's time stamp to the start of its query. */
+  queryLagNs?: Int32Array;
+}
+
+export interface SockDiagSampler {
+  /** The records kept since the last take(). */
+  take(): SockDiagRecord[];
+  /** Stops the thread after one final dump; returns the records not taken yet. */
+  stop(): SockDiagRecord[];
+  stats(): SockDiagStats;
+  readonly running: boolean;
+}
+
 /** The addon's raw exports (see native/*.c). */
 interface Native {
   nowNs(): bigint;
@@ -135,6 +189,11 @@ interface Native {
   tunReaderWait(handle: ReaderHandle, deadlineNs: bigint): number;
   strerror(errno: number): string;
   netnsFollow(): void;
+  sockDiagStart(tunFd: number, vnetHdrLen: number, intervalNs: bigint): SockDiagHandle;
+  sockDiagTake(handle: SockDiagHandle): SockDiagRecord[];
+  sockDiagStop(handle: SockDiagHandle): SockDiagRecord[];
+  sockDiagStats(handle: SockDiagHandle): SockDiagStats;
+  sockDiagDumpNow(): { tsNs: bigint; endNs: bigint; records: Buffer[] };
   SYMBOLS: Record<string, bigint>;
   CONSTANTS: Record<string, bigint>;
   SYS: Record<string, number>;
@@ -334,4 +393,42 @@ export function tunReaderStart(
       return running;
     },
   };
+}
+
+export interface SockDiagOptions {
+  /** The TUN whose packets trigger per-packet queries; -1 or absent: none. */
+  tunFd?: number;
+  /** Bytes in front of the IP header of every TUN frame (virtio-net header: 10). */
+  vnetHdrLen?: number;
+  /** Period of the full dumps, ms; 0: none. */
+  intervalMs: number;
+}
+
+/**
+ * Starts the socket-state sampler of the calling thread's network
+ * namespace (its netlink socket is made here and stays in this namespace):
+ * a native thread that queries the socket of every packet read from or
+ * written to `tunFd` and dumps every TCP socket each `intervalMs`, keeping
+ * a record only when a socket changed.
+ */
+export function sockDiagStart(opts: SockDiagOptions): SockDiagSampler {
+  if (!(opts.intervalMs >= 0)) throw new Error(`sock_diag interval must be >= 0 ms, got ${opts.intervalMs}`);
+  const handle = native.sockDiagStart(opts.tunFd ?? -1, opts.vnetHdrLen ?? 0, BigInt(Math.round(opts.intervalMs * 1e6)));
+  let running = true;
+  return {
+    take: () => native.sockDiagTake(handle),
+    stop(): SockDiagRecord[] {
+      running = false;
+      return native.sockDiagStop(handle);
+    },
+    stats: () => native.sockDiagStats(handle),
+    get running(): boolean {
+      return running;
+    },
+  };
+}
+
+/** Every TCP socket of the calling thread's namespace now, read on this thread. */
+export function sockDiagDumpNow(): { tsNs: bigint; endNs: bigint; records: Buffer[] } {
+  return native.sockDiagDumpNow();
 }
