@@ -57,6 +57,20 @@
  * millisecond truncation of idiag_expires. */
 #define TIMER_SLACK_NS 12000000LL
 #define STAT_CAP 200000
+/* tunFd value for "every TUN this process reads or writes" (one run per
+ * process, where the engine owns the fd). */
+#define ANY_TUN (-2)
+/* Every TCP state up to TCP_NEW_SYN_RECV (12); not TCP_BOUND_INACTIVE (13),
+ * whose dump walks the bind hash every namespace shares (ss leaves it out
+ * too unless asked). */
+#define ALL_STATES ((1u << 13) - 1)
+#define TCP_LISTEN_STATE 10
+#define LISTEN_BIT (1u << TCP_LISTEN_STATE)
+/* A dump that includes listeners walks the listening hash, which every
+ * namespace shares (a fixed cost of a few hundred microseconds even in an
+ * empty namespace); only every LISTEN_EVERY-th dump does, and per-packet
+ * queries of injected packets also read the listener of their port. */
+#define LISTEN_EVERY 10
 
 enum { CAUSE_DUMP = 0, CAUSE_IN = 1, CAUSE_OUT = 2, CAUSE_FINAL = 3 };
 enum { KIND_SOCKET = 0, KIND_GONE = 1 };
@@ -85,6 +99,7 @@ typedef struct sd_rec {
 typedef struct sd_query {
 	uint8_t family;
 	uint8_t cause;
+	bool syn_or_ack; /* may change a listener's queue */
 	uint16_t sport, dport; /* network order */
 	uint8_t src[16], dst[16];
 	int64_t pkt_ns;
@@ -132,6 +147,7 @@ typedef struct sampler {
 	uint64_t dumps, queries, records, replies, not_found;
 	stats dump_cost, query_cost, lag;
 	struct dump_acc *acc;
+	int64_t cpu_ns; /* CPU time the thread used, set when it ends */
 } sampler;
 
 /* Samplers that want per-packet requests, by TUN fd. */
@@ -164,7 +180,7 @@ void tdr_sockdiag_note(int fd, const void *frame, size_t len, int64_t ts, int in
 	pthread_mutex_lock(&registry_mu);
 	for (int i = 0; i < MAX_SAMPLERS; i++) {
 		sampler *s = registry[i];
-		if (!s || s->tun_fd != fd)
+		if (!s || (s->tun_fd != fd && s->tun_fd != ANY_TUN))
 			continue;
 		const uint8_t *p = (const uint8_t *)frame + s->vnet_len;
 		if (len < s->vnet_len + 20)
@@ -202,6 +218,8 @@ void tdr_sockdiag_note(int fd, const void *frame, size_t len, int64_t ts, int in
 		memcpy(q.dst, inbound ? saddr : daddr, alen);
 		memcpy(&q.sport, lport, 2);
 		memcpy(&q.dport, rport, 2);
+		if ((size_t)(l4 - p) + 14 <= n)
+			q.syn_or_ack = (l4[13] & 0x12) != 0; /* SYN or ACK */
 
 		pthread_mutex_lock(&s->mu);
 		bool folded = false;
@@ -247,6 +265,32 @@ static int nl_open(void)
 	return fd;
 }
 
+/* A dump of both families in one walk of the established hash: the
+ * original inet_diag request (TCPDIAG_GETSOCK), which the kernel serves as
+ * an AF_UNSPEC dump; sock_diag's own request takes one family at a time.
+ * Same replies, same extensions. */
+static int nl_send_dump_all(int fd, uint32_t seq, uint32_t states)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req r;
+	} req;
+	memset(&req, 0, sizeof(req));
+	req.nlh.nlmsg_len = sizeof(req);
+	req.nlh.nlmsg_type = TCPDIAG_GETSOCK;
+	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.nlh.nlmsg_seq = seq;
+	req.r.idiag_family = AF_INET;
+	req.r.idiag_ext = 0xff;
+	req.r.idiag_states = states;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	ssize_t n;
+	do {
+		n = sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa));
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : 0;
+}
+
 static int nl_send(int fd, uint32_t seq, const sd_query *q, int family, bool dump)
 {
 	struct {
@@ -261,7 +305,7 @@ static int nl_send(int fd, uint32_t seq, const sd_query *q, int family, bool dum
 	req.r.sdiag_family = (uint8_t)family;
 	req.r.sdiag_protocol = IPPROTO_TCP;
 	req.r.idiag_ext = 0xff; /* every extension: meminfo .. shutdown */
-	req.r.idiag_states = ~0u;
+	req.r.idiag_states = ALL_STATES;
 	if (q) {
 		req.r.id.idiag_sport = q->sport;
 		req.r.id.idiag_dport = q->dport;
@@ -303,7 +347,7 @@ static int nl_recv(int fd, unsigned char *buf, uint32_t seq, bool dump, reply_fn
 					return -EPROTO;
 				return e->error;
 			}
-			if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY)
+			if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY || h->nlmsg_type == TCPDIAG_GETSOCK)
 				fn(ctx, h);
 			if (!dump)
 				return 0;
@@ -516,6 +560,16 @@ static void run_query(sampler *s, const sd_query *q)
 		on_reply(&c, (const struct nlmsghdr *)o.data);
 }
 
+/* The listener an injected packet's port has, if any: the exact lookup with
+ * no remote side finds only listening sockets. */
+static void run_listener_query(sampler *s, const sd_query *q)
+{
+	sd_query l = *q;
+	memset(l.dst, 0, sizeof(l.dst));
+	l.dport = 0;
+	run_query(s, &l);
+}
+
 /* Dump replies are judged with the dump's start time as their time; the
  * end time is set once the dump is complete. Collect, then judge. */
 typedef struct dump_acc {
@@ -544,21 +598,18 @@ static void acc_reply(void *arg, const struct nlmsghdr *h)
 	a->len = need;
 }
 
-static void run_dump(sampler *s, uint8_t cause)
+static void run_dump(sampler *s, uint8_t cause, bool with_listeners)
 {
 	dump_acc acc = *s->acc;
 	acc.len = 0;
 	acc.oom = false;
 	reply_ctx c = { .s = s, .pkt = 0, .cause = cause, .dump = true };
 	c.ts = tdr_now_ns();
-	int rc = 0;
-	static const int families[2] = { AF_INET, AF_INET6 };
-	for (int i = 0; i < 2 && rc == 0; i++) {
-		uint32_t seq = ++s->seq;
-		rc = nl_send(s->nl, seq, NULL, families[i], true);
-		if (rc == 0)
-			rc = nl_recv(s->nl, s->buf, seq, true, acc_reply, &acc);
-	}
+	/* AF_UNSPEC: both families in one walk of the established hash. */
+	uint32_t seq = ++s->seq;
+	int rc = nl_send_dump_all(s->nl, seq, with_listeners ? ALL_STATES : ALL_STATES & ~LISTEN_BIT);
+	if (rc == 0)
+		rc = nl_recv(s->nl, s->buf, seq, true, acc_reply, &acc);
 	c.end = tdr_now_ns();
 	*s->acc = acc;
 	s->dumps++;
@@ -576,7 +627,8 @@ static void run_dump(sampler *s, uint8_t cause)
 	/* Sockets this dump did not list are gone. */
 	for (size_t i = 0; i < s->nsocks;) {
 		sd_sock *k = &s->socks[i];
-		if (k->gen == s->gen) {
+		if (k->gen == s->gen ||
+		    (!with_listeners && ((const struct inet_diag_msg *)k->last)->idiag_state == TCP_LISTEN_STATE)) {
 			i++;
 			continue;
 		}
@@ -606,15 +658,21 @@ static void *sampler_main(void *arg)
 		s->npending -= n;
 		pthread_mutex_unlock(&s->mu);
 
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			run_query(s, &batch[i]);
+			if (batch[i].cause == CAUSE_IN && batch[i].syn_or_ack)
+				run_listener_query(s, &batch[i]);
+		}
 		if (stop) {
-			run_dump(s, CAUSE_FINAL);
+			run_dump(s, CAUSE_FINAL, true);
+			struct timespec cpu;
+			if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+				s->cpu_ns = (int64_t)cpu.tv_sec * 1000000000LL + cpu.tv_nsec;
 			break;
 		}
 		int64_t now = tdr_now_ns();
 		if (s->interval_ns > 0 && now >= next) {
-			run_dump(s, CAUSE_DUMP);
+			run_dump(s, CAUSE_DUMP, s->dumps % LISTEN_EVERY == 0);
 			/* Stay on the grid; skip ticks a slow dump overran. */
 			next += s->interval_ns;
 			now = tdr_now_ns();
@@ -756,7 +814,8 @@ static sampler *sampler_arg(napi_env env, napi_callback_info info, napi_value *a
 }
 
 /* sockDiagStart(tunFd, vnetHdrLen, intervalNs) -> handle. tunFd -1: no
- * per-packet requests; intervalNs 0: no periodic dumps. */
+ * per-packet requests, -2: the packets of every TUN; intervalNs 0: no
+ * periodic dumps. */
 static napi_value js_start(napi_env env, napi_callback_info info)
 {
 	size_t argc = 3;
@@ -766,8 +825,10 @@ static napi_value js_start(napi_env env, napi_callback_info info)
 	int64_t vnet, interval;
 	if (argc < 3)
 		return tdr_throw_type(env, "sockDiagStart(tunFd, vnetHdrLen, intervalNs) needs three arguments");
-	if (!tdr_get_fd(env, argv[0], &fd))
-		return NULL;
+	int64_t fd64;
+	if (!tdr_get_i64(env, argv[0], &fd64) || fd64 < ANY_TUN || fd64 > INT32_MAX)
+		return tdr_throw_type(env, "sockDiagStart: tunFd must be an fd, -1 (none) or -2 (any)");
+	fd = (int)fd64;
 	if (!tdr_get_i64(env, argv[1], &vnet) || vnet < 0 || vnet > 64)
 		return tdr_throw_type(env, "sockDiagStart: vnetHdrLen must be 0..64");
 	if (!tdr_get_i64(env, argv[2], &interval) || interval < 0)
@@ -802,7 +863,7 @@ static napi_value js_start(napi_env env, napi_callback_info info)
 		tdr_throw_last_napi_error(env, "sockDiagStart: napi_wrap");
 		return NULL;
 	}
-	if (fd >= 0) {
+	if (fd >= 0 || fd == ANY_TUN) {
 		pthread_mutex_lock(&registry_mu);
 		int slot = -1;
 		for (int i = 0; i < MAX_SAMPLERS && slot < 0; i++)
@@ -893,7 +954,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info)
 	bool ok = set_u64(env, o, "dumps", s->dumps) && set_u64(env, o, "queries", s->queries) &&
 		  set_u64(env, o, "records", s->records) && set_u64(env, o, "replies", s->replies) &&
 		  set_u64(env, o, "notFound", s->not_found) && set_u64(env, o, "merged", s->merged) &&
-		  set_u64(env, o, "dropped", s->dropped) && set_u64(env, o, "error", (uint64_t)s->error);
+		  set_u64(env, o, "dropped", s->dropped) && set_u64(env, o, "error", (uint64_t)s->error) &&
+		  set_u64(env, o, "cpuNs", (uint64_t)s->cpu_ns);
 	pthread_mutex_unlock(&s->mu);
 	if (!ok)
 		return NULL;
@@ -944,12 +1006,10 @@ static napi_value js_dump_now(napi_env env, napi_callback_info info)
 	dump_acc acc = { 0 };
 	int rc = buf ? 0 : -ENOMEM;
 	int64_t ts = tdr_now_ns();
-	static const int families[2] = { AF_INET, AF_INET6 };
-	for (int i = 0; i < 2 && rc == 0; i++) {
-		rc = nl_send(fd, (uint32_t)i + 1, NULL, families[i], true);
-		if (rc == 0)
-			rc = nl_recv(fd, buf, (uint32_t)i + 1, true, collect, &acc);
-	}
+	if (rc == 0)
+		rc = nl_send_dump_all(fd, 1, ALL_STATES);
+	if (rc == 0)
+		rc = nl_recv(fd, buf, 1, true, collect, &acc);
 	int64_t end = tdr_now_ns();
 	close(fd);
 	free(buf);

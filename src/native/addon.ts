@@ -145,6 +145,8 @@ export interface SockDiagStats {
   dropped: number;
   /** errno of the last failure, 0 if none. */
   error: number;
+  /** CPU time the sampler thread used (set once stopped), ns. */
+  cpuNs: number;
   dumpCostNs?: Int32Array;
   queryCostNs?: Int32Array;
   /** From the packet's time stamp to the start of its query. */
@@ -396,7 +398,7 @@ export function tunReaderStart(
 }
 
 export interface SockDiagOptions {
-  /** The TUN whose packets trigger per-packet queries; -1 or absent: none. */
+  /** The TUN whose packets trigger per-packet queries; -1 or absent: none; -2: every TUN this process uses. */
   tunFd?: number;
   /** Bytes in front of the IP header of every TUN frame (virtio-net header: 10). */
   vnetHdrLen?: number;
