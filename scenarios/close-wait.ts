@@ -44,7 +44,7 @@ function verify(ev: ScenarioEvidence) {
   const to = (ourFin?.tMs ?? CLOSE_MS) - slack;
   const held = samples.filter((x) => x.tMs >= from && x.endMs <= to);
   const notCloseWait = held.filter((x) => x.socket?.state !== 'CLOSE-WAIT');
-  const withoutFd = held.filter((x) => x.socket && !x.socket.ino);
+  const withoutFd = held.filter((x) => x.socket && !x.socket.inode);
   const expectedSamples = Math.floor((to - from) / interval);
   const closeWait = ev.timeInState('CLOSE-WAIT');
 
@@ -62,7 +62,7 @@ function verify(ev: ScenarioEvidence) {
       check('the samples cover the hold', held.length >= Math.max(1, Math.floor(expectedSamples * 0.8)),
         `${held.length} samples, ${expectedSamples} expected at ${interval.toFixed(0)} ms`),
       check('the application holds a descriptor all along (ss shows an inode)', withoutFd.length === 0 && held.length > 0,
-        withoutFd.length ? `no inode at ${withoutFd.map((x) => s(x.tMs)).join(', ')} s` : `inode ${held[0]?.socket?.ino ?? '?'}`),
+        withoutFd.length ? `no inode at ${withoutFd.map((x) => s(x.tMs)).join(', ')} s` : `inode ${held[0]?.socket?.inode ?? '?'}`),
       check('the FIN goes out at close()', finOnClose,
         `close() at ${s(CLOSE_MS)} s, FIN at ${s(ourFin?.tMs)} s`),
       check('after close() the socket is in LAST-ACK', afterClose.length > 0 && notLastAck.length === 0,

@@ -23,7 +23,10 @@ export interface RunArgs {
   captureDir: string;
   capture: boolean;
   captureFormat: 'pcapng' | 'pcap';
+  /** Socket-state sampling interval, ms (full listings; 0 = no sampling). */
   ssIntervalMs: number;
+  /** Socket-state sampler: sock_diag (netlink, per packet and every interval) or ss (spawned each interval). */
+  sampler: 'sock_diag' | 'ss';
   tap?: string;
   junit?: string;
   json?: string;
@@ -35,11 +38,16 @@ export interface RunArgs {
 
 export class UsageError extends Error {}
 
+/** Default sampling intervals: a sock_diag dump costs microseconds, an ss process milliseconds. */
+export const SOCK_DIAG_INTERVAL_MS = 10;
+export const SS_INTERVAL_MS = 100;
+
 export function parseRunArgs(argv: string[], defaults: { captureDir: string }): RunArgs {
   const out: RunArgs = {
     paths: [], packetdrill: [], ksft: false, timeoutSecs: 180, captureDir: defaults.captureDir, capture: true,
-    captureFormat: 'pcapng', ssIntervalMs: 100, verbose: false, quiet: false, long: false,
+    captureFormat: 'pcapng', ssIntervalMs: SOCK_DIAG_INTERVAL_MS, sampler: 'sock_diag', verbose: false, quiet: false, long: false,
   };
+  let intervalGiven = false;
   const num = (name: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min) throw new UsageError(`${name} needs a number >= ${min}`);
@@ -75,7 +83,13 @@ export function parseRunArgs(argv: string[], defaults: { captureDir: string }): 
       case 'capture-dir': out.captureDir = takeValue(); break;
       case 'no-capture': out.capture = false; break;
       case 'pcap': out.captureFormat = 'pcap'; break;
-      case 'ss-interval': out.ssIntervalMs = num('--ss-interval', takeValue(), 0); break;
+      case 'sample-interval': case 'ss-interval': out.ssIntervalMs = num(`--${name}`, takeValue(), 0); intervalGiven = true; break;
+      case 'sampler': {
+        const v = takeValue();
+        if (v !== 'sock_diag' && v !== 'ss') throw new UsageError(`--sampler must be sock_diag or ss, got ${v}`);
+        out.sampler = v;
+        break;
+      }
       case 'tap': out.tap = takeValue(); break;
       case 'junit': out.junit = takeValue(); break;
       case 'json': out.json = takeValue(); break;
@@ -91,5 +105,6 @@ export function parseRunArgs(argv: string[], defaults: { captureDir: string }): 
         }
     }
   }
+  if (out.sampler === 'ss' && !intervalGiven) out.ssIntervalMs = SS_INTERVAL_MS;
   return out;
 }

@@ -1,7 +1,7 @@
 /**
  * Evidence of a run, kept next to each other under the capture folder:
  *   <stem>.pcapng          every packet in and out of tun0, annotated
- *   <stem>.ss.jsonl        `ss -tinoe` samples of the namespace, parsed
+ *   <stem>.sockets.jsonl   socket-state timeline of the namespace (sock_diag or ss), changes only
  *   <stem>.counters.json   kernel MIB counters at start and end, and their difference
  *   <stem>.run.json        the run's clock marks (monotonic ns): network ready, script
  *                          end, hold end; the monotonic-to-realtime offset the capture
@@ -22,9 +22,12 @@ import type { RunHooks } from '../engine/run-script.js';
 import { monoToRealtimeOffsetNs, PcapngWriter } from '../evidence/pcapng.js';
 import { diffCounters, readCounters, type Counters } from '../evidence/counters.js';
 import type { SsSocket } from '../evidence/ss-parser.js';
-import { runSsOnce, startSsSampler, type SsSample, type SsSampler } from '../evidence/ss-sampler.js';
+import { runSsOnce } from '../evidence/ss-sampler.js';
 import { parseSs } from '../evidence/ss-parser.js';
 import { TimelineWriter, toJsonLine } from '../evidence/timeline.js';
+import { startSocketSampler, type SocketSampler } from '../evidence/socket-sampler.js';
+import type { SamplerKind } from '../evidence/socket-timeline.js';
+import { socketStateFromSs, type SocketState } from '../evidence/socket-state.js';
 import { writeSysctl } from '../net/setup.js';
 
 export interface EvidenceOptions {
@@ -33,9 +36,14 @@ export interface EvidenceOptions {
   /** File name stem, e.g. `close-wait_ipv4`. */
   stem: string;
   format: 'pcapng' | 'pcap';
-  /** ss sampling interval; 0 disables sampling. */
+  /** Socket-state sampling interval (full listings), ms; 0 disables sampling. */
   ssIntervalMs: number;
+  /** Which sampler; default sock_diag. */
+  sampler?: SamplerKind;
 }
+
+/** Frame header in front of every packet on tun0 (virtio-net header). */
+const TUN_VNET_HDR_LEN = 10;
 
 /** Keep the run going after the script's last event. */
 export interface HoldOptions {
@@ -70,7 +78,7 @@ export interface RunMarks {
 }
 
 /** A socket the hold waits for: any TCP socket but listeners and closed ones. */
-export function isSocketUnderTest(s: SsSocket): boolean {
+export function isSocketUnderTest(s: SsSocket | SocketState): boolean {
   return s.state !== 'LISTEN' && s.state !== 'UNCONN';
 }
 
@@ -94,13 +102,12 @@ export function attachEvidence(
 ): AttachedEvidence {
   const keep = opts.dir !== '';
   const capturePath = keep ? join(opts.dir, `${opts.stem}.${opts.format}`) : '';
-  const timelinePath = keep ? join(opts.dir, `${opts.stem}.ss.jsonl`) : '';
+  const timelinePath = keep ? join(opts.dir, `${opts.stem}.sockets.jsonl`) : '';
   const countersPath = keep ? join(opts.dir, `${opts.stem}.counters.json`) : '';
   const marksPath = keep ? runMarksPath(opts.dir, opts.stem) : '';
   const marks: RunMarks = { stem: opts.stem, monoToRealtimeOffsetNs: monoToRealtimeOffsetNs(), holdEnded: 'none', sysctls };
   if (hold) marks.hold = hold;
-  let lastSample: SsSample | null = null;
-  let sampler: SsSampler | null = null;
+  let sampler: SocketSampler | null = null;
   let timeline: TimelineWriter | null = null;
   let before: Counters | null = null;
   const captureLog = new CaptureLog();
@@ -118,11 +125,21 @@ export function attachEvidence(
     if (keep) writeFileSync(marksPath, toJsonLine(marks));
   };
 
-  /** The newest ss listing taken entirely after `sinceNs`: from the sampler, or by running ss. */
-  const listingAfter = async (sinceNs: bigint): Promise<SsSocket[] | null> => {
-    if (sampler) return lastSample && lastSample.tsNs >= sinceNs ? lastSample.sockets : null;
+  /** Write the records the sampler kept since last time (off the engine's hot path). */
+  const drain = (): void => {
+    if (!sampler || !timeline) return;
+    for (const r of sampler.take()) timeline.write(r);
+  };
+
+  /** A full listing taken after `listingsBefore` listings: from the sampler, or by running ss. */
+  let listingsAtHold = 0;
+  const listingAfter = async (): Promise<Array<SsSocket | SocketState> | null> => {
+    if (sampler) {
+      drain();
+      return sampler.listings() > listingsAtHold ? sampler.table.list() : null;
+    }
     try {
-      return parseSs((await runSsOnce()).text);
+      return parseSs((await runSsOnce()).text).map(socketStateFromSs);
     } catch (e) {
       log(`hold: ${(e as Error).message}`);
       return null;
@@ -132,6 +149,8 @@ export function attachEvidence(
   const holdOn = async (h: HoldOptions, startNs: bigint): Promise<void> => {
     const interval = opts.ssIntervalMs > 0 ? opts.ssIntervalMs : 100;
     const endNs = startNs + BigInt(Math.round(h.maxMs * 1e6));
+    drain();
+    listingsAtHold = sampler ? sampler.listings() : 0;
     const poll = Math.max(10, Math.min(interval / 2, 50));
     let goneAtNs: bigint | null = null;
     const afterGoneNs = BigInt(Math.round((h.afterGoneMs ?? Math.max(200, 2 * interval)) * 1e6));
@@ -143,12 +162,13 @@ export function attachEvidence(
       }
       if (h.untilSocketGone) {
         if (goneAtNs === null) {
-          const listing = await listingAfter(startNs);
+          const listing = await listingAfter();
           if (listing && !listing.some(isSocketUnderTest)) {
             goneAtNs = process.hrtime.bigint();
             log(`hold: no socket under test left after ${(Number(goneAtNs - startNs) / 1e6).toFixed(0)} ms`);
           }
         } else if (process.hrtime.bigint() - goneAtNs >= afterGoneNs) {
+          drain();
           marks.holdEnded = 'socket-gone';
           return;
         }
@@ -167,15 +187,16 @@ export function attachEvidence(
       before = readCounters();
       if (opts.ssIntervalMs > 0) {
         timeline = new TimelineWriter(timelinePath);
-        const tl = timeline;
-        sampler = startSsSampler({
+        // Started here, on the thread that lives in the run's namespace:
+        // the sampler's netlink socket belongs to this namespace.
+        sampler = startSocketSampler({
+          sampler: opts.sampler ?? 'sock_diag',
           intervalMs: opts.ssIntervalMs,
-          onSample: (s) => {
-            lastSample = s;
-            tl.write(s);
-          },
-          onError: (e) => log(`ss sampler: ${e.message}`),
+          tunFd: -2,
+          vnetHdrLen: TUN_VNET_HDR_LEN,
+          onError: (e) => log(`socket sampler: ${e.message}`),
         });
+        timeline.write(sampler.start);
       }
     },
     /** The script's time 0 on the monotonic clock, for engines that report it. */
@@ -187,7 +208,11 @@ export function attachEvidence(
       // A failed script leaves nothing worth watching.
       if (hold && hold.maxMs > 0 && !info.failed) await holdOn(hold, marks.scriptEndNs);
       marks.holdEndNs = process.hrtime.bigint();
-      if (sampler) await sampler.stop();
+      if (sampler) {
+        const last = await sampler.stop();
+        for (const r of last.records) timeline?.write(r);
+        timeline?.write(last.end);
+      }
       sampler = null;
       timeline?.close();
       writeCounters();
@@ -207,6 +232,7 @@ export function attachEvidence(
     hooks,
     emergencyFlush() {
       try {
+        drain();
         timeline?.close();
         writeCounters();
         if (marks.scriptEndNs === undefined) marks.scriptEndNs = process.hrtime.bigint();

@@ -43,7 +43,10 @@ run options (tundrill's):
   --capture-dir DIR        where evidence goes (default ./captures)
   --pcap                   classic pcap instead of pcapng
   --no-capture             keep no capture
-  --ss-interval MS         ss -tinoe sampling interval (default 100, 0 = off)
+  --sampler sock_diag|ss   socket-state sampler (default sock_diag: netlink, at every packet
+                           and every interval; ss: an ss -tinoem process every interval)
+  --sample-interval MS     full socket listing interval (default 10 with sock_diag, 100 with ss;
+                           0 = no socket-state timeline); --ss-interval is the old name
   --tap FILE --junit FILE --json FILE   reports
   -q, --quiet              only the summary
   --long                   scenarios: the long version
@@ -123,6 +126,7 @@ export async function executeRuns(
           stem: run.evidenceStem.split('/').pop()!,
           format: args.captureFormat,
           ssIntervalMs: args.ssIntervalMs,
+          sampler: args.sampler,
         },
       };
     const outcome = workers

@@ -33,7 +33,7 @@ export interface ScenarioSettings {
   ipVersion?: IpVersion;
   /** Written in the run's namespace before the script starts, e.g. { 'net.ipv4.tcp_orphan_retries': '2' }. */
   sysctls?: Record<string, string>;
-  /** ss sampling interval, ms; default the command line's --ss-interval (100). */
+  /** Socket-state sampling interval, ms; default the command line's --sample-interval. */
   ssIntervalMs?: number;
   /** Keep capturing and sampling after the script's last event. */
   hold?: HoldOptions;

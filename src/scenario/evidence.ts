@@ -8,19 +8,22 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { RunResult } from '../engine/result.js';
 import type { Counters } from '../evidence/counters.js';
 import { readCaptureSync } from '../evidence/pcap-reader.js';
-import type { SsSocket, SsState } from '../evidence/ss-parser.js';
-import type { SsSample } from '../evidence/ss-sampler.js';
-import { parseTimeline } from '../evidence/timeline.js';
+import type { SsState } from '../evidence/ss-parser.js';
+import type { SocketState, TcpInfoFields } from '../evidence/socket-state.js';
+import { parseSocketTimeline, socketSnapshots } from '../evidence/socket-timeline.js';
 import { checkExponentialBackoff, type BackoffCheck, type BackoffOptions } from './backoff.js';
 import { packetsFromCapture, transmissionsOf, type Packet, type SegmentMatch, type Transmissions } from './packets.js';
 import {
   disappearance,
   rtoSamples,
+  series,
   stateSpans,
   timeInState,
   trackSocket,
   type Disappearance,
   type RtoSample,
+  type SeriesName,
+  type SeriesPoint,
   type SocketFilter,
   type SocketSample,
   type SsPoint,
@@ -171,9 +174,24 @@ export class ScenarioEvidence implements EvidenceData {
     return this.ss.find((p) => p.tMs >= tMs) ?? null;
   }
 
-  /** tcp_info of the socket under test per sample, as ss printed it. */
-  tcpInfo(filter?: SocketFilter): Array<{ tMs: number; state: SsState; info: NonNullable<SsSocket['info']> }> {
-    return this.socket(filter).flatMap((s) => (s.socket?.info ? [{ tMs: s.tMs, state: s.socket.state, info: s.socket.info }] : []));
+  /** tcp_info of the socket under test per sample (kernel field names and units). */
+  tcpInfo(filter?: SocketFilter): Array<{ tMs: number; state: SsState; info: Partial<TcpInfoFields> }> {
+    return this.socket(filter).flatMap((s) => (s.socket?.tcpInfo ? [{ tMs: s.tMs, state: s.socket.state, info: s.socket.tcpInfo }] : []));
+  }
+
+  /** One value of the socket under test over time: rto, backoff, cwnd, wmem_alloc, ..., any tcpi_* or skmem.* field. */
+  series(name: SeriesName, filter?: SocketFilter): SeriesPoint[] {
+    return series(this.socket(filter), name);
+  }
+
+  /**
+   * The socket's state right after a packet: the first sample taken at or
+   * after the packet's time (with the sock_diag sampler, the query that
+   * packet caused). null when no sample follows or the socket is absent.
+   */
+  stateAt(tMs: number, filter?: SocketFilter): { tMs: number; endMs: number; socket: SocketState } | null {
+    const s = this.socket(filter).find((p) => p.tMs >= tMs - 1e-6);
+    return s?.socket ? { tMs: s.tMs, endMs: s.endMs, socket: s.socket } : null;
   }
 
   /** A time in seconds with millisecond resolution, for summaries. */
@@ -245,11 +263,11 @@ export function loadEvidence(req: LoadEvidenceRequest): ScenarioEvidence {
   const packets = packetsFromCapture(capture, { originNs: o, monoToRealtimeOffsetNs: offset });
   let ss: SsPoint[] = [];
   if (f.timeline && existsSync(f.timeline)) {
-    ss = parseTimeline<SsSample>(readFileSync(f.timeline, 'utf8')).map((s) => ({
-      tMs: Number(s.tsNs - o) / 1e6,
-      endMs: Number(s.endNs - o) / 1e6,
-      sockets: s.sockets,
-    }));
+    ss = socketSnapshots(parseSocketTimeline(readFileSync(f.timeline, 'utf8'))).map((s) => {
+      const p: SsPoint = { tMs: Number(s.tsNs - o) / 1e6, endMs: Number(s.endNs - o) / 1e6, sockets: s.sockets, cause: s.cause };
+      if (s.packetNs !== undefined) p.packetMs = Number(s.packetNs - o) / 1e6;
+      return p;
+    });
   }
   let counters = { start: {} as Counters, end: {} as Counters, diff: {} as Counters };
   if (existsSync(f.counters)) counters = JSON.parse(readFileSync(f.counters, 'utf8')) as typeof counters;

@@ -41,6 +41,9 @@ export {
   type TimeInState,
   type Disappearance,
   type RtoSample,
+  type SeriesName,
+  type SeriesPoint,
+  SERIES,
 } from './sockets.js';
 export {
   checkExponentialBackoff,
@@ -55,3 +58,4 @@ export {
 export { checkSkbOrphan, skbOrphanNumbers, skbOrphanTable, type SkbOrphanReport, type SkbOrphanFinding } from './checks.js';
 export { formatTable, timelineView, ssLine, transmissionTable } from './summary.js';
 export type { SsSocket, SsState, SsTcpInfo } from '../evidence/ss-parser.js';
+export type { SocketState, Skmem, SocketTimer, TcpInfoFields } from '../evidence/socket-state.js';

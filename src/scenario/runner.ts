@@ -113,7 +113,7 @@ export async function runScenario(s: Scenario, file: string, args: RunArgs, ro: 
     verdict: join(dir, `${stem}.verdict.json`),
     script: scriptPath,
   };
-  if (ssIntervalMs > 0) files.timeline = join(dir, `${stem}.ss.jsonl`);
+  if (ssIntervalMs > 0) files.timeline = join(dir, `${stem}.sockets.jsonl`);
   // A run of the same stem before this one must not be mistaken for this one's evidence.
   for (const p of [files.capture, files.counters, files.marks, files.verdict, files.timeline]) if (p) rmSync(p, { force: true });
 
@@ -124,7 +124,7 @@ export async function runScenario(s: Scenario, file: string, args: RunArgs, ro: 
       options: run.options,
       variant: run.variantLabel,
       verbose: args.verbose,
-      evidence: { dir, stem, format: args.captureFormat, ssIntervalMs },
+      evidence: { dir, stem, format: args.captureFormat, ssIntervalMs, sampler: args.sampler },
       sysctls: settings.sysctls ?? {},
       ...(settings.hold ? { hold: settings.hold } : {}),
     },

@@ -1,21 +1,31 @@
 /**
- * The ss timeline of a run as a scenario sees it: samples on the script's
- * clock, the socket under test picked out of each, and what a kernel
- * engineer asks of it: which states the socket went through and for how
- * long, when it disappeared, and its rto and backoff over time.
+ * The socket-state timeline of a run as a scenario sees it: listings on the
+ * script's clock (one at every change, and one at the last sighting of the
+ * state before it), the socket under test picked out of each, and what a
+ * kernel engineer asks of it: which states the socket went through and for
+ * how long, when it disappeared, its rto and backoff over time, any
+ * tcp_info or skmem field as a series, and its state at any packet.
  *
- * Times: ss reads the kernel's socket table somewhere between a sample's
- * start (`tMs`, just before ss was started) and its end (`endMs`, output
- * complete). Durations are therefore given as a lower and an upper bound.
+ * Times: the kernel's socket table is read somewhere between a sample's
+ * start (`tMs`, the request) and its end (`endMs`, the reply complete).
+ * Durations are therefore given as a lower and an upper bound.
  */
-import type { SsSocket, SsState, SsTcpInfo } from '../evidence/ss-parser.js';
+import type { SsState } from '../evidence/ss-parser.js';
+import type { SocketState, TcpInfoFields } from '../evidence/socket-state.js';
+import type { SampleCause } from '../evidence/socket-timeline.js';
+
+type SsSocket = SocketState;
 
 export interface SsPoint {
-  /** ms since the script's time 0 when ss was started. */
+  /** ms since the script's time 0 when the sample was requested. */
   tMs: number;
-  /** ms since the script's time 0 when ss's output was complete. */
+  /** ms since the script's time 0 when the reply was complete. */
   endMs: number;
-  sockets: SsSocket[];
+  sockets: SocketState[];
+  /** What took it: a packet ('in' written to the TUN, 'out' read from it), a periodic listing, ... */
+  cause?: SampleCause | 'since' | 'end';
+  /** ms since time 0 of the packet whose query took it. */
+  packetMs?: number;
 }
 
 /** Which socket of a listing is under test. */
@@ -36,7 +46,7 @@ export function socketPredicate(f: SocketFilter | undefined): (s: SsSocket) => b
     (f.state === undefined || s.state === f.state) &&
     (f.localPort === undefined || s.local.port === f.localPort) &&
     (f.peerPort === undefined || s.peer.port === f.peerPort) &&
-    (f.peerAddress === undefined || s.peer.address === f.peerAddress || s.peer.v4mapped === f.peerAddress);
+    (f.peerAddress === undefined || s.peer.address === f.peerAddress || s.peer.address === `::ffff:${f.peerAddress}`);
 }
 
 /** One sample of the socket under test (socket null: not in that listing). */
@@ -161,7 +171,7 @@ export function disappearance(samples: readonly SocketSample[]): Disappearance |
   };
 }
 
-/** What ss said about the retransmission timer in one sample. */
+/** What the socket's state said about the retransmission timer in one sample. */
 export interface RtoSample {
   tMs: number;
   endMs: number;
@@ -176,32 +186,77 @@ export interface RtoSample {
   retrans: number;
   retransTotal: number;
   unacked: number;
-  info: SsTcpInfo;
+  socket: SocketState;
 }
 
 export function rtoSamples(samples: readonly SocketSample[], state?: SsState): RtoSample[] {
   const out: RtoSample[] = [];
   for (const s of samples) {
     const sock = s.socket;
-    if (!sock?.info) continue;
+    const info = sock?.tcpInfo;
+    if (!sock || !info) continue;
     if (state !== undefined && sock.state !== state) continue;
     const r: RtoSample = {
       tMs: s.tMs,
       endMs: s.endMs,
       state: sock.state,
-      backoff: sock.info.backoff,
-      retrans: sock.info.retrans,
-      retransTotal: sock.info.retransTotal,
-      unacked: sock.info.unacked,
-      info: sock.info,
+      backoff: info.tcpi_backoff ?? 0,
+      retrans: info.tcpi_retrans ?? 0,
+      retransTotal: info.tcpi_total_retrans ?? 0,
+      unacked: info.tcpi_unacked ?? 0,
+      socket: sock,
     };
-    if (sock.info.rtoMs !== undefined) r.rtoMs = sock.info.rtoMs;
+    if (info.tcpi_rto !== undefined) r.rtoMs = info.tcpi_rto / 1000;
     if (sock.timer) {
       r.timerRetransmits = sock.timer.retransmits;
       r.timerKind = sock.timer.kind;
       r.timerExpiresMs = sock.timer.expiresMs;
     }
     out.push(r);
+  }
+  return out;
+}
+
+/** Series names: short names for what kernel engineers look at, or any tcp_info field (tcpi_*) or skmem key (skmem.t, ...). */
+export const SERIES: Readonly<Record<string, (s: SocketState) => number | undefined>> = {
+  rto: (s) => (s.tcpInfo?.tcpi_rto === undefined ? undefined : s.tcpInfo.tcpi_rto / 1000),
+  backoff: (s) => s.tcpInfo?.tcpi_backoff,
+  cwnd: (s) => s.tcpInfo?.tcpi_snd_cwnd,
+  ssthresh: (s) => s.tcpInfo?.tcpi_snd_ssthresh,
+  unacked: (s) => s.tcpInfo?.tcpi_unacked,
+  retrans: (s) => s.tcpInfo?.tcpi_retrans,
+  total_retrans: (s) => s.tcpInfo?.tcpi_total_retrans,
+  rtt: (s) => (s.tcpInfo?.tcpi_rtt === undefined ? undefined : s.tcpInfo.tcpi_rtt / 1000),
+  timer_retransmits: (s) => s.timer?.retransmits,
+  timer_expires: (s) => s.timer?.expiresMs,
+  wmem_alloc: (s) => s.skmem?.t,
+  wmem_queued: (s) => s.skmem?.w,
+  rmem_alloc: (s) => s.skmem?.r,
+  sndbuf: (s) => s.skmem?.tb,
+  fwd_alloc: (s) => s.skmem?.f,
+  send_q: (s) => s.sendQ,
+  recv_q: (s) => s.recvQ,
+};
+
+export type SeriesName = keyof typeof SERIES | `tcpi_${string}` | `skmem.${string}`;
+
+export interface SeriesPoint {
+  tMs: number;
+  endMs: number;
+  state: SsState;
+  value: number;
+}
+
+/** One value of the socket under test over time (samples where it is absent or has no such value are left out). */
+export function series(samples: readonly SocketSample[], name: SeriesName): SeriesPoint[] {
+  let get = SERIES[name];
+  if (!get && name.startsWith('tcpi_')) get = (s) => s.tcpInfo?.[name as keyof TcpInfoFields];
+  if (!get && name.startsWith('skmem.')) get = (s) => (s.skmem as unknown as Record<string, number> | undefined)?.[name.slice(6)];
+  if (!get) throw new Error(`unknown series ${name}: use one of ${Object.keys(SERIES).join(', ')}, a tcpi_* field or skmem.<r|rb|t|tb|f|w|o|bl|d>`);
+  const out: SeriesPoint[] = [];
+  for (const s of samples) {
+    const v = s.socket ? get(s.socket) : undefined;
+    if (s.socket && v !== undefined) out.push({ tMs: s.tMs, endMs: s.endMs, state: s.socket.state, value: v });
   }
   return out;
 }

@@ -8,7 +8,7 @@ import type { Table, Verdict } from './api.js';
 import type { ScenarioEvidence, TransmissionKind } from './evidence.js';
 import { segmentKey, type Packet, type Transmissions } from './packets.js';
 import type { SocketFilter, SocketSample } from './sockets.js';
-import type { SsSocket } from '../evidence/ss-parser.js';
+import { ssStyleLine, type SocketState } from '../evidence/socket-state.js';
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
@@ -25,30 +25,18 @@ export function formatTable(t: Table, indent = '  '): string[] {
   return [`${indent}${t.title}`, line(t.header), ...t.rows.map(line)];
 }
 
-/** ss's view of a socket in one line: state, timer, rto, backoff, retrans. */
-export function ssLine(s: SsSocket | null): string {
+/** The socket as ss prints it, in one line (brief: state, queues, addresses, timer, skmem, rto, backoff, cwnd, retrans). */
+export function ssLine(s: SocketState | null): string {
   if (!s) return '(no socket)';
-  const parts: string[] = [s.state];
-  if (s.timer) {
-    const exp = s.timer.expiresMs === null ? 'due' : `${s.timer.expiresMs}ms`;
-    parts.push(`timer ${s.timer.kind},${exp},${s.timer.retransmits}`);
-  }
-  const i = s.info;
-  if (i) {
-    if (i.rtoMs !== undefined) parts.push(`rto ${i.rtoMs}`);
-    parts.push(`backoff ${i.backoff}`);
-    parts.push(`retrans ${i.retrans}/${i.retransTotal}`);
-    if (i.unacked) parts.push(`unacked ${i.unacked}`);
-  }
-  if (s.orphan) parts.push('orphan');
-  return parts.join(' ');
+  return ssStyleLine(s, true);
 }
 
 /** What changes of the socket a timeline shows (the timer's countdown does not count). */
-function ssKey(s: SsSocket | null): string {
+function ssKey(s: SocketState | null): string {
   if (!s) return 'none';
-  const i = s.info;
-  return [s.state, s.timer?.kind, s.timer?.retransmits, i?.rtoMs, i?.backoff, i?.retrans, i?.retransTotal, i?.unacked, s.orphan].join('|');
+  const i = s.tcpInfo;
+  return [s.state, s.timer?.kind, s.timer?.retransmits, i?.tcpi_rto, i?.tcpi_backoff, i?.tcpi_retrans, i?.tcpi_total_retrans, i?.tcpi_unacked,
+    s.skmem?.t, s.skmem?.w, s.sendQ, s.orphan].join('|');
 }
 
 /**
@@ -62,13 +50,14 @@ export function transmissionTable(ev: ScenarioEvidence, title: string, tx: Trans
   const rows = tx.packets.map((p, i) => {
     const kind = k[i] === 'timeout' ? `timeout ${++timeouts}` : k[i] === 'probe' ? 'loss probe' : 'original';
     const after = samples.find((s) => s.tMs > p.tMs);
-    const info = after?.socket?.info;
+    const info = after?.socket?.tcpInfo;
+    const sk = after?.socket?.skmem;
     const ssAfter = after?.socket
-      ? `${after.socket.state} rto ${info?.rtoMs ?? '-'} backoff ${info?.backoff ?? '-'} retrans ${info ? `${info.retrans}/${info.retransTotal}` : '-'}`
+      ? `${after.socket.state} rto ${info?.tcpi_rto !== undefined ? info.tcpi_rto / 1000 : '-'} backoff ${info?.tcpi_backoff ?? '-'} retrans ${info ? `${info.tcpi_retrans ?? 0}/${info.tcpi_total_retrans ?? 0}` : '-'}${sk ? ` wmem_alloc ${sk.t}` : ''}`
       : after ? '(socket gone)' : '';
     return [String(i), (p.tMs / 1000).toFixed(3), i === 0 ? '' : (p.tMs - tx.packets[i - 1]!.tMs).toFixed(1), kind, `${p.from === 'peer' ? '<' : '>'} ${p.text}`, ssAfter];
   });
-  return { title, header: ['#', 'time s', 'interval ms', 'sent by', 'packet', 'first ss sample after it'], rows };
+  return { title, header: ['#', 'time s', 'interval ms', 'sent by', 'packet', 'socket state right after it'], rows };
 }
 
 export interface TimelineOptions {
@@ -106,7 +95,7 @@ export function timelineView(ev: ScenarioEvidence, opts: TimelineOptions = {}): 
     rows.push({ t: s.tMs, left: '', right: ssLine(s.socket), order: 1 });
   }
   rows.sort((a, b) => a.t - b.t || a.order - b.order);
-  const out = [`  ${pad('time s', 8)} ${pad('capture (tun0: < injected, > sent by the kernel)', width)}  ss (socket under test; changes only)`];
+  const out = [`  ${pad('time s', 8)} ${pad('capture (tun0: < injected, > sent by the kernel)', width)}  socket under test, as ss prints it (changes only)`];
   for (const r of rows) out.push(`  ${pad((r.t / 1000).toFixed(3), 8)} ${pad(cut(r.left, width), width)}  ${r.right}`.trimEnd());
   return out;
 }
@@ -163,7 +152,7 @@ export function formatSummary(x: SummaryInput): string {
   if (f) {
     out.push('', '  evidence');
     out.push(`    capture      ${f.capture}   (tshark -r ${f.capture})`);
-    if (f.timeline) out.push(`    ss timeline  ${f.timeline}`);
+    if (f.timeline) out.push(`    sockets      ${f.timeline}`);
     out.push(`    counters     ${f.counters}`);
     out.push(`    run marks    ${f.marks}`);
     out.push(`    verdict      ${f.verdict}`);

@@ -11,7 +11,7 @@ describe('parseRunArgs', () => {
   it('has defaults', () => {
     expect(parse('a.pkt')).toEqual({
       paths: ['a.pkt'], packetdrill: [], ksft: false, timeoutSecs: 180, captureDir: '/tmp/captures', capture: true,
-      captureFormat: 'pcapng', ssIntervalMs: 100, verbose: false, quiet: false, long: false,
+      captureFormat: 'pcapng', ssIntervalMs: 10, sampler: 'sock_diag', verbose: false, quiet: false, long: false,
     });
   });
 
@@ -38,7 +38,7 @@ describe('parseRunArgs', () => {
     const a = parse('-j', '3', '--ksft', '--timeout', '30', '--capture-dir', 'out', '--pcap', '--ss-interval', '0',
       '--tap', 't.tap', '--junit', 'j.xml', '--json', 'r.json', '-q', '--long', 'dir');
     expect(a).toMatchObject({
-      paths: ['dir'], jobs: 3, ksft: true, timeoutSecs: 30, captureDir: 'out', captureFormat: 'pcap', ssIntervalMs: 0,
+      paths: ['dir'], jobs: 3, ksft: true, timeoutSecs: 30, captureDir: 'out', captureFormat: 'pcap', ssIntervalMs: 0, sampler: 'sock_diag',
       tap: 't.tap', junit: 'j.xml', json: 'r.json', quiet: true, long: true, capture: true,
     });
     expect(parse('--no-capture', '--jobs=2', 'a').capture).toBe(false);

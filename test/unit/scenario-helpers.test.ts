@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CaptureFile, CaptureRecord } from '../../src/evidence/pcap-reader.js';
 import { parseSs, type SsSocket } from '../../src/evidence/ss-parser.js';
+import { socketStateFromSs } from '../../src/evidence/socket-state.js';
 import { encodePacket } from '../../src/packet/index.js';
 import { checkExponentialBackoff, checkRtoAgreement } from '../../src/scenario/backoff.js';
 import { checkSkbOrphan } from '../../src/scenario/checks.js';
@@ -110,7 +111,7 @@ function sock(s: SockSpec): SsSocket {
 const LISTENER = parseSs(`LISTEN     0      1      ${LOCAL}:8080      0.0.0.0:* ino:99 sk:2 cgroup:/ <->\n\t cubic cwnd:10\n`)[0]!;
 
 function point(ms: number, socks: SsSocket[]): SsPoint {
-  return { tMs: ms, endMs: ms + 8, sockets: [LISTENER, ...socks] };
+  return { tMs: ms, endMs: ms + 8, sockets: [LISTENER, ...socks].map(socketStateFromSs) };
 }
 
 /** ss every 100 ms for the closing case, as the kernel showed it. */
@@ -380,7 +381,7 @@ describe('summary views', () => {
     const times = body.map((l) => Number(l.trim().split(/\s+/)[0]));
     expect([...times].sort((a, b) => a - b)).toEqual(times);
     expect(body.some((l) => /> F\. 1001:1001\(0\) ack 2 win 100 \(retransmission\)/.test(l))).toBe(true);
-    const closingLine = body.find((l) => /CLOSING timer on,500ms,1 rto 592 backoff 1 retrans 1\/2/.test(l));
+    const closingLine = body.find((l) => /CLOSING 1 1 \S+ \S+ timer:\(on,500ms,1\) rto:592 backoff:1 cwnd:1 unacked:1 retrans:1\/2/.test(l));
     expect(closingLine).toBeDefined();
     expect(body[body.length - 1]).toMatch(/\(no socket\)$/);
     // ss lines only when something but the countdown changes.
