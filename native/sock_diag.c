@@ -16,8 +16,12 @@
  * Every reply asks for tcp_info, the congestion control, skmem, memory,
  * TOS/TCLASS and shutdown (idiag_ext all bits), as `ss -tinoem` does.
  *
- * The thread is an ordinary (SCHED_OTHER) thread: it must never take a CPU
- * from the engine's real-time threads or its JS thread. The reader thread
+ * Priorities: per-packet queries run at SCHED_FIFO 1, the lowest real-time
+ * priority, when the process may use it: below the reader and timer threads
+ * (10) and never ahead of the JS thread (SCHED_RR 1 while the script runs,
+ * which a FIFO thread of equal priority does not preempt), but ahead of
+ * ordinary load, so a sample follows its packet within microseconds on a
+ * busy machine. Dumps run as an ordinary (SCHED_OTHER) thread. The reader thread
  * and the write path only append a 4-tuple to a queue and signal a
  * condition variable (well under a microsecond); the netlink work happens
  * here. Each record carries the CLOCK_MONOTONIC time before the request was
@@ -43,6 +47,7 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -475,8 +480,17 @@ static void on_reply(void *arg, const struct nlmsghdr *h)
 		if (c->dump)
 			k->gen = s->gen;
 		int64_t moved = deadline - k->deadline_ns;
-		bool timer_same = (deadline == 0) == (k->deadline_ns == 0) &&
-				  moved <= TIMER_SLACK_NS && moved >= -TIMER_SLACK_NS;
+		bool timer_same;
+		if ((deadline == 0) != (k->deadline_ns == 0))
+			timer_same = false;
+		else if (deadline == 0)
+			timer_same = true;
+		else if (m->idiag_expires == 0)
+			/* Due or overdue (the kernel clamps at 0; long timers fire
+			 * up to 1/8 late): the same timer if it was due by now. */
+			timer_same = k->deadline_ns <= c->ts + TIMER_SLACK_NS;
+		else
+			timer_same = moved <= TIMER_SLACK_NS && moved >= -TIMER_SLACK_NS;
 		if (timer_same && same_state(k->last, k->len, rec, len)) {
 			k->seen_ns = c->end;
 			return;
@@ -638,10 +652,19 @@ static void run_dump(sampler *s, uint8_t cause, bool with_listeners)
 	}
 }
 
+static void set_query_priority(bool rt)
+{
+	if (!tdr_rt_wanted())
+		return;
+	struct sched_param sp = { .sched_priority = rt ? 1 : 0 };
+	pthread_setschedparam(pthread_self(), rt ? SCHED_FIFO : SCHED_OTHER, &sp);
+}
+
 static void *sampler_main(void *arg)
 {
 	sampler *s = arg;
 	tdr_thread_setup();
+	set_query_priority(true);
 	int64_t next = tdr_now_ns();
 	sd_query batch[64];
 	for (;;) {
@@ -664,6 +687,7 @@ static void *sampler_main(void *arg)
 				run_listener_query(s, &batch[i]);
 		}
 		if (stop) {
+			set_query_priority(false);
 			run_dump(s, CAUSE_FINAL, true);
 			struct timespec cpu;
 			if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
@@ -672,7 +696,9 @@ static void *sampler_main(void *arg)
 		}
 		int64_t now = tdr_now_ns();
 		if (s->interval_ns > 0 && now >= next) {
+			set_query_priority(false);
 			run_dump(s, CAUSE_DUMP, s->dumps % LISTEN_EVERY == 0);
+			set_query_priority(true);
 			/* Stay on the grid; skip ticks a slow dump overran. */
 			next += s->interval_ns;
 			now = tdr_now_ns();

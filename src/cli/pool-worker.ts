@@ -22,6 +22,7 @@ import { createInterface } from 'node:readline';
 import * as native from '../native/addon.js';
 import { EXIT_FAIL } from '../engine/errors.js';
 import { executeRequest, type WorkerRequest } from './execute-request.js';
+import { privateEhashForChildren } from '../net/namespace.js';
 
 const CLONE_NEWNET = 0x40000000;
 
@@ -51,6 +52,7 @@ function wipeTmp(): void {
 
 async function main(): Promise<void> {
   native.netnsFollow(); // the empty namespace the worker started in is the base
+  privateEhashForChildren(); // run namespaces get a small socket hash: cheap sock_diag dumps
   const tmp = privateTmp();
   const startMs = performance.now();
   let current: { flush(): void } | null = null;

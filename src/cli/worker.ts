@@ -33,6 +33,11 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const { executeRequest } = await import('./execute-request.js');
   const addonMs = performance.now() - t0;
+  // The namespace unshare made for this process is the parent of the run's
+  // own, which gets a small socket hash of its own (cheap sock_diag dumps).
+  (await import('../native/addon.js')).netnsFollow(); // this namespace is the base
+  const ns = await import('../net/namespace.js');
+  if (ns.privateEhashForChildren()) ns.enterFreshNamespace();
   let flush: (() => void) | null = null;
   process.on('SIGTERM', () => {
     flush?.();

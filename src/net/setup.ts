@@ -6,6 +6,7 @@
  * touch the host's network.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import type { RunConfig } from '../engine/config.js';
 
 export class NetSetupError extends Error {
@@ -77,12 +78,15 @@ function waitForLocalRoute(addr: string, timeoutMs = 5000): void {
   }
 }
 
-/** Write a sysctl of this namespace directly (no `sysctl` process). */
+/**
+ * Write a sysctl of this namespace directly (no `sysctl` process). On this
+ * thread: /proc/sys/net is the namespace of the thread that opens it, and
+ * libuv's file threads stay in the namespace the process started in.
+ */
 export async function writeSysctl(name: string, value: string): Promise<void> {
-  const { writeFile } = await import('node:fs/promises');
   const path = '/proc/sys/' + name.replace(/\./g, '/');
   try {
-    await writeFile(path, value);
+    writeFileSync(path, value);
   } catch (e) {
     throw new NetSetupError(`cannot set ${name}=${value}: ${(e as Error).message}`);
   }
