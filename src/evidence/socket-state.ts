@@ -229,7 +229,8 @@ const OPT_SYN_DATA = 32;
 const OPT_USEC_TS = 64;
 
 function endpoint(e: SsSocket['local']): SocketAddress {
-  return { address: e.address, port: e.port ?? 0 };
+  // ss prints an IPv6 wildcard that also takes IPv4 as `*`: the kernel's `::`.
+  return { address: e.address === '*' ? '::' : e.address, port: e.port ?? 0 };
 }
 
 /** The same record from ss's parsed output (what ss prints, in the kernel's units). */
@@ -327,6 +328,8 @@ export function socketStateFromSs(s: SsSocket): SocketState {
     set('tcpi_snd_wnd', i.sndWnd);
     set('tcpi_rcv_wnd', i.rcvWnd);
     set('tcpi_rehash', i.rehash);
+    // A listener's tcpi_sacked is its backlog limit, which ss does not print.
+    if (s.state === 'LISTEN') delete t.tcpi_sacked;
     out.tcpInfo = t;
   }
   return out;
