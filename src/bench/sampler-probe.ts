@@ -17,7 +17,7 @@ import { decodeInetDiag, socketStateFromSs, type SocketState } from '../evidence
 import { crossCheck, type CrossCheck } from '../evidence/sampler-check.js';
 import { DEFAULT_SS_ARGS, runSsOnce } from '../evidence/ss-sampler.js';
 import { parseSs } from '../evidence/ss-parser.js';
-import { privateEhashForChildren, enterFreshNamespace } from '../net/namespace.js';
+import { privateEhashForChildren, enterFreshNamespace } from '../backend/private-ehash.js';
 
 export interface Cost {
   samples: number;

@@ -22,7 +22,7 @@ import { createInterface } from 'node:readline';
 import * as native from '../native/addon.js';
 import { EXIT_FAIL } from '../engine/errors.js';
 import { executeRequest, type WorkerRequest } from './execute-request.js';
-import { privateEhashForChildren } from '../net/namespace.js';
+import { privateEhashForChildren } from '../backend/private-ehash.js';
 
 const CLONE_NEWNET = 0x40000000;
 

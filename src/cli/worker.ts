@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   // The namespace unshare made for this process is the parent of the run's
   // own, which gets a small socket hash of its own (cheap sock_diag dumps).
   (await import('../native/addon.js')).netnsFollow(); // this namespace is the base
-  const ns = await import('../net/namespace.js');
+  const ns = await import('../backend/private-ehash.js');
   if (ns.privateEhashForChildren()) ns.enterFreshNamespace();
   let flush: (() => void) | null = null;
   process.on('SIGTERM', () => {
