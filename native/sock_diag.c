@@ -21,7 +21,10 @@
  * (10) and never ahead of the JS thread (SCHED_RR 1 while the script runs,
  * which a FIFO thread of equal priority does not preempt), but ahead of
  * ordinary load, so a sample follows its packet within microseconds on a
- * busy machine. Dumps run as an ordinary (SCHED_OTHER) thread. The reader thread
+ * busy machine. Dumps too while they are cheap (under CHEAP_DUMP_NS: a
+ * namespace with a socket hash of its own), else as an ordinary
+ * (SCHED_OTHER) thread, so that a dump walking the host's whole hash never
+ * holds a CPU at real-time priority. The reader thread
  * and the write path only append a 4-tuple to a queue and signal a
  * condition variable (well under a microsecond); the netlink work happens
  * here. Each record carries the CLOCK_MONOTONIC time before the request was
@@ -76,6 +79,7 @@
  * empty namespace); only every LISTEN_EVERY-th dump does, and per-packet
  * queries of injected packets also read the listener of their port. */
 #define LISTEN_EVERY 10
+#define CHEAP_DUMP_NS 200000LL
 
 enum { CAUSE_DUMP = 0, CAUSE_IN = 1, CAUSE_OUT = 2, CAUSE_FINAL = 3 };
 enum { KIND_SOCKET = 0, KIND_GONE = 1 };
@@ -153,6 +157,7 @@ typedef struct sampler {
 	stats dump_cost, query_cost, lag;
 	struct dump_acc *acc;
 	int64_t cpu_ns; /* CPU time the thread used, set when it ends */
+	int64_t last_dump_ns; /* duration of the last dump */
 } sampler;
 
 /* Samplers that want per-packet requests, by TUN fd. */
@@ -627,6 +632,7 @@ static void run_dump(sampler *s, uint8_t cause, bool with_listeners)
 	c.end = tdr_now_ns();
 	*s->acc = acc;
 	s->dumps++;
+	s->last_dump_ns = c.end - c.ts;
 	stat_add(&s->dump_cost, c.end - c.ts);
 	if (rc < 0 || acc.oom) {
 		s->error = rc < 0 ? -rc : ENOMEM;
@@ -696,9 +702,12 @@ static void *sampler_main(void *arg)
 		}
 		int64_t now = tdr_now_ns();
 		if (s->interval_ns > 0 && now >= next) {
-			set_query_priority(false);
+			bool cheap = s->last_dump_ns > 0 && s->last_dump_ns < CHEAP_DUMP_NS;
+			if (!cheap)
+				set_query_priority(false);
 			run_dump(s, CAUSE_DUMP, s->dumps % LISTEN_EVERY == 0);
-			set_query_priority(true);
+			if (!cheap)
+				set_query_priority(true);
 			/* Stay on the grid; skip ticks a slow dump overran. */
 			next += s->interval_ns;
 			now = tdr_now_ns();

@@ -66,10 +66,12 @@ import { pathToFileURL } from 'node:url';
 import { formatChecks, runChecks } from '../cli/doctor.js';
 import { PROJECT_ROOT } from '../cli/main.js';
 import { measureInjection, renderInjection, type InjectionReport } from './injection.js';
+import { measureSampler, renderSampler } from './sampler.js';
+import type { SamplerProbeReport } from './sampler-probe.js';
 import { measureOverhead, renderOverhead, type OverheadReport } from './overhead.js';
 import { measureThroughput, renderThroughput, type ThroughputRow } from './throughput.js';
 
-const SECTIONS = ['injection', 'overhead', 'throughput'] as const;
+const SECTIONS = ['injection', 'overhead', 'throughput', 'sampler'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Corpus scripts (relative to packetdrill-gtests/tcp) that inject many packets and pass on Linux 6.x. */
@@ -88,7 +90,7 @@ const USAGE = `usage: npm run bench -- [options] [extra.pkt ...]
   --runs N             trivial runs per -j value for the throughput (default 24, quick 8;
                        without --quick also measured with one process per run)
   --jobs LIST          -j values for the throughput (default 1,2,4)
-  --only LIST          sections: injection,overhead,throughput
+  --only LIST          sections: injection,overhead,throughput,sampler
   --no-corpus          only the bench/ scripts (and extra ones) for injection timing
   --json FILE          also write every number as JSON
 extra .pkt scripts are added to the injection timing set (run as IPv4).`;
@@ -203,7 +205,7 @@ export async function bench(argv: string[]): Promise<number> {
   mkdirSync(join(PROJECT_ROOT, 'captures'), { recursive: true });
   const captureDir = mkdtempSync(join(PROJECT_ROOT, 'captures', 'bench-'));
   const scripts = benchScripts();
-  const json: { injection?: InjectionReport; overhead?: OverheadReport; throughput?: ThroughputRow[]; notes: string[] } = { notes: [] };
+  const json: { injection?: InjectionReport; overhead?: OverheadReport; throughput?: ThroughputRow[]; sampler?: SamplerProbeReport; notes: string[] } = { notes: [] };
   process.stdout.write(`${header()}\n\n`);
   try {
     if (args.only.has('injection')) {
@@ -239,6 +241,10 @@ export async function bench(argv: string[]): Promise<number> {
         progress,
       });
       process.stdout.write(`${renderThroughput(json.throughput)}\n`);
+    }
+    if (args.only.has('sampler')) {
+      json.sampler = await measureSampler({ distDir: join(PROJECT_ROOT, 'dist'), rounds: q ? 10 : 50, progress });
+      process.stdout.write(`\n${renderSampler(json.sampler)}\n`);
     }
   } finally {
     rmSync(captureDir, { recursive: true, force: true });

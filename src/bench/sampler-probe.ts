@@ -5,8 +5,8 @@
  *   - crossCheck: ss and sock_diag on the same sockets (listener, IPv4,
  *     IPv6 and v4-mapped connections, unread data, half-closed, TIME-WAIT),
  *     every field ss prints compared;
- *   - cost per sample: a sock_diag dump and a per-packet 4-tuple query (on
- *     the sampler's thread; the queries follow SYNs the kernel sends to a
+ *   - cost per sample: a sock_diag dump (every 10 ms, as in a run) and a
+ *     per-packet 4-tuple query (on the sampler's thread; the queries follow SYNs the kernel sends to a
  *     TUN), and one `ss -tinoemHa` process (wall time from spawn to exit).
  */
 import { readlinkSync } from 'node:fs';
@@ -33,8 +33,9 @@ export interface SamplerProbeReport {
   /** From the packet's time stamp to the start of its query. */
   sockDiagQueryLag: Cost;
   ss: Cost;
-  /** Sockets in the namespace while costs were measured. */
+  /** Sockets in the namespace during the cross-check, and while dumps and queries were timed. */
   sockets: number;
+  socketsTimed: number;
 }
 
 function cost(ns: ArrayLike<number>): Cost {
@@ -102,12 +103,12 @@ export async function samplerProbe(rounds: number): Promise<SamplerProbeReport> 
   }
   const count = dumpStates().length;
 
-  // sock_diag on its thread: dumps every ms, and a query after each SYN
+  // sock_diag on its thread: dumps every 10 ms, and a query after each SYN
   // the kernel sends to tun0 (connections to an address behind it).
   const tun = native.tunOpen('tun0');
   execFileSync('ip', ['link', 'set', 'tun0', 'up']);
   execFileSync('ip', ['addr', 'add', '10.9.0.1/24', 'dev', 'tun0']);
-  const sampler = native.sockDiagStart({ intervalMs: 1, tunFd: tun.fd, vnetHdrLen: 0 });
+  const sampler = native.sockDiagStart({ intervalMs: 10, tunFd: tun.fd, vnetHdrLen: 0 });
   const reader = native.tunReaderStart(tun.fd, () => undefined);
   const pending: net.Socket[] = [];
   for (let i = 0; i < 200; i++) {
@@ -116,7 +117,8 @@ export async function samplerProbe(rounds: number): Promise<SamplerProbeReport> 
     pending.push(c);
     if (i % 20 === 19) await new Promise((r) => setTimeout(r, 20));
   }
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((r) => setTimeout(r, 1000));
+  const socketsTimed = dumpStates().length;
   sampler.stop();
   reader.stop();
   const st = sampler.stats();
@@ -129,6 +131,7 @@ export async function samplerProbe(rounds: number): Promise<SamplerProbeReport> 
     sockDiagQueryLag: cost(st.queryLagNs ?? []),
     ss: cost(ssCosts),
     sockets: count,
+    socketsTimed,
   };
 }
 
