@@ -38,6 +38,9 @@ function verify(ev: ScenarioEvidence) {
       check('no FIN retransmission reached the TUN reader', r.wire.finRetransmissions === 0 && r.wire.finTransmissions === 1,
         `${r.wire.finTransmissions} FIN transmission(s) at ${r.wire.timesMs.map((t) => (t / 1000).toFixed(3)).join(', ')} s`),
       check('the check reports the signature', r.finding === 'lost-in-host', r.text),
+      check('wmem_alloc (skmem t) stays up while the kernel backs off: the held skbs are still charged to the socket',
+        r.wmem !== null && r.wmem.heldThroughBackoff && r.wmem.maxBytes > 0,
+        r.wmem ? `wmem_alloc up to ${r.wmem.maxBytes} B, > 0 in ${r.wmem.heldSamples}/${r.wmem.samples} CLOSING samples` : 'no skmem in the timeline'),
     ],
     {
       failSummary: `the control did not show the signature: ${r.text}`,

@@ -46,6 +46,22 @@ export interface SkbOrphanReport {
   };
   /** Attempted retransmissions that never reached the reader. */
   missing: number;
+  /**
+   * sk_wmem_alloc (skmem `t`, bytes) of the socket in `state`: an skb the
+   * device has not released stays charged to it, and while it is, the
+   * kernel refuses to retransmit (TcpExtTCPSpuriousRtxHostQueues). null
+   * without skmem in the timeline.
+   */
+  wmem: {
+    /** Samples in the state with skmem, and how many of them had wmem_alloc > 0. */
+    samples: number;
+    heldSamples: number;
+    maxBytes: number;
+    /** After the first backoff: whether every sample still had wmem_alloc > 0. */
+    heldThroughBackoff: boolean;
+    /** wmem_alloc in the socket's state right after each FIN transmission that reached the reader (null: no sample). */
+    afterEachFin: Array<number | null>;
+  } | null;
 }
 
 /**
@@ -98,11 +114,25 @@ export function checkSkbOrphan(ev: ScenarioEvidence, opts: { state?: SsState } =
     finding = 'lost-in-host';
     text = 'retransmissions lost inside the host';
   }
-  return { finding, text, kernel, wire, missing };
+  return { finding, text, kernel, wire, missing, wmem: wmemReport(ev, state, fins.timesMs) };
+}
+
+function wmemReport(ev: ScenarioEvidence, state: SsState, finTimesMs: readonly number[]): SkbOrphanReport['wmem'] {
+  const points = ev.series('wmem_alloc').filter((p) => p.state === state);
+  if (points.length === 0) return null;
+  const backedOff = ev.rto(state).find((r) => r.backoff >= 1);
+  const after = backedOff ? points.filter((p) => p.tMs >= backedOff.tMs) : [];
+  return {
+    samples: points.length,
+    heldSamples: points.filter((p) => p.value > 0).length,
+    maxBytes: Math.max(...points.map((p) => p.value)),
+    heldThroughBackoff: after.length > 0 && after.every((p) => p.value > 0),
+    afterEachFin: finTimesMs.map((t) => ev.stateAt(t)?.socket.skmem?.t ?? null),
+  };
 }
 
 /** The report's numbers, flat, for a verdict. */
-export function skbOrphanNumbers(r: SkbOrphanReport): Record<string, number | string | null> {
+export function skbOrphanNumbers(r: SkbOrphanReport): Record<string, number | string | boolean | null> {
   return {
     finding: r.finding,
     'kernel: ss max backoff': r.kernel.maxBackoff,
@@ -116,6 +146,10 @@ export function skbOrphanNumbers(r: SkbOrphanReport): Record<string, number | st
     'wire: FIN transmissions': r.wire.finTransmissions,
     'wire: FIN retransmissions': r.wire.finRetransmissions,
     'missing on the wire': r.missing,
+    'kernel: wmem_alloc (skmem t) max (B)': r.wmem ? r.wmem.maxBytes : null,
+    'kernel: samples with wmem_alloc > 0': r.wmem ? `${r.wmem.heldSamples}/${r.wmem.samples}` : null,
+    'kernel: wmem_alloc held through the backoff': r.wmem ? r.wmem.heldThroughBackoff : null,
+    'kernel: wmem_alloc right after each FIN (B)': r.wmem ? r.wmem.afterEachFin.map((v) => (v === null ? '-' : String(v))).join(', ') : null,
   };
 }
 
@@ -134,6 +168,7 @@ export function skbOrphanTable(r: SkbOrphanReport): Table {
       ['TcpRetransSegs', String(k.retransSegs), '', ''],
       ['TcpExtTCPSpuriousRtxHostQueues', String(k.spuriousRtxHostQueues), '', ''],
       ['attempted (probes + backoffs)', String(k.attempted), 'missing on the wire', String(r.missing)],
+      ['wmem_alloc max (skmem t)', r.wmem ? String(r.wmem.maxBytes) : '-', 'wmem_alloc after each FIN', r.wmem ? r.wmem.afterEachFin.map((v) => v ?? '-').join(' ') : '-'],
     ],
   };
 }
