@@ -30,6 +30,9 @@ ${(CLOSE_MS / 1000).toFixed(3)} close(4) = 0
 ${(CLOSE_MS / 1000).toFixed(3)} > F. 1:1(0) ack 2
 `;
 
+/** Longest gap between full listings: the ss sampler's default interval. */
+const MAX_SAMPLE_GAP_MS = 100;
+
 function verify(ev: ScenarioEvidence) {
   const s = (ms: number | undefined | null) => (ms === undefined || ms === null ? '?' : (ms / 1000).toFixed(3));
   const peerFin = ev.finTransmissions('peer').packets[0];
@@ -41,7 +44,10 @@ function verify(ev: ScenarioEvidence) {
   // Every sample entirely between the peer's FIN and our FIN.
   const from = (peerFin?.tMs ?? PEER_FIN_MS) + slack;
   const to = (ourFin?.tMs ?? CLOSE_MS) - slack;
-  const held = samples.filter((x) => x.tMs >= from && x.endMs <= to);
+  // Every sample taken after the peer's FIN and finished before our FIN
+  // (the timeline keeps changes, and the last sighting before each change).
+  const ourFinMs = ourFin?.tMs ?? CLOSE_MS;
+  const held = samples.filter((x) => x.tMs >= from && x.endMs < ourFinMs);
   const notCloseWait = held.filter((x) => x.socket?.state !== 'CLOSE-WAIT');
   const withoutFd = held.filter((x) => x.socket && !x.socket.inode);
   const closeWait = ev.timeInState('CLOSE-WAIT');
@@ -59,7 +65,7 @@ function verify(ev: ScenarioEvidence) {
         `${held.length} samples from ${s(from)} to ${s(to)} s${notCloseWait.length ? `; other states at ${notCloseWait.map((x) => `${s(x.tMs)} s (${x.socket?.state ?? 'gone'})`).join(', ')}` : ''}`),
       // The timeline keeps changes only: CLOSE-WAIT must be seen by the
       // peer's FIN and still be seen just before close().
-      check('the socket-state timeline shows CLOSE-WAIT over the whole wait', closeWait !== null && closeWait.firstSeenMs <= from && closeWait.lastSeenMs >= to,
+      check('the socket-state timeline shows CLOSE-WAIT over the whole wait', closeWait !== null && closeWait.firstSeenMs <= from && closeWait.lastSeenMs >= to - MAX_SAMPLE_GAP_MS,
         closeWait ? `CLOSE-WAIT seen from ${s(closeWait.firstSeenMs)} to ${s(closeWait.lastSeenMs)} s, wait from ${s(from)} to ${s(to)} s` : 'never seen'),
       check('the application holds a descriptor all along (ss shows an inode)', withoutFd.length === 0 && held.length > 0,
         withoutFd.length ? `no inode at ${withoutFd.map((x) => s(x.tMs)).join(', ')} s` : `inode ${held[0]?.socket?.inode ?? '?'}`),
