@@ -3,6 +3,8 @@
  *   <stem>.pcapng          every packet in and out of tun0, annotated
  *   <stem>.ss.jsonl        `ss -tinoe` samples of the namespace, parsed
  *   <stem>.counters.json   kernel MIB counters at start and end, and their difference
+ *   <stem>.events.jsonl    every script event: expected time, tolerance, actual time,
+ *                          system calls' start and return (script time, µs)
  *   <stem>.run.json        the run's clock marks (monotonic ns): network ready, script
  *                          end, hold end; the monotonic-to-realtime offset the capture
  *                          was written with; sysctls; why the hold ended
@@ -16,6 +18,7 @@ import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { CaptureLog } from '../engine/capture-log.js';
+import { EventLog } from '../engine/event-log.js';
 import type { RunConfig } from '../engine/config.js';
 import type { EvidencePaths, RunResult } from '../engine/result.js';
 import type { RunHooks } from '../engine/run-script.js';
@@ -97,6 +100,11 @@ export function attachEvidence(
   const timelinePath = keep ? join(opts.dir, `${opts.stem}.ss.jsonl`) : '';
   const countersPath = keep ? join(opts.dir, `${opts.stem}.counters.json`) : '';
   const marksPath = keep ? runMarksPath(opts.dir, opts.stem) : '';
+  const eventsPath = keep ? join(opts.dir, `${opts.stem}.events.jsonl`) : '';
+  const eventLog = new EventLog();
+  const writeEvents = (): void => {
+    if (keep) writeFileSync(eventsPath, eventLog.toJsonLines());
+  };
   const marks: RunMarks = { stem: opts.stem, monoToRealtimeOffsetNs: monoToRealtimeOffsetNs(), holdEnded: 'none', sysctls };
   if (hold) marks.hold = hold;
   let lastSample: SsSample | null = null;
@@ -159,6 +167,7 @@ export function attachEvidence(
 
   const hooks: RunHooks = {
     captureLog,
+    eventLog,
     async onNetworkReady(config: RunConfig) {
       sectionComment = `tundrill ${opts.stem}: ${config.ipVersion} local ${config.localIp} remote ${config.remoteIp}`;
       for (const [k, v] of Object.entries(sysctls)) await writeSysctl(k, v);
@@ -200,6 +209,7 @@ export function attachEvidence(
       });
       await capture.writeTo(w);
       written = true;
+      writeEvents();
     },
   };
 
@@ -213,6 +223,7 @@ export function attachEvidence(
         if (marks.holdEndNs === undefined) marks.holdEndNs = process.hrtime.bigint();
         writeMarks();
         if (keep && !written) {
+          writeEvents();
           const w = PcapngWriter.openSync(capturePath, {
             format: opts.format, ifName: 'tun0', sectionComment, monoToRealtimeOffsetNs: marks.monoToRealtimeOffsetNs,
           });
@@ -224,7 +235,7 @@ export function attachEvidence(
     },
     paths(result) {
       if (!keep) return {};
-      const p: EvidencePaths = { capture: capturePath, counters: countersPath };
+      const p: EvidencePaths = { capture: capturePath, counters: countersPath, events: eventsPath };
       if (opts.ssIntervalMs > 0) p.timeline = timelinePath;
       void result;
       return p;
