@@ -31,6 +31,8 @@ export interface RunArgs {
   quiet: boolean;
   /** Scenario runs: the long version of a scenario. */
   long: boolean;
+  /** HTML reports: 'html' for every run, 'none' for none, 'default' for scenarios and failures. */
+  report: 'html' | 'none' | 'default';
 }
 
 export class UsageError extends Error {}
@@ -38,7 +40,7 @@ export class UsageError extends Error {}
 export function parseRunArgs(argv: string[], defaults: { captureDir: string }): RunArgs {
   const out: RunArgs = {
     paths: [], packetdrill: [], ksft: false, timeoutSecs: 180, captureDir: defaults.captureDir, capture: true,
-    captureFormat: 'pcapng', ssIntervalMs: 100, verbose: false, quiet: false, long: false,
+    captureFormat: 'pcapng', ssIntervalMs: 100, verbose: false, quiet: false, long: false, report: 'default',
   };
   const num = (name: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -81,6 +83,13 @@ export function parseRunArgs(argv: string[], defaults: { captureDir: string }): 
       case 'json': out.json = takeValue(); break;
       case 'q': case 'quiet': out.quiet = true; break;
       case 'long': out.long = true; break;
+      case 'report': {
+        const v = takeValue();
+        if (v !== 'html') throw new UsageError(`--report: unknown format '${v}' (html)`);
+        out.report = 'html';
+        break;
+      }
+      case 'no-report': out.report = 'none'; break;
       default:
         if (PD_VALUE_FLAGS.has(name)) {
           out.packetdrill.push({ name, value: takeValue() });

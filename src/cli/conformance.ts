@@ -169,7 +169,7 @@ function planFor(c: CorpusInfo, r: ReferenceRow): PlannedRun {
 function quietArgs(c: CorpusInfo, jobs: number): RunArgs {
   return {
     paths: [], packetdrill: [], jobs, ksft: c.ksft, timeoutSecs: 180, captureDir: join('/tmp', `tundrill-conformance-${process.pid}`),
-    capture: false, captureFormat: 'pcapng', ssIntervalMs: 0, verbose: false, quiet: true, long: false,
+    capture: false, captureFormat: 'pcapng', ssIntervalMs: 0, verbose: false, quiet: true, long: false, report: 'none',
   };
 }
 

@@ -18,6 +18,7 @@ import { formatChecks, runChecks } from './doctor.js';
 import { planRuns, PlanError, type PlannedRun } from './plan.js';
 import { runWorker } from './spawn.js';
 import { WorkerPool } from './pool.js';
+import { maybeWriteRunReport, maybeWriteScenarioReport, maybeWriteSuiteIndex } from '../report/html/policy.js';
 import { runLine, summarize, summaryLine, writeJson, writeJunit, writeTap, type ReportedRun } from '../report/reports.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -47,6 +48,9 @@ run options (tundrill's):
   --tap FILE --junit FILE --json FILE   reports
   -q, --quiet              only the summary
   --long                   scenarios: the long version
+  --report html            an HTML report beside every run's capture, and a suite index
+                           (default: for scenarios and for runs that did not pass)
+  --no-report              no HTML reports
 
 exit status: 0 all passed, 1 a test failed, 2 usage or syntax error, 4 unsuitable environment`;
 
@@ -138,11 +142,14 @@ export async function executeRuns(
       result.exitCode = outcome.exitCode === EXIT_ENVIRONMENT ? EXIT_ENVIRONMENT : EXIT_FAIL;
     }
     const r: ReportedRun = { path: run.reportPath, variant: run.variantLabel, result, output: `${outcome.stdout}${outcome.stderr}`.trim() };
+    const html = maybeWriteRunReport(args.report, { dir: request.evidence.dir, stem: request.evidence.stem, scriptPath: run.scriptPath }, result);
+    if (html) r.html = html;
     if (!args.quiet) {
       process.stdout.write(`${runLine(r)}\n`);
       if (single && result.evidence.capture) {
         const ev = result.evidence;
         process.stdout.write(`     evidence: ${[ev.capture, ev.timeline, ev.counters].filter(Boolean).join(', ')}\n`);
+        if (html) process.stdout.write(`     report: ${html}\n`);
       }
       if (result.verdict !== 'pass' && result.firstError) process.stderr.write(`${result.firstError.text}\n`);
       for (const w of result.warnings) process.stderr.write(`${w}\n`);
@@ -165,6 +172,11 @@ function writeReports(args: RunArgs, reported: ReportedRun[], seconds: number): 
   if (args.tap) writeTap(args.tap, reported);
   if (args.junit) writeJunit(args.junit, reported, s);
   if (args.json) writeJson(args.json, reported, s);
+  const index = args.capture ? maybeWriteSuiteIndex(args.report, join(resolve(args.captureDir), 'index.html'), `tundrill run: ${args.paths.join(' ')}`, reported.map((r) => ({
+    path: r.path, variant: r.variant, verdict: r.result.verdict, durationMs: r.result.durationMs,
+    ...(r.result.firstError ? { firstError: r.result.firstError.headline } : {}), ...(r.html ? { report: r.html } : {}),
+  })), seconds) : undefined;
+  if (index && !args.quiet) process.stdout.write(`report index: ${index}\n`);
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
@@ -202,7 +214,13 @@ async function cmdRun(argv: string[]): Promise<number> {
         continue;
       }
       code = Math.max(code, o.exitCode);
-      reported.push(scenarioReportRow(o, s));
+      const row = scenarioReportRow(o, s);
+      const html = maybeWriteScenarioReport(args.report, o);
+      if (html) {
+        row.html = html;
+        if (!args.quiet) process.stdout.write(`report: ${html}\n`);
+      }
+      reported.push(row);
     }
   }
   writeReports(args, reported, seconds);
