@@ -131,7 +131,9 @@ describe('run report model', () => {
     const m = buildRunModel({ dir, stem, scriptPath: join(dir, 'closing.pkt'), result });
     expect(m.packets.map((p) => p.retransmission ?? '')).toEqual(['', '', '', '', '', 'timeout', 'timeout']);
     expect(m.rto.map((r) => r.intervalMs === null ? null : Math.round(r.intervalMs))).toEqual([null, 500, 800]);
-    // The sample before the second retransmission: rto 800 with backoff 2, so rto0 = 200.
+    expect(m.rto.map((r) => r.kind)).toEqual(['original', 'timeout', 'timeout']);
+    expect(m.rto.map((r) => r.expectedMs)).toEqual([null, 200, 400]);
+    // The sample before the second retransmission: rto 800 with backoff 2 (rto0 = 200, taken before the first: ESTAB rto 200).
     expect(m.rto[2]!.ssRtoMs).toBe(800);
   });
 

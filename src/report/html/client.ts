@@ -44,7 +44,7 @@ export function clientMain(model: RunReportModel, uPlot: any): void {
     const svg = el('svg', { width: LW, height: H + top + 30, class: 'ladder', viewBox: `0 0 ${LW} ${H + top + 30}` }) as SVGSVGElement;
     const defs = el('defs');
     for (const [id, color] of [['ah', '#1f5fa8'], ['ahk', '#2b7a2b'], ['ahr', '#c0392b']] as const) {
-      const m = el('marker', { id, viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: 'auto-start-reverse' });
+      const m = el('marker', { id, viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 10, markerHeight: 10, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' });
       m.appendChild(el('path', { d: 'M0,0 L10,5 L0,10 z', fill: color }));
       defs.appendChild(m);
     }

@@ -73,11 +73,12 @@ export interface SyscallView {
 export interface RtoRow {
   n: number;
   tMs: number;
+  kind: string;
   intervalMs: number | null;
   /** rto from the last socket-state sample before this transmission. */
   ssRtoMs: number | null;
   ssBackoff: number | null;
-  /** The first rto seen in the series times 2^n, for the n-th retransmission. */
+  /** For the k-th timeout retransmission (from 0): the rto before the first one (backoff removed) times 2^k. */
   expectedMs: number | null;
 }
 
@@ -214,20 +215,27 @@ export function rtoRows(packets: readonly PacketView[], states: readonly SocketS
   for (const g of groups.values()) if (g.length > best.length) best = g;
   if (best.length < 2) return [];
   let baseRto: number | null = null;
+  let timeouts = 0;
   return best.map((p, n) => {
     let before: SocketStatePoint | undefined;
     for (const s of states) {
       if (s.tMs > p.tMs) break;
       if (s.rtoMs !== null) before = s;
     }
-    if (n === 1 && before?.rtoMs != null) baseRto = before.rtoMs / 2 ** (before.backoff ?? 0);
+    let expectedMs: number | null = null;
+    if (p.retransmission === 'timeout') {
+      if (baseRto === null && before?.rtoMs != null) baseRto = before.rtoMs / 2 ** (before.backoff ?? 0);
+      if (baseRto !== null) expectedMs = baseRto * 2 ** timeouts;
+      timeouts++;
+    }
     return {
       n,
       tMs: p.tMs,
+      kind: n === 0 ? 'original' : p.retransmission ?? 'retransmission',
       intervalMs: n === 0 ? null : p.tMs - best[n - 1]!.tMs,
       ssRtoMs: before?.rtoMs ?? null,
       ssBackoff: before?.backoff ?? null,
-      expectedMs: n === 0 || baseRto === null ? null : baseRto * 2 ** (n - 1),
+      expectedMs,
     };
   });
 }

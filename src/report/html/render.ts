@@ -112,6 +112,11 @@ function lineRow(l: LineView): string {
   return `<tr id="L${l.n}" class="${cls}"><td class="num">${l.n}</td><td class="src">${esc(l.text)}</td>${cells}</tr>`;
 }
 
+/** A scenario number as people read it: at most three decimals. */
+function num(v: unknown): string {
+  return typeof v === 'number' && !Number.isInteger(v) ? String(+v.toFixed(3)) : String(v);
+}
+
 function table(header: string[], rows: string[][], cls = ''): string {
   return `<table class="${cls}"><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>`
     + rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('') + '</table>';
@@ -147,7 +152,7 @@ export function renderRunReport(m: RunReportModel, assets: Assets = loadAssets()
       p('</table>');
     }
     const nums = Object.entries(s.numbers);
-    if (nums.length) p(`<h4>numbers</h4>${table(['name', 'value'], nums.map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]))}`);
+    if (nums.length) p(`<h4>numbers</h4>${table(['name', 'value'], nums.map(([k, v]) => [k, Array.isArray(v) ? v.map(num).join(', ') : num(v)]))}`);
     for (const t of s.tables) p(`<h4>${esc(t.title)}</h4>${table(t.header, t.rows)}`);
   }
   if (m.warnings.length) p(`<h2>Warnings</h2><pre>${esc(m.warnings.join('\n'))}</pre>`);
@@ -163,8 +168,8 @@ export function renderRunReport(m: RunReportModel, assets: Assets = loadAssets()
   p(`<h4>Socket state</h4><div id="panels"></div>`);
   if (m.rto.length) {
     p(`<h4>Retransmissions of the most retransmitted segment: observed intervals against rto × 2^n</h4>`);
-    p(table(['n', 'time (ms)', 'interval (ms)', 'ss rto before (ms)', 'ss backoff before', 'rto₀ × 2^(n-1) (ms)'],
-      m.rto.map((r) => [String(r.n), r.tMs.toFixed(1), r.intervalMs?.toFixed(1) ?? '', r.ssRtoMs?.toFixed(0) ?? '', r.ssBackoff?.toString() ?? '', r.expectedMs?.toFixed(0) ?? '']), 'rto'));
+    p(table(['n', 'kind', 'time (ms)', 'interval (ms)', 'ss rto before (ms)', 'ss backoff before', 'rto₀ × 2^k (ms), k-th timeout'],
+      m.rto.map((r) => [String(r.n), r.kind, r.tMs.toFixed(1), r.intervalMs?.toFixed(1) ?? '', r.ssRtoMs?.toFixed(0) ?? '', r.ssBackoff?.toString() ?? '', r.expectedMs?.toFixed(0) ?? '']), 'rto'));
   }
   p(`<h4>Ladder <small>(harness left, kernel right; arrows link to their script line; #frame is the capture's frame number)</small></h4><div id="ladder"></div>`);
 
