@@ -126,8 +126,8 @@ export function clientMain(model: RunReportModel, uPlot: any): void {
     // tcptrace's view of one direction: the side that sent more data, and the other side's ACKs.
     const bytes = (d: string): number => model.packets.filter((p) => p.dir === d).reduce((a, p) => a + p.len, 0);
     const dataDir = bytes('out') >= bytes('in') ? 'out' : 'in';
-    const kernel = model.packets.filter((p) => p.dir === dataDir);
-    const peer = model.packets.filter((p) => p.dir !== dataDir && p.hasAck);
+    const kernel = model.packets.filter((p) => p.isTcp && p.dir === dataDir);
+    const peer = model.packets.filter((p) => p.isTcp && p.dir !== dataDir && p.hasAck);
     const peerWscale = model.packets.find((p) => p.dir !== dataDir && p.syn)?.wscale;
     const kernelWscale = model.packets.find((p) => p.dir === dataDir && p.syn)?.wscale;
     const scale = peerWscale !== undefined && kernelWscale !== undefined ? 2 ** peerWscale : 1;
@@ -274,7 +274,7 @@ export function clientMain(model: RunReportModel, uPlot: any): void {
       cursor: cursorOpts,
       legend: { show: true },
       hooks: { ...hooks, ...(extra.hooks ?? {}) },
-      series: [{ label: 'ms' }, ...present.map((s) => ({
+      series: [{ label: 'time', value: (_u: any, v: number | null) => (v == null ? '' : axisLabel(v)) }, ...present.map((s) => ({
         label: s.label, stroke: s.color, width: 1.5, scale: s.scale ?? 'y', spanGaps: false,
         ...(s.step !== false ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}),
       }))],
@@ -410,6 +410,8 @@ export function clientMain(model: RunReportModel, uPlot: any): void {
   }
   drawLadder();
   drawSeq();
+  // Time from navigation start until everything is drawn, for measurements.
+  document.body.dataset.readyMs = performance.now().toFixed(0);
   document.body.dataset.ready = '1';
 }
 

@@ -60,6 +60,8 @@ export interface PacketView {
   hasAck: boolean;
   sack: Array<[number, number]>;
   wscale?: number;
+  /** A TCP segment (the sequence graph draws only these). */
+  isTcp: boolean;
 }
 
 export interface SyscallView {
@@ -174,7 +176,7 @@ export function packetViews(packets: readonly Packet[], lossProbes: number): Pac
     const v: PacketView = {
       frame: p.frame, tMs: p.tMs, dir: p.direction, text, note: p.comments.join('; '),
       seq: p.seq, len: p.payloadLength, ack: p.ack, win: t ? t.window : 0,
-      syn: !!t?.syn, fin: !!t?.fin, rst: !!t?.rst, hasAck: !!t?.ack, sack,
+      syn: !!t?.syn, fin: !!t?.fin, rst: !!t?.rst, hasAck: !!t?.ack, sack, isTcp: t !== undefined,
     };
     const line = commentLine(p.comments);
     if (line !== undefined) v.line = line;

@@ -132,7 +132,7 @@ export function renderRunReport(m: RunReportModel, assets: Assets = loadAssets()
   p(`<header><h1>${esc(m.title)} <span class="verdict ${esc(m.verdict)}" id="verdict">${esc(m.verdict.toUpperCase())}</span></h1>`);
   p(`<div>${(m.durationMs / 1000).toFixed(2)} s · ${m.packets.filter((x) => x.dir === 'in').length} injected, ${m.packets.filter((x) => x.dir === 'out').length} sniffed · ${m.states.length} socket-state samples`);
   if (first) p(` · <a href="#L${first.line}">${esc(first.headline)}</a>`);
-  p(`</div><nav><a href="#failure">failure</a><a href="#scenario">scenario</a><a href="#script">script</a><a href="#time">ladder, sequence, socket state</a><a href="#counters">counters</a><a href="#env">environment</a><a href="#files">files</a></nav></header><main>`);
+  p(`</div><nav>${first ? '<a href="#failure">failure</a>' : ''}${m.scenario ? '<a href="#scenario">scenario</a>' : ''}<a href="#script">script</a><a href="#time">ladder, sequence, socket state</a><a href="#counters">counters</a><a href="#env">environment</a><a href="#files">files</a></nav></header><main>`);
 
   if (first) {
     p(`<h2 id="failure">Failure at line ${first.line}</h2><pre>${esc(first.text)}</pre>`);
