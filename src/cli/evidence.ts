@@ -17,7 +17,7 @@
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { CaptureLog } from '../engine/capture-log.js';
+import { CaptureLog } from '../evidence/capture-log.js';
 import { EventLog } from '../engine/event-log.js';
 import type { RunConfig } from '../engine/config.js';
 import type { EvidencePaths, RunResult } from '../engine/result.js';
@@ -28,7 +28,7 @@ import type { SsSocket } from '../evidence/ss-parser.js';
 import { runSsOnce, startSsSampler, type SsSample, type SsSampler } from '../evidence/ss-sampler.js';
 import { parseSs } from '../evidence/ss-parser.js';
 import { TimelineWriter, toJsonLine } from '../evidence/timeline.js';
-import { writeSysctl } from '../net/setup.js';
+import { writeSysctl } from '../backend/namespace.js';
 
 export interface EvidenceOptions {
   /** Folder for the files; '' keeps no evidence. */
