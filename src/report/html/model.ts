@@ -6,9 +6,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { basename, join, relative } from 'node:path';
+import { basename, relative } from 'node:path';
 import type { EventRecord } from '../../engine/event-log.js';
 import type { RunResult } from '../../engine/result.js';
+import { evidenceFile } from '../../evidence/files.js';
 import { readCaptureSync } from '../../evidence/pcap-reader.js';
 import { formatTcpOptions } from '../../packet/format.js';
 import { packetsFromCapture, segmentKey, type Packet } from '../../scenario/packets.js';
@@ -260,17 +261,19 @@ interface MarksFile {
   holdEnded?: string;
   hold?: { maxMs: number; untilSocketGone?: boolean };
   sysctls?: Record<string, string>;
+  system?: { backend: string; device: string; kernel: string; details?: Record<string, string> };
 }
 
 /** Assemble the report data of one run from its evidence. */
 export function buildRunModel(input: RunReportInput): RunReportModel {
   const { dir, stem, result } = input;
   const ev = result.evidence;
-  const capturePath = ev.capture ?? [join(dir, `${stem}.pcapng`), join(dir, `${stem}.pcap`)].find((p) => existsSync(p)) ?? join(dir, `${stem}.pcapng`);
-  const eventsPath = ev.events ?? join(dir, `${stem}.events.jsonl`);
-  const timelinePath = ev.timeline ?? join(dir, `${stem}.ss.jsonl`);
-  const countersPath = ev.counters ?? join(dir, `${stem}.counters.json`);
-  const marksPath = join(dir, `${stem}.run.json`);
+  const pcapng = evidenceFile(dir, stem, 'capture', 'pcapng');
+  const capturePath = ev.capture ?? [pcapng, evidenceFile(dir, stem, 'capture', 'pcap')].find((p) => existsSync(p)) ?? pcapng;
+  const eventsPath = ev.events ?? evidenceFile(dir, stem, 'events');
+  const timelinePath = ev.timeline ?? evidenceFile(dir, stem, 'timeline');
+  const countersPath = ev.counters ?? evidenceFile(dir, stem, 'counters');
+  const marksPath = evidenceFile(dir, stem, 'marks');
   const marks = readJson<MarksFile>(marksPath) ?? {};
   const offset = big(marks.monoToRealtimeOffsetNs) ?? 0n;
   const capture = existsSync(capturePath) ? readCaptureSync(capturePath) : null;
@@ -379,10 +382,12 @@ export function buildRunModel(input: RunReportInput): RunReportModel {
 
   const cc = states.length ? readSocketCc(timelinePath) : undefined;
   const iface = capture?.interfaces[0];
+  const sys = marks.system;
   model.env = [
-    ['kernel', `${release()} (where the report was written)`],
+    ['kernel', sys ? sys.kernel : `${release()} (where the report was written; the run did not record its kernel)`],
     ['HZ', kernelHz()],
-    ['device', `${(iface as { name?: string } | undefined)?.name ?? 'tun0'} (TUN, in the run's own network namespace)`],
+    ['device', sys ? `${sys.device} (backend ${sys.backend}, in the run's own network namespace)` : `${(iface as { name?: string } | undefined)?.name ?? 'tun0'}`],
+    ...Object.entries(sys?.details ?? {}),
     ['congestion control', cc ?? 'not seen in the socket-state samples'],
     ['sysctls set for the run', Object.entries(marks.sysctls ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '(none)'],
     ['hold', marks.hold ? `up to ${marks.hold.maxMs} ms${marks.hold.untilSocketGone ? ', until the socket is gone' : ''}; ended: ${marks.holdEnded ?? 'none'}` : 'none'],
@@ -393,7 +398,7 @@ export function buildRunModel(input: RunReportInput): RunReportModel {
   const rel = (p: string): string => relative(dir, p) || basename(p);
   const fileList: Array<[string, string]> = [
     ['capture', capturePath], ['events', eventsPath], ['socket state', timelinePath], ['counters', countersPath],
-    ['run marks', marksPath], ['scenario verdict', join(dir, `${stem}.verdict.json`)], ['script', input.scriptPath],
+    ['run marks', marksPath], ['scenario verdict', evidenceFile(dir, stem, 'verdict')], ['script', input.scriptPath],
   ];
   model.files = fileList.filter(([, p]) => existsSync(p)).map(([label, p]) => ({ label, href: encodeURI(rel(p)) }));
   return model;
