@@ -21,7 +21,7 @@ export function clientMain(model: RunReportModel, uPlot: any): void {
   const full = { t0: Math.min(0, ...model.packets.map((p) => p.tMs)) - 1, t1: model.endMs * 1.01 + 1 };
   // The script's own span first; packets before time 0 (set-up) are in "all".
   const scriptT0 = Math.min(0, ...model.packets.filter((p) => p.line !== undefined).map((p) => p.tMs));
-  const scriptView = { t0: scriptT0 - (model.endMs - scriptT0) * 0.02 - 1, t1: full.t1 };
+  const scriptView = { t0: scriptT0 - Math.min((model.endMs - scriptT0) * 0.02, 50) - 1, t1: full.t1 };
   let view = { t0: scriptView.t0, t1: scriptView.t1 };
   let cursorMs: number | null = null;
   const charts: any[] = [];
@@ -33,6 +33,14 @@ export function clientMain(model: RunReportModel, uPlot: any): void {
   const XH = 230;
   const XK = 700;
   let ladderY: (t: number) => number = () => 0;
+  /** Redraws the arrows near the scroll position (large runs only). */
+  let ladderArrows: (() => void) | null = null;
+  let scrollQueued = false;
+  ladder.addEventListener('scroll', () => {
+    if (!ladderArrows || scrollQueued) return;
+    scrollQueued = true;
+    requestAnimationFrame(() => { scrollQueued = false; ladderArrows?.(); });
+  });
   const drawLadder = (): void => {
     ladder.textContent = '';
     const inView = model.packets.filter((p) => p.tMs >= view.t0 && p.tMs <= view.t1);
@@ -74,24 +82,41 @@ export function clientMain(model: RunReportModel, uPlot: any): void {
       g.appendChild(title);
       svg.appendChild(g);
     }
-    let lastLabelY = -100;
-    for (const p of inView) {
-      const y = ladderY(p.tMs);
-      const out = p.dir === 'out';
-      const cls = `pkt ${out ? 'out' : 'in'}${p.retransmission ? ' rtx' : ''}${p.line === undefined ? ' unmatched' : ''}`;
-      const g = el('a', { href: p.line !== undefined ? `#L${p.line}` : '#', class: cls, 'data-frame': p.frame, 'data-t': p.tMs });
-      const x1 = out ? XK : XH;
-      const x2 = out ? XH : XK;
-      g.appendChild(el('line', { x1, y1: y, x2, y2: y + 6, 'marker-end': `url(#${p.retransmission ? 'ahr' : out ? 'ahk' : 'ah'})` }));
-      if (y - lastLabelY >= 11) {
-        const label = `${out ? '>' : '<'} ${p.text}${p.retransmission ? `  [${p.retransmission === 'timeout' ? 'RTO retransmission' : 'loss probe'}]` : ''}`;
-        g.appendChild(el('text', { x: (XH + XK) / 2, y: y - 3, 'text-anchor': 'middle', class: 'pkttext' }, label));
-        g.appendChild(el('text', { x: 66, y: y + 4, class: 'frame' }, `#${p.frame} ${fmt(p.tMs)}`));
-        lastLabelY = y;
+    // Large runs: only the arrows near the scrolled part of the ladder are in the page, redrawn on scroll.
+    const LARGE = 2000;
+    const arrows = el('g', { class: 'arrows' });
+    svg.appendChild(arrows);
+    const drawArrows = (): void => {
+      arrows.textContent = '';
+      let from = -Infinity;
+      let to = Infinity;
+      if (inView.length > LARGE) {
+        const h = ladder.clientHeight || 720;
+        from = ladder.scrollTop - h;
+        to = ladder.scrollTop + 2 * h;
       }
-      g.appendChild(el('title', {}, `frame ${p.frame} at ${fmt(p.tMs)}${p.line !== undefined ? `, script line ${p.line}` : ''}\n${p.text}\n${p.note}`));
-      svg.appendChild(g);
-    }
+      let lastLabelY = -100;
+      for (const p of inView) {
+        const y = ladderY(p.tMs);
+        if (y < from || y > to) continue;
+        const out = p.dir === 'out';
+        const cls = `pkt ${out ? 'out' : 'in'}${p.retransmission ? ' rtx' : ''}${p.line === undefined ? ' unmatched' : ''}`;
+        const g = el('a', { href: p.line !== undefined ? `#L${p.line}` : '#', class: cls, 'data-frame': p.frame, 'data-t': p.tMs });
+        const x1 = out ? XK : XH;
+        const x2 = out ? XH : XK;
+        g.appendChild(el('line', { x1, y1: y, x2, y2: y + 6, 'marker-end': `url(#${p.retransmission ? 'ahr' : out ? 'ahk' : 'ah'})` }));
+        if (y - lastLabelY >= 11) {
+          const label = `${out ? '>' : '<'} ${p.text}${p.retransmission ? `  [${p.retransmission === 'timeout' ? 'RTO retransmission' : 'loss probe'}]` : ''}`;
+          g.appendChild(el('text', { x: (XH + XK) / 2, y: y - 3, 'text-anchor': 'middle', class: 'pkttext' }, label));
+          g.appendChild(el('text', { x: 66, y: y + 4, class: 'frame' }, `#${p.frame} ${fmt(p.tMs)}`));
+          lastLabelY = y;
+        }
+        g.appendChild(el('title', {}, `frame ${p.frame} at ${fmt(p.tMs)}${p.line !== undefined ? `, script line ${p.line}` : ''}\n${p.text}\n${p.note}`));
+        arrows.appendChild(g);
+      }
+    };
+    drawArrows();
+    ladderArrows = inView.length > LARGE ? drawArrows : null;
     if (cursorMs !== null && cursorMs >= view.t0 && cursorMs <= view.t1) {
       svg.appendChild(el('line', { x1: 0, y1: ladderY(cursorMs), x2: LW, y2: ladderY(cursorMs), class: 'cursor', id: 'ladder-cursor' }));
     }
@@ -187,17 +212,32 @@ export function clientMain(model: RunReportModel, uPlot: any): void {
       g.appendChild(el('title', {}, `line ${l.n} expected at ${fmt(e.expectedMs)} ± ${fmt(e.toleranceMs)}: ${l.text.trim()}`));
       svg.appendChild(g);
     }
-    for (const p of kernel) {
-      if (!vis(p.tMs)) continue;
-      const x = seqX(p.tMs);
-      const s0 = p.seq;
-      const s1 = p.seq + p.len + (p.syn || p.fin ? 1 : 0);
-      const g = el('a', { href: p.line !== undefined ? `#L${p.line}` : '#', class: `seg${p.retransmission ? ' rtx' : ''}` });
-      g.appendChild(el('line', { x1: x, y1: y(s0), x2: x, y2: Math.min(y(s0) - 3, y(s1)) }));
-      g.appendChild(el('line', { x1: x - 3, y1: y(s1), x2: x + 3, y2: y(s1) }));
-      if (p.fin || p.syn || p.rst) g.appendChild(el('text', { x: x + 4, y: y(s1) - 2, class: 'seglabel' }, p.syn ? 'S' : p.fin ? 'F' : 'R'));
-      g.appendChild(el('title', {}, `frame ${p.frame} at ${fmt(p.tMs)}: ${p.text}${p.retransmission ? ` (${p.retransmission})` : ''}`));
-      svg.appendChild(g);
+    const visible = kernel.filter((p) => vis(p.tMs));
+    if (visible.length > 2000) {
+      // Large runs: one path for the segments and one for the retransmissions, no per-segment links.
+      let d = '';
+      let dr = '';
+      for (const p of visible) {
+        const x = seqX(p.tMs);
+        const s1 = p.seq + p.len + (p.syn || p.fin ? 1 : 0);
+        const seg = `M${x},${y(p.seq)}V${Math.min(y(p.seq) - 3, y(s1))}`;
+        if (p.retransmission) dr += seg; else d += seg;
+      }
+      svg.appendChild(el('path', { d, class: 'segs' }));
+      svg.appendChild(el('path', { d: dr, class: 'segs rtx' }));
+    } else {
+      for (const p of kernel) {
+        if (!vis(p.tMs)) continue;
+        const x = seqX(p.tMs);
+        const s0 = p.seq;
+        const s1 = p.seq + p.len + (p.syn || p.fin ? 1 : 0);
+        const g = el('a', { href: p.line !== undefined ? `#L${p.line}` : '#', class: `seg${p.retransmission ? ' rtx' : ''}` });
+        g.appendChild(el('line', { x1: x, y1: y(s0), x2: x, y2: Math.min(y(s0) - 3, y(s1)) }));
+        g.appendChild(el('line', { x1: x - 3, y1: y(s1), x2: x + 3, y2: y(s1) }));
+        if (p.fin || p.syn || p.rst) g.appendChild(el('text', { x: x + 4, y: y(s1) - 2, class: 'seglabel' }, p.syn ? 'S' : p.fin ? 'F' : 'R'));
+        g.appendChild(el('title', {}, `frame ${p.frame} at ${fmt(p.tMs)}: ${p.text}${p.retransmission ? ` (${p.retransmission})` : ''}`));
+        svg.appendChild(g);
+      }
     }
     const who = dataDir === 'out' ? ['kernel', 'peer'] : ['peer', 'kernel'];
     svg.appendChild(el('text', { x: SL, y: 14, class: 'lane' }, `sequence (relative) — ${who[0]}'s segments, ${who[1]}'s ACK (blue), window (grey), SACK (green), script expectations (dashed)`));

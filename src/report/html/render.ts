@@ -79,7 +79,7 @@ svg text{font-family:ui-monospace,Menlo,monospace;font-size:11px}
 .cursor{stroke:#e91e63;stroke-width:1;stroke-dasharray:3 2;pointer-events:none}
 .seq .plotbg{fill:#fff;stroke:#ccc}.seq .grid{stroke:#eee}
 .seg line{stroke:#2b7a2b;stroke-width:2}.seg.rtx line{stroke:#c0392b;stroke-width:3}
-.seglabel{fill:#444}
+.seglabel{fill:#444}.segs{fill:none;stroke:#2b7a2b;stroke-width:1.5}.segs.rtx{stroke:#c0392b;stroke-width:2.5}
 .ackline{fill:none;stroke:#1f5fa8;stroke-width:1.5}.winline{fill:none;stroke:#aaa;stroke-width:1.2}
 .sack{stroke:#16a085;stroke-width:4;opacity:.7}
 .ghost rect{fill:none;stroke:#666;stroke-dasharray:3 2}.ghost.failed rect{stroke:#c62828;stroke-width:2}
