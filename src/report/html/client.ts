@@ -20,7 +20,7 @@ export function clientMain(model: RunReportModel, uPlot: any): void {
   const fmt = (ms: number): string => (Math.abs(ms) >= 1000 ? `${(ms / 1000).toFixed(3)} s` : `${ms.toFixed(3)} ms`);
   const full = { t0: Math.min(0, ...model.packets.map((p) => p.tMs)) - 1, t1: model.endMs * 1.01 + 1 };
   // The script's own span first; packets before time 0 (set-up) are in "all".
-  const scriptT0 = Math.min(0, ...model.packets.filter((p) => p.line !== undefined).map((p) => p.tMs));
+  const scriptT0 = Math.min(0, ...model.lines.flatMap((l) => (l.event?.actualMs !== undefined ? [l.event.actualMs] : [])));
   const scriptView = { t0: scriptT0 - Math.min((model.endMs - scriptT0) * 0.02, 50) - 1, t1: full.t1 };
   let view = { t0: scriptView.t0, t1: scriptView.t1 };
   let cursorMs: number | null = null;
