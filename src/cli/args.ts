@@ -70,6 +70,13 @@ export function parseRunArgs(argv: string[], defaults: { captureDir: string }): 
       case 'json': out.json = takeValue(); break;
       case 'q': case 'quiet': out.quiet = true; break;
       case 'long': out.long = true; break;
+      case 'report': {
+        const v = takeValue();
+        if (v !== 'html') throw new UsageError(`--report: unknown format '${v}' (html)`);
+        out.report = 'html';
+        break;
+      }
+      case 'no-report': out.report = 'none'; break;
       default:
         if (PD_VALUE_FLAGS.has(name)) {
           out.packetdrill.push({ name, value: takeValue() });

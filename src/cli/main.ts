@@ -14,6 +14,7 @@ import { parseRunArgs, UsageError } from './args.js';
 import { formatChecks, runChecks } from '../runner/environment.js';
 import { planRuns, PlanError } from '../runner/plan.js';
 import { executeRuns, writeReports } from '../runner/execute-runs.js';
+import { maybeWriteScenarioReport } from '../report/html/policy.js';
 import type { ReportedRun } from '../report/reports.js';
 
 export { PROJECT_ROOT } from '../runner/project-root.js';
@@ -47,6 +48,9 @@ run options (tundrill's):
   --tap FILE --junit FILE --json FILE   reports
   -q, --quiet              only the summary
   --long                   scenarios: the long version
+  --report html            an HTML report beside every run's capture, and a suite index
+                           (default: for scenarios and for runs that did not pass)
+  --no-report              no HTML reports
 
 exit status: 0 all passed, 1 a test failed, 2 usage or syntax error, 4 unsuitable environment`;
 
@@ -91,10 +95,16 @@ async function cmdRun(argv: string[]): Promise<number> {
         continue;
       }
       code = Math.max(code, o.exitCode);
-      reported.push(scenarioReportRow(o, s));
+      const row = scenarioReportRow(o, s);
+      const html = maybeWriteScenarioReport(args.report ?? 'default', o);
+      if (html) {
+        row.html = html;
+        if (!args.quiet) process.stdout.write(`report: ${html}\n`);
+      }
+      reported.push(row);
     }
   }
-  writeReports(args, reported, seconds);
+  writeReports(args, reported, seconds, `tundrill run: ${args.paths.join(' ')}`);
   return code;
 }
 

@@ -33,6 +33,8 @@ export interface EvidencePaths {
   capture?: string;
   timeline?: string;
   counters?: string;
+  /** Every script event's expected and actual times (`<stem>.events.jsonl`). */
+  events?: string;
   log?: string;
 }
 

@@ -384,6 +384,7 @@ export class PacketRunner {
     const actual = live.buf;
     const al = live.layout;
     const actualUsecs = this.ctx.clock.scriptUsecs(live.live.tsNs);
+    this.ctx.eventLog?.actual(ev, actualUsecs);
     const dumps = () => [
       `script packet: ${dumpTime(ev.times.usecs)} ${packetText(pkt.buf, pkt.layout, pkt)}`,
       `actual packet: ${dumpTime(actualUsecs)} ${packetText(actual, al)}`,

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import * as native from '../native/addon.js';
 import { parseScript, ScriptError, effectiveOptions, settingDefines, type OptionSetting } from '../script/index.js';
 import { CaptureLog } from '../evidence/capture-log.js';
+import type { EventLog } from './event-log.js';
 import { applyOption, ConfigError, finalizeConfig, type RunConfig, type RunOptions } from './config.js';
 import { EXIT_FAIL, EXIT_PASS, EXIT_USAGE, TestFailure } from './errors.js';
 import { NetDevice, type PacketHook } from './netdev.js';
@@ -63,6 +64,8 @@ export interface RunHooks {
   log?(line: string): void;
   /** The run's packet log, if the caller wants to hold it (to flush it when killed). */
   captureLog?: CaptureLog;
+  /** Filled with every event's expected and actual times, if given. */
+  eventLog?: EventLog;
 }
 
 function optionsFrom(settings: Map<string, string>, defines: Record<string, string>, where: string): RunOptions {
@@ -190,6 +193,7 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     lastEvent: undefined,
     scriptLastTimeUsecs: 0,
     numEvents: 0,
+    ...(hooks.eventLog ? { eventLog: hooks.eventLog } : {}),
   };
   const code = new CodeRecorder();
   let nextPort = 40000 + Math.floor(Math.random() * 20000);

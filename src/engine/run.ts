@@ -58,6 +58,7 @@ export function lastEventUsecs(ctx: RunContext): number {
 
 /** Check the time an event happened at (live monotonic ns) against the script. */
 export function checkEventTime(ctx: RunContext, ev: RunEvent, liveNs: bigint): void {
+  ctx.eventLog?.actual(ev, ctx.clock.scriptUsecs(liveNs));
   const err = verifyTime(ctx.config, ev.times, ctx.clock.scriptUsecs(liveNs), lastEventUsecs(ctx), eventDescription(ev));
   if (err) throw new TestFailure('timing', ev.line, err);
 }
@@ -99,6 +100,7 @@ export async function runEvents(ctx: RunContext, handlers: EventHandlers, abort:
     const ev = nextEvent(ctx);
     if (!ev) break;
     adjustRelativeTimes(ctx, ev);
+    ctx.eventLog?.begin(ev, ctx.config, lastEventUsecs(ctx));
     if (TRACING) trace(`line ${ev.line} ${ev.ast.type} at ${ev.times.usecs}us`);
     let step: Promise<void>;
     switch (ev.ast.type) {

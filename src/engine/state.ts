@@ -4,6 +4,7 @@
  */
 import type { Event, Script } from '../script/ast.js';
 import type { RunConfig } from './config.js';
+import type { EventLog } from './event-log.js';
 import type { FdTable } from './sockets.js';
 import { initialTimes, type EventTimes } from './timing.js';
 
@@ -81,4 +82,6 @@ export interface RunContext {
    * processing time does not accumulate along the script.
    */
   lastCompletionNs?: bigint;
+  /** Expected and actual times of every event, for reports. */
+  eventLog?: EventLog;
 }

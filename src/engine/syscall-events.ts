@@ -107,6 +107,7 @@ export class SyscallEvents {
     const flight: InFlight = { ev, settled: false, done: Promise.resolve() };
     const finish = async (): Promise<void> => {
       const r = run ? await run.done : await this.emulated(call, atNs);
+      this.ctx.eventLog?.call(ev, this.ctx.clock.scriptUsecs(r.startNs), this.ctx.clock.scriptUsecs(r.endNs));
       // The start of the call is checked against the event's time, the
       // return against the `...` end time with a tolerance computed from
       // the call's own duration.
@@ -157,6 +158,7 @@ export class SyscallEvents {
       r = this.exec.runNow(call.nr, call.args);
       void call.keepAlive;
     }
+    this.ctx.eventLog?.call(ev, this.ctx.clock.scriptUsecs(r.startNs), this.ctx.clock.scriptUsecs(r.endNs));
     if (TRACING) trace(`call ran ${this.ctx.clock.scriptUsecs(r.startNs).toFixed(0)}..${this.ctx.clock.scriptUsecs(r.endNs).toFixed(0)}us`);
     if (this.ctx.numEvents > 0) checkEventTime(this.ctx, ev, r.startNs);
     this.complete(ev, call, r);

@@ -5,13 +5,14 @@
  *   <stem>.pcapng (or .pcap)  every packet in and out of the device, annotated
  *   <stem>.sockets.jsonl      socket-state timeline of the namespace (changes only)
  *   <stem>.counters.json      kernel MIB counters at start and end, and their difference
+ *   <stem>.events.jsonl       every script event: expected, tolerance, actual, call start/return
  *   <stem>.run.json           the run's clock marks (see RunMarks)
  *   <stem>.verdict.json       a scenario's verdict
  */
 import { join } from 'node:path';
 import type { CaptureFormat } from './pcapng.js';
 
-export type EvidenceKind = 'capture' | 'timeline' | 'counters' | 'marks' | 'verdict';
+export type EvidenceKind = 'capture' | 'timeline' | 'counters' | 'events' | 'marks' | 'verdict';
 
 /** One file an evidence source wrote. */
 export interface EvidenceFile {
@@ -22,6 +23,7 @@ export interface EvidenceFile {
 const SUFFIX: Readonly<Record<Exclude<EvidenceKind, 'capture'>, string>> = {
   timeline: '.sockets.jsonl',
   counters: '.counters.json',
+  events: '.events.jsonl',
   marks: '.run.json',
   verdict: '.verdict.json',
 };
@@ -37,6 +39,7 @@ export function evidenceFiles(dir: string, stem: string, format: CaptureFormat):
     capture: evidenceFile(dir, stem, 'capture', format),
     timeline: evidenceFile(dir, stem, 'timeline'),
     counters: evidenceFile(dir, stem, 'counters'),
+    events: evidenceFile(dir, stem, 'events'),
     marks: evidenceFile(dir, stem, 'marks'),
     verdict: evidenceFile(dir, stem, 'verdict'),
   };

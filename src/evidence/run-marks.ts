@@ -5,6 +5,7 @@
  * written with, the sysctls the run set and why a hold ended.
  */
 import { writeFileSync } from 'node:fs';
+import type { SystemDescription } from '../backend/system-under-test.js';
 import type { EvidenceFile } from './files.js';
 import type { EvidenceSource } from './source.js';
 import { toJsonLine } from './timeline.js';
@@ -39,6 +40,8 @@ export interface RunMarks {
   /** 'socket-gone', 'max' (time limit), or 'none'. */
   holdEnded: 'socket-gone' | 'max' | 'none';
   sysctls: Record<string, string>;
+  /** The kernel, device and backend the run ran against. */
+  system?: SystemDescription;
 }
 
 /** Writes the marks the runner keeps in `marks` when observation ends (or the worker is stopped). */

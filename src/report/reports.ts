@@ -18,6 +18,8 @@ export interface ReportedRun {
   result: RunResult;
   /** Output of the worker (stdout and stderr) for failures. */
   output: string;
+  /** The run's HTML report, when one was written. */
+  html?: string;
 }
 
 export interface Summary {

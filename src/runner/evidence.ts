@@ -10,6 +10,8 @@
 import { CaptureLog } from '../evidence/capture-log.js';
 import { captureSource } from '../evidence/capture-source.js';
 import { countersSource } from '../evidence/counters-source.js';
+import { eventsSource } from '../evidence/events-source.js';
+import { EventLog } from '../engine/event-log.js';
 import { evidenceFiles } from '../evidence/files.js';
 import { monoToRealtimeOffsetNs, type CaptureFormat } from '../evidence/pcapng.js';
 import { runMarksSource, type HoldOptions, type RunMarks } from '../evidence/run-marks.js';
@@ -52,7 +54,7 @@ interface Sources {
 }
 
 /** The run's evidence sources, in start order. */
-function evidenceSources(opts: EvidenceOptions, marks: RunMarks, capture: CaptureLog, log: (line: string) => void): Sources {
+function evidenceSources(opts: EvidenceOptions, marks: RunMarks, capture: CaptureLog, events: EventLog, log: (line: string) => void): Sources {
   if (opts.dir === '') return { all: [], socketState: null };
   const files = evidenceFiles(opts.dir, opts.stem, opts.format);
   const socketState = opts.ssIntervalMs > 0
@@ -62,6 +64,7 @@ function evidenceSources(opts: EvidenceOptions, marks: RunMarks, capture: Captur
     captureSource({ path: files.capture, format: opts.format, log: capture, monoToRealtimeOffsetNs: marks.monoToRealtimeOffsetNs }),
     runMarksSource(files.marks, marks),
     countersSource(files.counters),
+    eventsSource(files.events, events),
   ];
   if (socketState) all.push(socketState);
   return { all, socketState };
@@ -76,7 +79,8 @@ export function attachEvidence(
   const marks: RunMarks = { stem: opts.stem, monoToRealtimeOffsetNs: monoToRealtimeOffsetNs(), holdEnded: 'none', sysctls };
   if (hold) marks.hold = hold;
   const captureLog = new CaptureLog();
-  const sources = evidenceSources(opts, marks, captureLog, log);
+  const eventLog = new EventLog();
+  const sources = evidenceSources(opts, marks, captureLog, eventLog, log);
   const reversed = [...sources.all].reverse();
   const packetSources = sources.all.filter((s) => s.onPacket);
 
@@ -93,9 +97,12 @@ export function attachEvidence(
 
   const hooks: RunHooks = {
     captureLog,
+    // Recorded only when there is a folder to write it to.
+    ...(opts.dir !== '' ? { eventLog } : {}),
     async onNetworkReady(config, opened) {
       for (const [k, v] of Object.entries(sysctls)) await writeSysctl(k, v);
       marks.networkReadyNs = process.hrtime.bigint();
+      marks.system = opened.system;
       const run = {
         stem: opts.stem, ipVersion: config.ipVersion, localIp: config.localIp, remoteIp: config.remoteIp,
         system: opened.system, linkType: opened.linkType, frameOffset: opened.frameOffset,
@@ -144,7 +151,7 @@ export function attachEvidence(
       const p: EvidencePaths = {};
       for (const s of sources.all) {
         for (const f of s.files()) {
-          if (f.kind === 'capture' || f.kind === 'timeline' || f.kind === 'counters') p[f.kind] = f.path;
+          if (f.kind === 'capture' || f.kind === 'timeline' || f.kind === 'counters' || f.kind === 'events') p[f.kind] = f.path;
         }
       }
       return p;

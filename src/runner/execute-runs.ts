@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS } from '../engine/errors.js';
 import type { RunResult } from '../engine/result.js';
+import { maybeWriteRunReport, maybeWriteSuiteIndex } from '../report/html/policy.js';
 import { runLine, summarize, summaryLine, writeJson, writeJunit, writeTap, type ReportedRun } from '../report/reports.js';
 import type { RunnerOptions } from './options.js';
 import type { PlannedRun } from './plan.js';
@@ -97,11 +98,14 @@ export async function executeRuns(
       result.exitCode = outcome.exitCode === EXIT_ENVIRONMENT ? EXIT_ENVIRONMENT : EXIT_FAIL;
     }
     const r: ReportedRun = { path: run.reportPath, variant: run.variantLabel, result, output: `${outcome.stdout}${outcome.stderr}`.trim() };
+    const html = maybeWriteRunReport(args.report ?? 'default', { dir: request.evidence.dir, stem: request.evidence.stem, scriptPath: run.scriptPath }, result);
+    if (html) r.html = html;
     if (!args.quiet) {
       process.stdout.write(`${runLine(r)}\n`);
       if (single && result.evidence.capture) {
         const ev = result.evidence;
         process.stdout.write(`     evidence: ${[ev.capture, ev.timeline, ev.counters].filter(Boolean).join(', ')}\n`);
+        if (html) process.stdout.write(`     report: ${html}\n`);
       }
       if (result.verdict !== 'pass' && result.firstError) process.stderr.write(`${result.firstError.text}\n`);
       for (const w of result.warnings) process.stderr.write(`${w}\n`);
@@ -119,10 +123,16 @@ export async function executeRuns(
   return { reported, exitCode, seconds: s.seconds };
 }
 
-export function writeReports(args: RunnerOptions, reported: ReportedRun[], seconds: number): void {
+export function writeReports(args: RunnerOptions, reported: ReportedRun[], seconds: number, title = 'tundrill run'): void {
   const s = summarize(reported, seconds);
   if (args.tap) writeTap(args.tap, reported);
   if (args.junit) writeJunit(args.junit, reported, s);
   if (args.json) writeJson(args.json, reported, s);
+  const rows = reported.map((r) => ({
+    path: r.path, variant: r.variant, verdict: r.result.verdict, durationMs: r.result.durationMs,
+    ...(r.result.firstError ? { firstError: r.result.firstError.headline } : {}), ...(r.html ? { report: r.html } : {}),
+  }));
+  const index = args.capture ? maybeWriteSuiteIndex(args.report ?? 'default', join(resolve(args.captureDir), 'index.html'), title, rows, seconds) : undefined;
+  if (index && !args.quiet) process.stdout.write(`report index: ${index}\n`);
 }
 

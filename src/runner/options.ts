@@ -11,6 +11,7 @@ import type { SamplerKind } from '../evidence/socket-timeline.js';
 /** Default sampling intervals: a sock_diag dump costs microseconds, an ss process milliseconds. */
 export const SOCK_DIAG_INTERVAL_MS = 10;
 export const SS_INTERVAL_MS = 100;
+import type { ReportMode } from '../report/html/policy.js';
 
 export interface RunnerOptions {
   /** packetdrill options for every run, in order (override the scripts' option lines). */
@@ -37,12 +38,14 @@ export interface RunnerOptions {
   quiet: boolean;
   /** Scenario runs: the long version of a scenario. */
   long: boolean;
+  /** HTML reports: 'html' for every run, 'none' for none, 'default' (or absent) for scenarios and failures. */
+  report?: ReportMode;
 }
 
 /** The defaults `tundrill run` starts from. */
 export function defaultRunnerOptions(captureDir = join(process.cwd(), 'captures')): RunnerOptions {
   return {
     packetdrill: [], timeoutSecs: 180, captureDir, capture: true, captureFormat: 'pcapng', ssIntervalMs: SOCK_DIAG_INTERVAL_MS, sampler: 'sock_diag',
-    verbose: false, quiet: false, long: false,
+    verbose: false, quiet: false, long: false, report: 'default',
   };
 }

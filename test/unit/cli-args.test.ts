@@ -11,8 +11,15 @@ describe('parseRunArgs', () => {
   it('has defaults', () => {
     expect(parse('a.pkt')).toEqual({
       paths: ['a.pkt'], packetdrill: [], ksft: false, timeoutSecs: 180, captureDir: '/tmp/captures', capture: true,
-      captureFormat: 'pcapng', ssIntervalMs: 10, sampler: 'sock_diag', verbose: false, quiet: false, long: false,
+      captureFormat: 'pcapng', ssIntervalMs: 10, sampler: 'sock_diag', verbose: false, quiet: false, long: false, report: 'default',
     });
+  });
+
+  it('takes --report html and --no-report, and refuses other report formats', () => {
+    expect(parse('--report', 'html', 'a.pkt').report).toBe('html');
+    expect(parse('--report=html', 'a.pkt').report).toBe('html');
+    expect(parse('--no-report', 'a.pkt').report).toBe('none');
+    expect(() => parse('--report', 'pdf', 'a.pkt')).toThrow(/--report: unknown format 'pdf'/);
   });
 
   it('keeps packetdrill options in order, in both --name=value and --name value forms', () => {
