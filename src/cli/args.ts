@@ -27,6 +27,11 @@ export interface RunArgs {
   tap?: string;
   junit?: string;
   json?: string;
+  ktap?: string;
+  /** `--shard i/n`: run only part i of n of the plan. */
+  shard?: string;
+  /** `--repeat N`: run every row N times. */
+  repeat?: number;
   verbose: boolean;
   quiet: boolean;
   /** Scenario runs: the long version of a scenario. */
@@ -79,6 +84,9 @@ export function parseRunArgs(argv: string[], defaults: { captureDir: string }): 
       case 'tap': out.tap = takeValue(); break;
       case 'junit': out.junit = takeValue(); break;
       case 'json': out.json = takeValue(); break;
+      case 'ktap': out.ktap = takeValue(); break;
+      case 'shard': out.shard = takeValue(); break;
+      case 'repeat': out.repeat = Math.trunc(num('--repeat', takeValue(), 1)); break;
       case 'q': case 'quiet': out.quiet = true; break;
       case 'long': out.long = true; break;
       default:

@@ -18,7 +18,10 @@ import { formatChecks, runChecks } from './doctor.js';
 import { planRuns, PlanError, type PlannedRun } from './plan.js';
 import { runWorker } from './spawn.js';
 import { WorkerPool } from './pool.js';
-import { runLine, summarize, summaryLine, writeJson, writeJunit, writeTap, type ReportedRun } from '../report/reports.js';
+import { runLine, summarize, summaryLine, type JsonPlanInfo, type ReportedRun } from '../report/reports.js';
+import { writeReportFiles } from '../report/write-all.js';
+import { executePart, planPart } from './fleet.js';
+import { cmdReport } from './report-merge.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -27,6 +30,7 @@ const USAGE = `usage:
   tundrill parse <script.pkt>...
   tundrill doctor [--fix]
   tundrill conformance [--corpus gtests|selftests|all] [-j N] [--filter S] [--save [--merge]] [--check] [--no-retry]
+  tundrill report merge [--json F] [--junit F] [--tap F] [--ktap F] <shard.json>...
 
 run options (packetdrill's, override the scripts' own option lines):
   --ip_version=ipv4|ipv4-mapped-ipv6|ipv6   run only this variant
@@ -44,7 +48,9 @@ run options (tundrill's):
   --pcap                   classic pcap instead of pcapng
   --no-capture             keep no capture
   --ss-interval MS         ss -tinoe sampling interval (default 100, 0 = off)
-  --tap FILE --junit FILE --json FILE   reports
+  --tap FILE --junit FILE --json FILE --ktap FILE   reports
+  --shard I/N              run part I of N of the plan (split evenly by expected duration)
+  --repeat N               run every row N times: pass rate, flaky rows, timing spread per line
   -q, --quiet              only the summary
   --long                   scenarios: the long version
 
@@ -160,11 +166,8 @@ export async function executeRuns(
   return { reported, exitCode, seconds: s.seconds };
 }
 
-function writeReports(args: RunArgs, reported: ReportedRun[], seconds: number): void {
-  const s = summarize(reported, seconds);
-  if (args.tap) writeTap(args.tap, reported);
-  if (args.junit) writeJunit(args.junit, reported, s);
-  if (args.json) writeJson(args.json, reported, s);
+function writeReports(args: RunArgs, reported: ReportedRun[], seconds: number, plan: JsonPlanInfo = {}): void {
+  writeReportFiles(args, reported, summarize(reported, seconds), plan);
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
@@ -183,15 +186,18 @@ async function cmdRun(argv: string[]): Promise<number> {
   let code = EXIT_PASS;
   const reported: ReportedRun[] = [];
   let seconds = 0;
-  if (scripts.length > 0) {
-    const runs = planRuns(scripts, { ksft: args.ksft, user: args.packetdrill });
-    if (runs.length === 0) throw new UsageError('run: no .pkt scripts found');
-    const r = await executeRuns(runs, args, scripts.join(' '), { writeReports: false });
+  const runs = scripts.length > 0 ? planRuns(scripts, { ksft: args.ksft, user: args.packetdrill }) : [];
+  if (scripts.length > 0 && runs.length === 0) throw new UsageError('run: no .pkt scripts found');
+  const part = planPart(runs, args, PROJECT_ROOT, scenarios.length);
+  if (part.note && !args.quiet) process.stdout.write(`${part.note}\n`);
+  if (part.runs.length > 0) {
+    const r = await executePart(part, args, scripts.join(' '), executeRuns);
     code = Math.max(code, r.exitCode);
     reported.push(...r.reported);
     seconds += r.seconds;
   }
-  if (scenarios.length > 0) {
+  // Scenarios run once, on the first shard.
+  if (scenarios.length > 0 && (part.plan.shard?.index ?? 1) === 1) {
     const { runScenarioFileOutcome, scenarioReportRow } = await import('../scenario/runner.js');
     for (const s of scenarios) {
       const started = performance.now();
@@ -202,10 +208,10 @@ async function cmdRun(argv: string[]): Promise<number> {
         continue;
       }
       code = Math.max(code, o.exitCode);
-      reported.push(scenarioReportRow(o, s));
+      reported.push({ ...scenarioReportRow(o, s), index: runs.length + scenarios.indexOf(s) });
     }
   }
-  writeReports(args, reported, seconds);
+  writeReports(args, reported, seconds, part.plan);
   return code;
 }
 
@@ -237,6 +243,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': return await cmdRun(rest);
       case 'parse': return cmdParse(rest);
       case 'doctor': return cmdDoctor(rest);
+      case 'report': return cmdReport(rest);
       case 'conformance': {
         const { runConformance } = await import('./conformance.js');
         return await runConformance(rest);

@@ -46,6 +46,16 @@ export interface Tolerance {
   tolerancePercent: number;
 }
 
+/** The tolerance an event gets: the fixed one or the percentage of the gap since the previous event, whichever is larger. */
+export function toleranceUsecs(tol: Tolerance, usecs: number, lastEventUsecs: number): number {
+  let tolerance = tol.toleranceUsecs;
+  if (lastEventUsecs !== -1) {
+    const dynamic = Math.trunc((tol.tolerancePercent / 100) * (usecs - lastEventUsecs));
+    if (dynamic > tolerance) tolerance = dynamic;
+  }
+  return tolerance;
+}
+
 /**
  * Check that something expected at `scriptUsecs` (or within
  * `scriptUsecs`~`scriptEndUsecs`) happened at `actualUsecs` (both in script
@@ -60,12 +70,7 @@ export function verifyTime(
   description: string,
 ): string | null {
   if (times.type === 'any') return null;
-  let tolerance = tol.toleranceUsecs;
-  if (lastEventUsecs !== -1) {
-    const delta = times.usecs - lastEventUsecs;
-    const dynamic = Math.trunc((tol.tolerancePercent / 100) * delta);
-    if (dynamic > tolerance) tolerance = dynamic;
-  }
+  const tolerance = toleranceUsecs(tol, times.usecs, lastEventUsecs);
   if (times.type === 'absolute_range' || times.type === 'relative_range') {
     if (actualUsecs < times.usecs - tolerance || actualUsecs > times.endUsecs + tolerance) {
       if (times.type === 'absolute_range') {
