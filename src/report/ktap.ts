@@ -22,7 +22,7 @@ export function ktapText(runs: readonly ReportedRun[]): string {
       const text = [r.result.firstError?.text ?? '', r.output].filter(Boolean).join('\n');
       for (const l of text.split('\n')) if (l.trim()) lines.push(`# ${l.trimEnd()}`);
     }
-    if (r.repeat) lines.push(`# ${ktapName(r)}: ${repeatNote(r)}`);
+    if (r.repeat && r.repeat.passed < r.repeat.runs) lines.push(`# ${ktapName(r)}: ${repeatNote(r)}`);
     const n = i + 1;
     if (v === 'pass') {
       pass++;

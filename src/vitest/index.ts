@@ -68,8 +68,11 @@ export const tundrillMatchers = {
     const fins = ev.finTransmissions();
     const atLeast = opts.atLeast ?? 3;
     const times = fins.timesMs;
-    // The intervals between retransmissions (the first interval, original to loss probe or first timeout, is not part of the backoff).
-    const backoff = ev.checkBackoff(times.slice(1), opts);
+    // The retransmission timer's series: from the last transmission before its first timeout (the original or a loss probe).
+    const kinds = ev.retransmissionKinds(fins);
+    const firstTimeout = kinds.indexOf('timeout');
+    const series = firstTimeout > 0 ? times.slice(firstTimeout - 1).filter((_, i) => i === 0 || kinds[firstTimeout - 1 + i] === 'timeout') : [];
+    const backoff = ev.checkBackoff(series, opts);
     const ok = times.length >= atLeast && backoff.ok;
     const seen = `FIN sent ${times.length} times at ${times.map((t) => t.toFixed(1)).join(', ')} ms; intervals ${backoff.intervalsMs.map((t) => t.toFixed(1)).join(', ')} ms`;
     return {
