@@ -15,7 +15,7 @@
 import { basename, resolve } from 'node:path';
 import type { RunArgs } from '../cli/args.js';
 import { formatChecks, runChecks } from '../cli/doctor.js';
-import type { HoldOptions } from '../cli/evidence.js';
+import type { HoldOptions } from '../scenario/api.js';
 import type { IpVersion } from '../engine/config.js';
 import type { EventTiming, FirstError, RunResult, Verdict as RunVerdict } from '../engine/result.js';
 import { check, verdict as scenarioVerdict, type Scenario, type Verdict } from '../scenario/api.js';
