@@ -13,8 +13,8 @@
  * `captureDir` the files stay there as well.
  */
 import { basename, resolve } from 'node:path';
-import type { RunArgs } from '../cli/args.js';
-import { formatChecks, runChecks } from '../cli/doctor.js';
+import { formatChecks, runChecks } from '../runner/environment.js';
+import type { RunnerOptions } from '../runner/options.js';
 import type { HoldOptions } from '../scenario/api.js';
 import type { IpVersion } from '../engine/config.js';
 import type { EventTiming, FirstError, RunResult, Verdict as RunVerdict } from '../engine/result.js';
@@ -91,9 +91,9 @@ function checkEnvironment(): void {
   environmentChecked = true;
 }
 
-function runArgs(o: RunOptions, long: boolean): RunArgs {
+function runArgs(o: RunOptions, long: boolean): RunnerOptions {
   return {
-    paths: [], packetdrill: [], ksft: false, timeoutSecs: o.timeoutSecs ?? 180,
+    packetdrill: [], timeoutSecs: o.timeoutSecs ?? 180,
     captureDir: o.captureDir ? resolve(o.captureDir) : '', capture: o.captureDir !== undefined,
     captureFormat: 'pcapng', ssIntervalMs: o.ssIntervalMs ?? 100, verbose: o.verbose ?? false, quiet: true, long,
   };

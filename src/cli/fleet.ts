@@ -10,7 +10,7 @@ import { parseShard, readDurations, referenceDurationSources, splitRuns, ShardEr
 import type { JsonPlanInfo, ReportedRun } from '../report/reports.js';
 import type { RunArgs } from './args.js';
 import { UsageError } from './args.js';
-import type { PlannedRun } from './plan.js';
+import type { PlannedRun } from '../runner/plan.js';
 
 export type Execute = (runs: PlannedRun[], args: RunArgs, label: string, opts: { writeReports?: boolean })
   => Promise<{ reported: ReportedRun[]; exitCode: number; seconds: number }>;
