@@ -16,6 +16,10 @@ const PD_BARE_FLAGS = new Set(['tcp_ts_ecr_scaled', 'strict_segments', 'dry_run'
 export interface RunArgs extends RunnerOptions {
   paths: string[];
   ksft: boolean;
+  /** `--shard i/n`: run only part i of n of the plan. */
+  shard?: string;
+  /** `--repeat N`: run every row N times. */
+  repeat?: number;
 }
 
 export class UsageError extends Error {}
@@ -68,6 +72,9 @@ export function parseRunArgs(argv: string[], defaults: { captureDir: string }): 
       case 'tap': out.tap = takeValue(); break;
       case 'junit': out.junit = takeValue(); break;
       case 'json': out.json = takeValue(); break;
+      case 'ktap': out.ktap = takeValue(); break;
+      case 'shard': out.shard = takeValue(); break;
+      case 'repeat': out.repeat = Math.trunc(num('--repeat', takeValue(), 1)); break;
       case 'q': case 'quiet': out.quiet = true; break;
       case 'long': out.long = true; break;
       case 'report': {

@@ -16,6 +16,9 @@ import { planRuns, PlanError } from '../runner/plan.js';
 import { executeRuns, writeReports } from '../runner/execute-runs.js';
 import { maybeWriteScenarioReport } from '../report/html/policy.js';
 import type { ReportedRun } from '../report/reports.js';
+import { PROJECT_ROOT } from '../runner/project-root.js';
+import { executePart, planPart } from './fleet.js';
+import { cmdReport } from './report-merge.js';
 
 export { PROJECT_ROOT } from '../runner/project-root.js';
 export { defaultJobs, executeRuns } from '../runner/execute-runs.js';
@@ -25,6 +28,7 @@ const USAGE = `usage:
   tundrill parse <script.pkt>...
   tundrill doctor [--fix]
   tundrill conformance [--corpus gtests|selftests|all] [-j N] [--filter S] [--save [--merge]] [--check] [--no-retry]
+  tundrill report merge [--json F] [--junit F] [--tap F] [--ktap F] [--index F] <shard.json>...
 
 run options (packetdrill's, override the scripts' own option lines):
   --ip_version=ipv4|ipv4-mapped-ipv6|ipv6   run only this variant
@@ -45,7 +49,9 @@ run options (tundrill's):
                            and every interval; ss: an ss -tinoem process every interval)
   --sample-interval MS     full socket listing interval (default 10 with sock_diag, 100 with ss;
                            0 = no socket-state timeline); --ss-interval is the old name
-  --tap FILE --junit FILE --json FILE   reports
+  --tap FILE --junit FILE --json FILE --ktap FILE   reports
+  --shard I/N              run part I of N of the plan (split evenly by expected duration)
+  --repeat N               run every row N times: pass rate, flaky rows, timing spread per line
   -q, --quiet              only the summary
   --long                   scenarios: the long version
   --report html            an HTML report beside every run's capture, and a suite index
@@ -76,15 +82,18 @@ async function cmdRun(argv: string[]): Promise<number> {
   let code = EXIT_PASS;
   const reported: ReportedRun[] = [];
   let seconds = 0;
-  if (scripts.length > 0) {
-    const runs = planRuns(scripts, { ksft: args.ksft, user: args.packetdrill });
-    if (runs.length === 0) throw new UsageError('run: no .pkt scripts found');
-    const r = await executeRuns(runs, args, scripts.join(' '), { writeReports: false });
+  const runs = scripts.length > 0 ? planRuns(scripts, { ksft: args.ksft, user: args.packetdrill }) : [];
+  if (scripts.length > 0 && runs.length === 0) throw new UsageError('run: no .pkt scripts found');
+  const part = planPart(runs, args, PROJECT_ROOT, scenarios.length);
+  if (part.note && !args.quiet) process.stdout.write(`${part.note}\n`);
+  if (part.runs.length > 0) {
+    const r = await executePart(part, args, scripts.join(' '), executeRuns);
     code = Math.max(code, r.exitCode);
     reported.push(...r.reported);
     seconds += r.seconds;
   }
-  if (scenarios.length > 0) {
+  // Scenarios run once, on the first shard.
+  if (scenarios.length > 0 && (part.plan.shard?.index ?? 1) === 1) {
     const { runScenarioFileOutcome, scenarioReportRow } = await import('../scenario/runner.js');
     for (const s of scenarios) {
       const started = performance.now();
@@ -95,7 +104,7 @@ async function cmdRun(argv: string[]): Promise<number> {
         continue;
       }
       code = Math.max(code, o.exitCode);
-      const row = scenarioReportRow(o, s);
+      const row: ReportedRun = { ...scenarioReportRow(o, s), index: runs.length + scenarios.indexOf(s) };
       const html = maybeWriteScenarioReport(args.report ?? 'default', o);
       if (html) {
         row.html = html;
@@ -104,7 +113,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       reported.push(row);
     }
   }
-  writeReports(args, reported, seconds, `tundrill run: ${args.paths.join(' ')}`);
+  writeReports(args, reported, seconds, part.plan, `tundrill run: ${args.paths.join(' ')}`);
   return code;
 }
 
@@ -136,6 +145,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': return await cmdRun(rest);
       case 'parse': return cmdParse(rest);
       case 'doctor': return cmdDoctor(rest);
+      case 'report': return cmdReport(rest);
       case 'conformance': {
         const { runConformance } = await import('./conformance.js');
         return await runConformance(rest);

@@ -51,8 +51,26 @@ export interface RunResult {
   packets: { injected: number; sniffed: number };
   /** Injection timing error in µs (actual minus scheduled) per injected packet. */
   injectionErrorsUsecs: number[];
+  /** When each checked event happened against its script time (see EventTiming). */
+  timing?: EventTiming[];
   /** The system under test the run ran against (absent when it never opened one). */
   system?: SystemDescription;
   /** Set-up costs, in ms. */
   overhead?: { startMs: number; tunMs: number; netMs: number; addonMs: number };
+}
+
+/**
+ * One script event whose time was checked: its script time, the time it
+ * happened (both µs of script time) and the tolerance it was given.
+ * Events at `*` and the first event (time 0, the anchor) have none.
+ */
+export interface EventTiming {
+  line: number;
+  /** inbound, outbound, syscall, command or code. */
+  kind: string;
+  expectedUsecs: number;
+  /** End of a time range (`a~b`), absent otherwise. */
+  expectedEndUsecs?: number;
+  actualUsecs: number;
+  toleranceUsecs: number;
 }

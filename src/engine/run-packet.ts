@@ -14,7 +14,7 @@ import {
   rawTcpOptions, readAddr, writeAddr, type Layout,
 } from './packet-layout.js';
 import { dumpTime, packetText, tcpOptionText } from './packet-text.js';
-import { checkEventTime, lastEventUsecs } from './run.js';
+import { checkEventTime, lastEventUsecs, recordEventTime } from './run.js';
 import { newSocketEntry, type Endpoint, type SocketEntry } from './sockets.js';
 import type { RunContext, RunEvent } from './state.js';
 import { verifyTime } from './timing.js';
@@ -430,6 +430,7 @@ export class PacketRunner {
       const s = pkt.buf.subarray(pkt.layout.payload, pkt.layout.payload + pkt.layout.payloadLen);
       if (!a.equals(s)) fail('incorrect outbound data payload');
     }
+    recordEventTime(ev, actualUsecs, lastEventUsecs(this.ctx));
     const timeErr = verifyTime(this.ctx.config, ev.times, actualUsecs, lastEventUsecs(this.ctx), 'outbound packet');
     if (timeErr) fail(timeErr);
     this.capture.note(live.live.record, `> ${packetText(actual, al, pkt)}`);

@@ -12,7 +12,8 @@ import type { EventLog } from './event-log.js';
 import { applyOption, ConfigError, finalizeConfig, type RunConfig, type RunOptions } from './config.js';
 import { EXIT_FAIL, EXIT_PASS, EXIT_USAGE, TestFailure } from './errors.js';
 import { NetDevice, type PacketHook } from './netdev.js';
-import type { FirstError, RunResult } from './result.js';
+import type { EventTiming, FirstError, RunResult } from './result.js';
+import { toleranceUsecs } from './timing.js';
 import { CodeRecorder } from './run-code.js';
 import { runShellCommand } from './run-command.js';
 import { PacketRunner } from './run-packet.js';
@@ -296,12 +297,29 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     closeScriptFds(fds);
     dev.stop();
     result.injectionErrorsUsecs = dev.injectionErrorsNs.map((ns) => Number(ns) / 1000);
+    result.timing = eventTimings(ctx);
     await hooks.writeCapture?.(capture);
     system.close();
     phase('evidence written');
     flushTrace();
   }
   return done();
+}
+
+/** The timing table of the events whose time was checked, in script order. */
+function eventTimings(ctx: RunContext): EventTiming[] {
+  const out: EventTiming[] = [];
+  for (const ev of ctx.events) {
+    if (ev.actualUsecs === undefined || ev.times.type === 'any') continue;
+    const kind = ev.ast.type === 'packet' ? ev.ast.packet.direction : ev.ast.type;
+    const t: EventTiming = {
+      line: ev.line, kind, expectedUsecs: ev.times.usecs, actualUsecs: Math.round(ev.actualUsecs * 1000) / 1000,
+      toleranceUsecs: toleranceUsecs(ctx.config, ev.times.usecs, ev.previousUsecs ?? -1),
+    };
+    if (ev.times.type === 'absolute_range' || ev.times.type === 'relative_range') t.expectedEndUsecs = ev.times.endUsecs;
+    out.push(t);
+  }
+  return out;
 }
 
 /** Close what the script left open, as packetdrill does when it ends. */

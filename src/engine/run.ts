@@ -56,10 +56,18 @@ export function lastEventUsecs(ctx: RunContext): number {
   return ctx.lastEvent ? ctx.lastEvent.times.usecs : -1;
 }
 
+/** Keep when an event happened, for the run's timing table (two field writes, nothing on the hot path). */
+export function recordEventTime(ev: RunEvent, actualUsecs: number, previousUsecs: number): void {
+  ev.actualUsecs = actualUsecs;
+  ev.previousUsecs = previousUsecs;
+}
+
 /** Check the time an event happened at (live monotonic ns) against the script. */
 export function checkEventTime(ctx: RunContext, ev: RunEvent, liveNs: bigint): void {
-  ctx.eventLog?.actual(ev, ctx.clock.scriptUsecs(liveNs));
-  const err = verifyTime(ctx.config, ev.times, ctx.clock.scriptUsecs(liveNs), lastEventUsecs(ctx), eventDescription(ev));
+  const actual = ctx.clock.scriptUsecs(liveNs);
+  ctx.eventLog?.actual(ev, actual);
+  recordEventTime(ev, actual, lastEventUsecs(ctx));
+  const err = verifyTime(ctx.config, ev.times, actual, lastEventUsecs(ctx), eventDescription(ev));
   if (err) throw new TestFailure('timing', ev.line, err);
 }
 

@@ -16,6 +16,10 @@ export interface RunEvent {
   times: EventTimes;
   /** For blocking system calls: the expected return time (script time), else -1. */
   syscallEndUsecs: number;
+  /** When the event happened (script time, µs), once its time was checked. */
+  actualUsecs?: number;
+  /** The previous event's script time its tolerance was computed from (-1 for none). */
+  previousUsecs?: number;
 }
 
 export function toRunEvents(script: Script): RunEvent[] {

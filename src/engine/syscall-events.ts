@@ -8,7 +8,7 @@
  */
 import type { SyscallResult } from '../native/addon.js';
 import { TestFailure } from './errors.js';
-import { checkEventTime } from './run.js';
+import { checkEventTime, recordEventTime } from './run.js';
 import { SyscallFailure, type PreparedSyscall } from './run-syscall.js';
 import type { RunContext, RunEvent } from './state.js';
 import { verifyTime } from './timing.js';
@@ -112,6 +112,7 @@ export class SyscallEvents {
       // return against the `...` end time with a tolerance computed from
       // the call's own duration.
       if (numEventsAtStart > 0) {
+        recordEventTime(ev, this.ctx.clock.scriptUsecs(r.startNs), lastEvent ? lastEvent.times.usecs : -1);
         const err = verifyTime(this.ctx.config, ev.times, this.ctx.clock.scriptUsecs(r.startNs),
           lastEvent ? lastEvent.times.usecs : -1, 'system call start');
         if (err) throw new TestFailure('timing', ev.line, err);

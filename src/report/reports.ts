@@ -10,6 +10,7 @@ function writeReport(file: string, text: string): void {
   writeFileSync(file, text);
 }
 import type { RunResult } from '../engine/result.js';
+import type { RepeatSummary } from '../runner/repeat.js';
 
 export interface ReportedRun {
   /** Script path as the report shows it. */
@@ -20,6 +21,21 @@ export interface ReportedRun {
   output: string;
   /** The run's HTML report, when one was written. */
   html?: string;
+  /** Position in the run plan before it was split into shards (to merge shards back in order). */
+  index?: number;
+  /** Rows run several times (--repeat): pass rate, flakiness, timing spread. */
+  repeat?: RepeatSummary;
+}
+
+/** Some runs of a repeated row passed and some did not. */
+export function isFlaky(r: ReportedRun): boolean {
+  return r.repeat?.flaky === true;
+}
+
+/** `passed 7/10, flaky` for repeated rows, '' otherwise. */
+export function repeatNote(r: ReportedRun): string {
+  if (!r.repeat) return '';
+  return `passed ${r.repeat.passed}/${r.repeat.runs}${r.repeat.flaky ? ', flaky' : ''}`;
 }
 
 export interface Summary {
@@ -29,6 +45,8 @@ export interface Summary {
   timedOut: number;
   errors: number;
   seconds: number;
+  /** Repeated rows that flipped (only when rows were repeated). */
+  flaky?: number;
 }
 
 export function summarize(runs: ReportedRun[], seconds: number): Summary {
@@ -41,6 +59,7 @@ export function summarize(runs: ReportedRun[], seconds: number): Summary {
       if (r.result.verdict === 'error' || r.result.verdict === 'environment') s.errors++;
     }
   }
+  if (runs.some((r) => r.repeat)) s.flaky = runs.filter(isFlaky).length;
   return s;
 }
 
@@ -62,9 +81,10 @@ export function writeTap(file: string, runs: ReportedRun[]): void {
   runs.forEach((r, i) => {
     const n = i + 1;
     const v = r.result.verdict;
-    if (v === 'pass') lines.push(`ok ${n} ${r.path} (${r.variant})`);
-    else if (v === 'timeout') lines.push(`not ok ${n} ${r.path} (${r.variant}) # timeout`);
-    else lines.push(`not ok ${n} ${r.path} (${r.variant})`);
+    const note = repeatNote(r) ? ` [${repeatNote(r)}]` : '';
+    if (v === 'pass') lines.push(`ok ${n} ${r.path} (${r.variant})${note}`);
+    else if (v === 'timeout') lines.push(`not ok ${n} ${r.path} (${r.variant})${note} # timeout`);
+    else lines.push(`not ok ${n} ${r.path} (${r.variant})${note}`);
     const text = [r.result.firstError?.text ?? '', r.output].filter(Boolean).join('\n');
     if (v !== 'pass') for (const l of text.split('\n')) if (l.trim()) lines.push(`# ${l.trimEnd()}`);
   });
@@ -82,11 +102,14 @@ export function writeJunit(file: string, runs: ReportedRun[], s: Summary): void 
     const name = xml(`${r.path} (${r.variant})`);
     const t = (r.result.durationMs / 1000).toFixed(3);
     const v = r.result.verdict;
-    if (v === 'pass') return `    <testcase classname="tundrill" name="${name}" time="${t}"/>`;
-    const msg = xml(r.result.firstError?.headline ?? v);
+    const props = r.repeat
+      ? `\n      <properties><property name="runs" value="${r.repeat.runs}"/><property name="passed" value="${r.repeat.passed}"/><property name="flaky" value="${r.repeat.flaky}"/></properties>`
+      : '';
+    if (v === 'pass') return props ? `    <testcase classname="tundrill" name="${name}" time="${t}">${props}\n    </testcase>` : `    <testcase classname="tundrill" name="${name}" time="${t}"/>`;
+    const msg = xml(`${r.repeat ? `${repeatNote(r)}: ` : ''}${r.result.firstError?.headline ?? v}`);
     const body = xml([r.result.firstError?.text ?? '', r.output].filter(Boolean).join('\n'));
     const tag = v === 'error' || v === 'environment' ? 'error' : 'failure';
-    return `    <testcase classname="tundrill" name="${name}" time="${t}">\n      <${tag} message="${msg}" type="${v}">${body}</${tag}>\n    </testcase>`;
+    return `    <testcase classname="tundrill" name="${name}" time="${t}">${props}\n      <${tag} message="${msg}" type="${v}">${body}</${tag}>\n    </testcase>`;
   });
   const out = [
     '<?xml version="1.0" encoding="UTF-8"?>',
@@ -99,9 +122,18 @@ export function writeJunit(file: string, runs: ReportedRun[], s: Summary): void 
   writeReport(file, out.join('\n') + '\n');
 }
 
-export function writeJson(file: string, runs: ReportedRun[], s: Summary): void {
+/** What a JSON report says about the plan it covers: its shard, the rows planned before the split, repeats. */
+export interface JsonPlanInfo {
+  shard?: { index: number; count: number };
+  /** Rows in the whole plan (all shards). */
+  planned?: number;
+  repeat?: number;
+}
+
+export function writeJson(file: string, runs: ReportedRun[], s: Summary, plan: JsonPlanInfo = {}): void {
   const body = {
     summary: s,
+    ...(Object.keys(plan).length ? { plan } : {}),
     runs: runs.map((r) => ({
       script: r.path,
       variant: r.variant,
@@ -114,6 +146,10 @@ export function writeJson(file: string, runs: ReportedRun[], s: Summary): void {
       warnings: r.result.warnings,
       injectionErrorsUsecs: r.result.injectionErrorsUsecs,
       overhead: r.result.overhead ?? null,
+      timing: r.result.timing ?? [],
+      output: r.output,
+      ...(r.index !== undefined ? { index: r.index } : {}),
+      ...(r.repeat ? { repeat: r.repeat, flaky: r.repeat.flaky } : {}),
     })),
   };
   writeReport(file, JSON.stringify(body, null, 2) + '\n');

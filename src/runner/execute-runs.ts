@@ -8,8 +8,9 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS } from '../engine/errors.js';
 import type { RunResult } from '../engine/result.js';
-import { maybeWriteRunReport, maybeWriteSuiteIndex } from '../report/html/policy.js';
-import { runLine, summarize, summaryLine, writeJson, writeJunit, writeTap, type ReportedRun } from '../report/reports.js';
+import { maybeWriteRunReport } from '../report/html/policy.js';
+import { runLine, summarize, summaryLine, type JsonPlanInfo, type ReportedRun } from '../report/reports.js';
+import { writeReportFiles } from '../report/write-all.js';
 import type { RunnerOptions } from './options.js';
 import type { PlannedRun } from './plan.js';
 import { runWorker } from './spawn.js';
@@ -123,16 +124,10 @@ export async function executeRuns(
   return { reported, exitCode, seconds: s.seconds };
 }
 
-export function writeReports(args: RunnerOptions, reported: ReportedRun[], seconds: number, title = 'tundrill run'): void {
+export function writeReports(args: RunnerOptions, reported: ReportedRun[], seconds: number, plan: JsonPlanInfo = {}, title = 'tundrill run'): void {
   const s = summarize(reported, seconds);
-  if (args.tap) writeTap(args.tap, reported);
-  if (args.junit) writeJunit(args.junit, reported, s);
-  if (args.json) writeJson(args.json, reported, s);
-  const rows = reported.map((r) => ({
-    path: r.path, variant: r.variant, verdict: r.result.verdict, durationMs: r.result.durationMs,
-    ...(r.result.firstError ? { firstError: r.result.firstError.headline } : {}), ...(r.html ? { report: r.html } : {}),
-  }));
-  const index = args.capture ? maybeWriteSuiteIndex(args.report ?? 'default', join(resolve(args.captureDir), 'index.html'), title, rows, seconds) : undefined;
-  if (index && !args.quiet) process.stdout.write(`report index: ${index}\n`);
+  const index = args.capture ? { file: join(resolve(args.captureDir), 'index.html'), title, mode: args.report ?? 'default' } : undefined;
+  const written = writeReportFiles({ ...args, ...(index ? { index } : {}) }, reported, s, plan);
+  if (written.index && !args.quiet) process.stdout.write(`report index: ${written.index}\n`);
 }
 

@@ -33,6 +33,7 @@ export interface RunnerOptions {
   tap?: string;
   junit?: string;
   json?: string;
+  ktap?: string;
   verbose: boolean;
   /** Only the summary on the terminal. */
   quiet: boolean;

@@ -6,7 +6,7 @@
  * its import specifiers rewritten to absolute file URLs so that they still
  * point where the author meant:
  *
- *   - `tundrill`, `tundrill/scenario`: this package's scenario API;
+ *   - `tundrill`: this package's library API; `tundrill/scenario`: its scenario API;
  *   - a relative `.js` path into this package's `src/` (as the scenarios
  *     in `scenarios/` write it, `../src/scenario/index.js`): the compiled
  *     module under `dist/`;
@@ -44,9 +44,8 @@ async function typescript(): Promise<typeof TS> {
 /** Where a specifier of `fromFile` should point, as an absolute file URL (or unchanged). */
 export function resolveSpecifier(spec: string, fromFile: string, transpile: (tsFile: string) => string): string {
   if (spec.startsWith('node:') || isBuiltin(spec)) return spec;
-  if (spec === 'tundrill' || spec === 'tundrill/scenario') {
-    return pathToFileURL(join(PACKAGE_ROOT, 'dist', 'scenario', 'index.js')).href;
-  }
+  if (spec === 'tundrill') return pathToFileURL(join(PACKAGE_ROOT, 'dist', 'index.js')).href;
+  if (spec === 'tundrill/scenario') return pathToFileURL(join(PACKAGE_ROOT, 'dist', 'scenario', 'index.js')).href;
   if (spec.startsWith('file:')) return spec;
   if (spec.startsWith('.') || spec.startsWith('/')) {
     const target = resolve(dirname(fromFile), spec);

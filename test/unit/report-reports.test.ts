@@ -176,6 +176,7 @@ describe('JSON', () => {
     runs[0]!.result.warnings = ['a.pkt: error executing cleanup command: non-zero status 1'];
     runs[1]!.result.injectionErrorsUsecs = [12.5, -3];
     runs[1]!.result.overhead = { startMs: 40, tunMs: 1, netMs: 5, addonMs: 20 };
+    runs[1]!.result.timing = [{ line: 12, kind: 'outbound', expectedUsecs: 10_000, actualUsecs: 10_250.5, toleranceUsecs: 4000 }];
     writeJson(file, runs, summarize(runs, 1.5));
     const body = JSON.parse(readFileSync(file, 'utf8'));
     expect(body.summary).toEqual({ total: 2, passing: 1, failing: 1, timedOut: 0, errors: 0, seconds: 1.5 });
@@ -184,12 +185,14 @@ describe('JSON', () => {
         script: 'tcp/close/a.pkt', variant: 'ipv4', verdict: 'pass', exitCode: 0, durationMs: 412.346, firstError: null,
         evidence: { capture: '/c/a_ipv4.pcapng' }, packets: { injected: 3, sniffed: 4 },
         warnings: ['a.pkt: error executing cleanup command: non-zero status 1'],
-        injectionErrorsUsecs: [], overhead: null,
+        injectionErrorsUsecs: [], overhead: null, timing: [], output: '',
       },
       {
         script: 'tcp/close/wrong-ack.pkt', variant: 'ipv4-mapped-v6', verdict: 'fail', exitCode: 1, durationMs: 412.346,
         firstError: failure, evidence: {}, packets: { injected: 3, sniffed: 4 }, warnings: [],
         injectionErrorsUsecs: [12.5, -3], overhead: { startMs: 40, tunMs: 1, netMs: 5, addonMs: 20 },
+        timing: [{ line: 12, kind: 'outbound', expectedUsecs: 10_000, actualUsecs: 10_250.5, toleranceUsecs: 4000 }],
+        output: 'worker said <this> & "that"\n\n',
       },
     ]);
   });

@@ -90,7 +90,7 @@ describe('resolveSpecifier', () => {
   it('maps the package name and this repository\'s sources to dist/', () => {
     const api = pathToFileURL(join(PACKAGE_ROOT, 'dist', 'scenario', 'index.js')).href;
     expect(resolveSpecifier('tundrill/scenario', from, none)).toBe(api);
-    expect(resolveSpecifier('tundrill', from, none)).toBe(api);
+    expect(resolveSpecifier('tundrill', from, none)).toBe(pathToFileURL(join(PACKAGE_ROOT, 'dist', 'index.js')).href);
     if (BUILT) {
       expect(resolveSpecifier('../src/scenario/index.js', join(ROOT, 'scenarios', 'x.ts'), none)).toBe(api);
     }

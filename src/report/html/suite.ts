@@ -13,6 +13,8 @@ export interface SuiteRow {
   firstError?: string;
   /** Link to the run's report, relative to the index; absent when none was written. */
   report?: string;
+  /** The row was repeated and its runs reached different verdicts. */
+  flaky?: boolean;
 }
 
 /** Keys of (path, variant) pairs whose runs did not all reach the same verdict. */
@@ -22,6 +24,7 @@ export function flakyKeys(rows: readonly SuiteRow[]): Set<string> {
     const k = `${r.path}\u0000${r.variant}`;
     const s = verdicts.get(k) ?? new Set<string>();
     s.add(r.verdict === 'pass' ? 'pass' : 'fail');
+    if (r.flaky) s.add('flaky');
     verdicts.set(k, s);
   }
   return new Set([...verdicts].filter(([, s]) => s.size > 1).map(([k]) => k));
