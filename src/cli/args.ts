@@ -31,6 +31,12 @@ export interface RunArgs {
   quiet: boolean;
   /** Scenario runs: the long version of a scenario. */
   long: boolean;
+  /** Kernels to run on (`host`, an image, a package folder, `debian:<version>`); none means the host's. */
+  kernels?: string[];
+  /** Guest clock under emulation. */
+  vmClock?: 'icount' | 'realtime';
+  /** A config file for a kernel image that carries none. */
+  kernelConfig?: string;
 }
 
 export class UsageError extends Error {}
@@ -38,7 +44,7 @@ export class UsageError extends Error {}
 export function parseRunArgs(argv: string[], defaults: { captureDir: string }): RunArgs {
   const out: RunArgs = {
     paths: [], packetdrill: [], ksft: false, timeoutSecs: 180, captureDir: defaults.captureDir, capture: true,
-    captureFormat: 'pcapng', ssIntervalMs: 100, verbose: false, quiet: false, long: false,
+    captureFormat: 'pcapng', ssIntervalMs: 100, verbose: false, quiet: false, long: false, kernels: [], vmClock: 'icount',
   };
   const num = (name: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -81,6 +87,14 @@ export function parseRunArgs(argv: string[], defaults: { captureDir: string }): 
       case 'json': out.json = takeValue(); break;
       case 'q': case 'quiet': out.quiet = true; break;
       case 'long': out.long = true; break;
+      case 'kernel': (out.kernels ??= []).push(takeValue()); break;
+      case 'kernel-config': out.kernelConfig = takeValue(); break;
+      case 'vm-clock': {
+        const v = takeValue();
+        if (v !== 'icount' && v !== 'realtime') throw new UsageError(`--vm-clock takes icount or realtime, not ${v}`);
+        out.vmClock = v;
+        break;
+      }
       default:
         if (PD_VALUE_FLAGS.has(name)) {
           out.packetdrill.push({ name, value: takeValue() });

@@ -7,7 +7,7 @@
  *   tundrill conformance [--corpus gtests|selftests|all] [-j N]
  */
 import { availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS, EXIT_USAGE } from '../engine/errors.js';
@@ -19,6 +19,8 @@ import { planRuns, PlanError, type PlannedRun } from './plan.js';
 import { runWorker } from './spawn.js';
 import { WorkerPool } from './pool.js';
 import { runLine, summarize, summaryLine, writeJson, writeJunit, writeTap, type ReportedRun } from '../report/reports.js';
+import { scenarioComparison, scriptComparison, type ScenarioFigures } from '../report/compare.js';
+import { KernelUnusable, openKernel, type KernelTarget } from './kernels.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -27,6 +29,7 @@ const USAGE = `usage:
   tundrill parse <script.pkt>...
   tundrill doctor [--fix]
   tundrill conformance [--corpus gtests|selftests|all] [-j N] [--filter S] [--save [--merge]] [--check] [--no-retry]
+  tundrill kernel list | config | fetch debian:<version> | check <kernel>
 
 run options (packetdrill's, override the scripts' own option lines):
   --ip_version=ipv4|ipv4-mapped-ipv6|ipv6   run only this variant
@@ -47,6 +50,10 @@ run options (tundrill's):
   --tap FILE --junit FILE --json FILE   reports
   -q, --quiet              only the summary
   --long                   scenarios: the long version
+  --kernel K               run on kernel K in a qemu microVM: host, a bzImage or vmlinux, an unpacked
+                           kernel package folder, or debian:<version>; twice or more compares kernels
+  --kernel-config FILE     the config of a kernel image that carries none (checked before boot)
+  --vm-clock icount|realtime   guest clock under emulation (default icount: time follows instructions)
 
 exit status: 0 all passed, 1 a test failed, 2 usage or syntax error, 4 unsuitable environment`;
 
@@ -90,14 +97,17 @@ function timeoutResult(run: PlannedRun, ms: number): RunResult {
 }
 
 export async function executeRuns(
-  runs: PlannedRun[], args: RunArgs, label: string, opts: { writeReports?: boolean } = {},
+  runs: PlannedRun[], args: RunArgs, label: string, opts: { writeReports?: boolean; kernel?: KernelTarget } = {},
 ): Promise<{ reported: ReportedRun[]; exitCode: number; seconds: number }> {
-  const jobs = args.jobs ?? defaultJobs();
+  const guest = opts.kernel?.run ? opts.kernel : null;
+  const jobs = args.jobs ?? (guest ? runs.length : defaultJobs());
   const started = performance.now();
   const single = runs.length === 1;
   // Several runs share long-lived workers (one fresh namespace per run);
-  // a single run gets a process of its own.
-  const workers = single || process.env.TUNDRILL_ONE_PROCESS_PER_RUN === '1'
+  // a single run gets a process of its own. On another kernel, the VMs are the workers.
+  const workers = guest
+    ? { run: guest.run!, kill: (sig: NodeJS.Signals) => guest.kill(sig), close: () => undefined }
+    : single || process.env.TUNDRILL_ONE_PROCESS_PER_RUN === '1'
     ? null
     : new WorkerPool(Math.min(jobs, runs.length), {
       // A private /tmp would hide scripts or captures that live under /tmp.
@@ -137,7 +147,10 @@ export async function executeRuns(
       result.firstError = { line: 0, headline: `${run.reportPath}: ${why.split('\n')[0]}`, text: why, kind: 'internal' };
       result.exitCode = outcome.exitCode === EXIT_ENVIRONMENT ? EXIT_ENVIRONMENT : EXIT_FAIL;
     }
-    const r: ReportedRun = { path: run.reportPath, variant: run.variantLabel, result, output: `${outcome.stdout}${outcome.stderr}`.trim() };
+    const r: ReportedRun = {
+      path: run.reportPath, variant: run.variantLabel, result, output: `${outcome.stdout}${outcome.stderr}`.trim(),
+      ...(opts.kernel ? { kernel: opts.kernel.facts } : {}),
+    };
     if (!args.quiet) {
       process.stdout.write(`${runLine(r)}\n`);
       if (single && result.evidence.capture) {
@@ -180,30 +193,57 @@ async function cmdRun(argv: string[]): Promise<number> {
   for (const p of args.paths) {
     if (!existsSync(p)) throw new UsageError(`run: no such file or folder: ${p}`);
   }
+  const runs = scripts.length > 0 ? planRuns(scripts, { ksft: args.ksft, user: args.packetdrill }) : [];
+  if (scripts.length > 0 && runs.length === 0) throw new UsageError('run: no .pkt scripts found');
+  const kernels = args.kernels && args.kernels.length > 0 ? [...new Set(args.kernels)] : [null];
   let code = EXIT_PASS;
   const reported: ReportedRun[] = [];
+  const figures: ScenarioFigures[] = [];
   let seconds = 0;
-  if (scripts.length > 0) {
-    const runs = planRuns(scripts, { ksft: args.ksft, user: args.packetdrill });
-    if (runs.length === 0) throw new UsageError('run: no .pkt scripts found');
-    const r = await executeRuns(runs, args, scripts.join(' '), { writeReports: false });
-    code = Math.max(code, r.exitCode);
-    reported.push(...r.reported);
-    seconds += r.seconds;
-  }
-  if (scenarios.length > 0) {
-    const { runScenarioFileOutcome, scenarioReportRow } = await import('../scenario/runner.js');
-    for (const s of scenarios) {
-      const started = performance.now();
-      const o = await runScenarioFileOutcome(resolve(s), args);
-      seconds += (performance.now() - started) / 1000;
-      if (typeof o === 'number') {
-        code = Math.max(code, o);
+  for (const spec of kernels) {
+    let kernel: KernelTarget | undefined;
+    if (spec !== null) {
+      try {
+        kernel = await openKernel(spec, args, runs.length + scenarios.length);
+      } catch (e) {
+        if (!(e instanceof KernelUnusable)) throw e;
+        process.stderr.write(`tundrill: ${e.message}\n`);
+        code = Math.max(code, EXIT_ENVIRONMENT);
         continue;
       }
-      code = Math.max(code, o.exitCode);
-      reported.push(scenarioReportRow(o, s));
     }
+    try {
+      if (runs.length > 0) {
+        const r = await executeRuns(runs, args, scripts.join(' '), { writeReports: false, ...(kernel ? { kernel } : {}) });
+        code = Math.max(code, r.exitCode);
+        reported.push(...r.reported);
+        seconds += r.seconds;
+      }
+      if (scenarios.length > 0) {
+        const { runScenarioFileOutcome, scenarioReportRow } = await import('../scenario/runner.js');
+        for (const s of scenarios) {
+          const started = performance.now();
+          const o = await runScenarioFileOutcome(resolve(s), args, kernel?.run
+            ? { runWorker: (req, opts) => kernel.run!(req, opts.timeoutMs), ...(kernel.scratchDir ? { scratchDir: kernel.scratchDir } : {}) }
+            : {});
+          seconds += (performance.now() - started) / 1000;
+          if (typeof o === 'number') {
+            code = Math.max(code, o);
+            continue;
+          }
+          code = Math.max(code, o.exitCode);
+          reported.push({ ...scenarioReportRow(o, s), ...(kernel ? { kernel: kernel.facts } : {}) });
+          figures.push({ kernel: spec ?? 'host', scenario: o.scenario.name, pass: o.verdict.pass, summary: o.verdict.summary, numbers: o.verdict.numbers ?? {} });
+        }
+      }
+    } finally {
+      await kernel?.close();
+    }
+  }
+  if (kernels.length > 1) {
+    const labels = kernels.map((k) => k ?? 'host');
+    if (runs.length > 0) process.stdout.write(`\n${scriptComparison(reported.filter((r) => !scenarios.some((s) => basename(s) === r.path)), labels)}\n`);
+    if (figures.length > 0) process.stdout.write(`\n${scenarioComparison(figures, labels)}\n`);
   }
   writeReports(args, reported, seconds);
   return code;
@@ -237,6 +277,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': return await cmdRun(rest);
       case 'parse': return cmdParse(rest);
       case 'doctor': return cmdDoctor(rest);
+      case 'kernel': {
+        const { runKernelCommand } = await import('./kernel-command.js');
+        return await runKernelCommand(rest);
+      }
       case 'conformance': {
         const { runConformance } = await import('./conformance.js');
         return await runConformance(rest);

@@ -18,6 +18,23 @@ export interface ReportedRun {
   result: RunResult;
   /** Output of the worker (stdout and stderr) for failures. */
   output: string;
+  /** The kernel it ran on, when runs were made on a chosen kernel (--kernel). */
+  kernel?: KernelFacts;
+}
+
+/** A kernel as reports name it: what the user chose and what it is. */
+export interface KernelFacts {
+  spec: string;
+  release: string;
+  configHash: string | null;
+  hz: number | null;
+  accelerator: string;
+  clock: string;
+}
+
+/** The name of a run in reports: path and variant, and the kernel when one was chosen. */
+function runName(r: ReportedRun): string {
+  return `${r.path} (${r.variant})${r.kernel ? ` [${r.kernel.spec}]` : ''}`;
 }
 
 export interface Summary {
@@ -52,7 +69,7 @@ export function runLine(r: ReportedRun): string {
   const v = r.result.verdict;
   const tag = v === 'pass' ? 'OK  ' : v === 'timeout' ? 'TIME' : 'FAIL';
   const secs = (r.result.durationMs / 1000).toFixed(2);
-  return `${tag} [${r.path} (${r.variant})] ${secs}s`;
+  return `${tag} [${runName(r)}] ${secs}s`;
 }
 
 export function writeTap(file: string, runs: ReportedRun[]): void {
@@ -60,9 +77,9 @@ export function writeTap(file: string, runs: ReportedRun[]): void {
   runs.forEach((r, i) => {
     const n = i + 1;
     const v = r.result.verdict;
-    if (v === 'pass') lines.push(`ok ${n} ${r.path} (${r.variant})`);
-    else if (v === 'timeout') lines.push(`not ok ${n} ${r.path} (${r.variant}) # timeout`);
-    else lines.push(`not ok ${n} ${r.path} (${r.variant})`);
+    if (v === 'pass') lines.push(`ok ${n} ${runName(r)}`);
+    else if (v === 'timeout') lines.push(`not ok ${n} ${runName(r)} # timeout`);
+    else lines.push(`not ok ${n} ${runName(r)}`);
     const text = [r.result.firstError?.text ?? '', r.output].filter(Boolean).join('\n');
     if (v !== 'pass') for (const l of text.split('\n')) if (l.trim()) lines.push(`# ${l.trimEnd()}`);
   });
@@ -77,14 +94,15 @@ function xml(s: string): string {
 
 export function writeJunit(file: string, runs: ReportedRun[], s: Summary): void {
   const cases = runs.map((r) => {
-    const name = xml(`${r.path} (${r.variant})`);
+    const name = xml(runName(r));
     const t = (r.result.durationMs / 1000).toFixed(3);
     const v = r.result.verdict;
-    if (v === 'pass') return `    <testcase classname="tundrill" name="${name}" time="${t}"/>`;
+    const cls = r.kernel ? xml(`tundrill.${r.kernel.spec}`) : 'tundrill';
+    if (v === 'pass') return `    <testcase classname="${cls}" name="${name}" time="${t}"/>`;
     const msg = xml(r.result.firstError?.headline ?? v);
     const body = xml([r.result.firstError?.text ?? '', r.output].filter(Boolean).join('\n'));
     const tag = v === 'error' || v === 'environment' ? 'error' : 'failure';
-    return `    <testcase classname="tundrill" name="${name}" time="${t}">\n      <${tag} message="${msg}" type="${v}">${body}</${tag}>\n    </testcase>`;
+    return `    <testcase classname="${cls}" name="${name}" time="${t}">\n      <${tag} message="${msg}" type="${v}">${body}</${tag}>\n    </testcase>`;
   });
   const out = [
     '<?xml version="1.0" encoding="UTF-8"?>',
@@ -103,6 +121,7 @@ export function writeJson(file: string, runs: ReportedRun[], s: Summary): void {
     runs: runs.map((r) => ({
       script: r.path,
       variant: r.variant,
+      ...(r.kernel ? { kernel: r.kernel } : {}),
       verdict: r.result.verdict,
       exitCode: r.result.exitCode,
       durationMs: Math.round(r.result.durationMs * 1000) / 1000,
