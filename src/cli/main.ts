@@ -180,6 +180,12 @@ function writeReports(args: RunArgs, reported: ReportedRun[], seconds: number): 
   if (args.json) writeJson(args.json, reported, s);
 }
 
+/** The evidence folder of a kernel's runs: `debian:6.1` → `debian-6.1`, a path → its last part. */
+export function kernelFolder(spec: string): string {
+  const base = spec.includes('/') ? spec.replace(/\/+$/, '').split('/').slice(-2).join('-') : spec;
+  return base.replace(/[^A-Za-z0-9._+-]+/g, '-').replace(/^[-.]+/, '').slice(-60) || 'kernel';
+}
+
 async function cmdRun(argv: string[]): Promise<number> {
   const args = parseRunArgs(argv, { captureDir: join(process.cwd(), 'captures') });
   if (args.paths.length === 0) throw new UsageError('run: no script, folder or scenario given');
@@ -202,9 +208,11 @@ async function cmdRun(argv: string[]): Promise<number> {
   let seconds = 0;
   for (const spec of kernels) {
     let kernel: KernelTarget | undefined;
+    // With --kernel, each kernel's evidence goes to a folder of its own under the capture folder.
+    const kargs: RunArgs = spec === null ? args : { ...args, captureDir: join(args.captureDir, kernelFolder(spec)) };
     if (spec !== null) {
       try {
-        kernel = await openKernel(spec, args, runs.length + scenarios.length);
+        kernel = await openKernel(spec, kargs, runs.length + scenarios.length);
       } catch (e) {
         if (!(e instanceof KernelUnusable)) throw e;
         process.stderr.write(`tundrill: ${e.message}\n`);
@@ -214,7 +222,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     }
     try {
       if (runs.length > 0) {
-        const r = await executeRuns(runs, args, scripts.join(' '), { writeReports: false, ...(kernel ? { kernel } : {}) });
+        const r = await executeRuns(runs, kargs, scripts.join(' '), { writeReports: false, ...(kernel ? { kernel } : {}) });
         code = Math.max(code, r.exitCode);
         reported.push(...r.reported);
         seconds += r.seconds;
@@ -223,7 +231,7 @@ async function cmdRun(argv: string[]): Promise<number> {
         const { runScenarioFileOutcome, scenarioReportRow } = await import('../scenario/runner.js');
         for (const s of scenarios) {
           const started = performance.now();
-          const o = await runScenarioFileOutcome(resolve(s), args, kernel?.run
+          const o = await runScenarioFileOutcome(resolve(s), kargs, kernel?.run
             ? { runWorker: (req, opts) => kernel.run!(req, opts.timeoutMs), ...(kernel.scratchDir ? { scratchDir: kernel.scratchDir } : {}) }
             : {});
           seconds += (performance.now() - started) / 1000;

@@ -5,6 +5,7 @@
  * worker, which lives in a namespace made for the run, so nothing here can
  * touch the host's network.
  */
+import { writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import type { RunConfig } from '../engine/config.js';
 
@@ -79,10 +80,13 @@ function waitForLocalRoute(addr: string, timeoutMs = 5000): void {
 
 /** Write a sysctl of this namespace directly (no `sysctl` process). */
 export async function writeSysctl(name: string, value: string): Promise<void> {
-  const { writeFile } = await import('node:fs/promises');
+  // Written from the JavaScript thread: a pool worker's run namespace is that
+  // thread's alone, and /proc/sys/net belongs to the namespace of the thread
+  // that opens it (an async write would open it on a libuv pool thread, still
+  // in the worker's base namespace).
   const path = '/proc/sys/' + name.replace(/\./g, '/');
   try {
-    await writeFile(path, value);
+    writeFileSync(path, value);
   } catch (e) {
     throw new NetSetupError(`cannot set ${name}=${value}: ${(e as Error).message}`);
   }
