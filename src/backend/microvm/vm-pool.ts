@@ -101,6 +101,8 @@ function vmSpec(k: PreparedKernel, o: VmPoolOptions): VmSpec {
       PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       HOME: '/root',
       TUNDRILL_PRIVATE_TMP: '1',
+      // Evidence is written to the guest's tmpfs during a run and moved to the share afterwards.
+      TUNDRILL_STAGE_EVIDENCE: '/run/tundrill-evidence',
       UV_THREADPOOL_SIZE: '8',
       ...(o.guestEnv ?? {}),
     },
