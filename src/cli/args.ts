@@ -34,7 +34,7 @@ export interface RunArgs {
   /** Kernels to run on (`host`, an image, a package folder, `debian:<version>`); none means the host's. */
   kernels?: string[];
   /** Guest clock under emulation. */
-  vmClock?: 'icount' | 'realtime';
+  vmClock?: 'icount' | 'icount-skip' | 'realtime';
   /** A config file for a kernel image that carries none. */
   kernelConfig?: string;
 }
@@ -91,7 +91,7 @@ export function parseRunArgs(argv: string[], defaults: { captureDir: string }): 
       case 'kernel-config': out.kernelConfig = takeValue(); break;
       case 'vm-clock': {
         const v = takeValue();
-        if (v !== 'icount' && v !== 'realtime') throw new UsageError(`--vm-clock takes icount or realtime, not ${v}`);
+        if (v !== 'icount' && v !== 'icount-skip' && v !== 'realtime') throw new UsageError(`--vm-clock takes icount, icount-skip or realtime, not ${v}`);
         out.vmClock = v;
         break;
       }

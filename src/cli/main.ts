@@ -53,7 +53,8 @@ run options (tundrill's):
   --kernel K               run on kernel K in a qemu microVM: host, a bzImage or vmlinux, an unpacked
                            kernel package folder, or debian:<version>; twice or more compares kernels
   --kernel-config FILE     the config of a kernel image that carries none (checked before boot)
-  --vm-clock icount|realtime   guest clock under emulation (default icount: time follows instructions)
+  --vm-clock icount|icount-skip|realtime   guest clock under emulation (default icount: time follows
+                           instructions, idle time real time; icount-skip skips idle time)
 
 exit status: 0 all passed, 1 a test failed, 2 usage or syntax error, 4 unsuitable environment`;
 

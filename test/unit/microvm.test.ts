@@ -187,7 +187,8 @@ describe('qemu command line', () => {
     const joined = a.join(' ');
     expect(joined).toContain('-nic none');
     expect(joined).toContain('-smp 1');
-    expect(joined).toContain('-accel tcg,thread=single -icount shift=0,sleep=off');
+    expect(joined).toContain('-accel tcg,thread=single -icount shift=0,sleep=on');
+    expect(qemuArgs({ ...plan, clock: 'icount-skip' }).join(' ')).toContain('-icount shift=0,sleep=off');
     expect(joined).toMatch(/path=\/,security_model=none,readonly=on/);
     expect(joined).toContain(`path=${plan.share},`);
     expect(a).not.toContain('-netdev');

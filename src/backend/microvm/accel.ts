@@ -10,7 +10,15 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { cacheRoot } from './cache.js';
 
-export type VmClock = 'icount' | 'realtime';
+/**
+ * The guest clock under TCG. `icount`: guest time follows instructions
+ * executed (1 ns each) while the guest runs, and real time while it is idle
+ * (sleep=on), up to its next timer; `icount-skip`: idle time is skipped, the
+ * clock leaps to the next timer (sleep=off): faster, but a wait on the host
+ * (a 9p read, an exec from the host's root) then becomes a leap of guest
+ * time; `realtime`: plain TCG, guest time is host time.
+ */
+export type VmClock = 'icount' | 'icount-skip' | 'realtime';
 
 export interface AccelChoice {
   accel: 'kvm' | 'tcg';
@@ -79,5 +87,5 @@ export function hostTscKhz(): number {
  */
 export function guestTscKhz(accel: AccelChoice['accel'], clock: VmClock): number | null {
   if (accel === 'kvm') return null;
-  return clock === 'icount' ? 1_000_000 : hostTscKhz();
+  return clock === 'realtime' ? hostTscKhz() : 1_000_000;
 }

@@ -39,6 +39,8 @@ export function qemuArgs(p: QemuPlan): string[] {
   const accel = p.accel === 'kvm'
     ? ['-accel', 'kvm', '-cpu', 'host']
     : p.clock === 'icount'
+      ? ['-accel', 'tcg,thread=single', '-icount', 'shift=0,sleep=on', '-cpu', 'max']
+      : p.clock === 'icount-skip'
       ? ['-accel', 'tcg,thread=single', '-icount', 'shift=0,sleep=off', '-cpu', 'max']
       : ['-accel', 'tcg', '-cpu', 'max'];
   return [
