@@ -14,10 +14,10 @@ import { probeKvm } from '../backend/microvm/kvm-probe.js';
 import { defaultVmSlots, prepareKernel, VmEnvironmentError, VmPool } from '../backend/microvm/vm-pool.js';
 import type { KernelFacts } from '../report/reports.js';
 import type { RunArgs } from './args.js';
-import type { WorkerRequest } from './execute-request.js';
-import { workerNodeFlags, type WorkerOutcome } from './spawn.js';
+import type { WorkerRequest } from '../runner/execute-request.js';
+import { workerNodeFlags, type WorkerOutcome } from '../runner/spawn.js';
 
-const POOL_WORKER = fileURLToPath(new URL('./pool-worker.js', import.meta.url));
+const POOL_WORKER = fileURLToPath(new URL('../runner/pool-worker.js', import.meta.url));
 
 /** Where runs go: the host (no `run`), or a VM pool. */
 export interface KernelTarget {

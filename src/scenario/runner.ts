@@ -7,10 +7,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { RunArgs } from '../cli/args.js';
+import type { RunnerOptions } from '../runner/options.js';
 import { evidenceFiles } from '../evidence/files.js';
-import { planRuns, toSettings } from '../cli/plan.js';
-import { runWorker } from '../cli/spawn.js';
+import { planRuns, toSettings } from '../runner/plan.js';
+import { runWorker } from '../runner/spawn.js';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS, EXIT_USAGE } from '../engine/errors.js';
 import type { RunResult } from '../engine/result.js';
 import type { ReportedRun } from '../report/reports.js';
@@ -63,7 +63,7 @@ export interface RunScenarioOptions {
 }
 
 /** Run a loaded scenario. */
-export async function runScenario(s: Scenario, file: string, args: RunArgs, ro: RunScenarioOptions = {}): Promise<ScenarioOutcome> {
+export async function runScenario(s: Scenario, file: string, args: RunnerOptions, ro: RunScenarioOptions = {}): Promise<ScenarioOutcome> {
   const started = performance.now();
   const long = args.long && s.long !== undefined;
   const settings = effectiveSettings(s, long);
@@ -237,7 +237,7 @@ export function scenarioReportRow(o: ScenarioOutcome, file: string): ReportedRun
 }
 
 /** Load and run a scenario file; the outcome, or an exit status when it could not run. */
-export async function runScenarioFileOutcome(file: string, args: RunArgs, ro: RunScenarioOptions = {}): Promise<ScenarioOutcome | number> {
+export async function runScenarioFileOutcome(file: string, args: RunnerOptions, ro: RunScenarioOptions = {}): Promise<ScenarioOutcome | number> {
   let s: Scenario;
   try {
     s = await loadScenario(file);
@@ -259,7 +259,7 @@ export async function runScenarioFileOutcome(file: string, args: RunArgs, ro: Ru
   }
 }
 
-export async function runScenarioFile(file: string, args: RunArgs): Promise<number> {
+export async function runScenarioFile(file: string, args: RunnerOptions): Promise<number> {
   const o = await runScenarioFileOutcome(file, args);
   return typeof o === 'number' ? o : o.exitCode;
 }
