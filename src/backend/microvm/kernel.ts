@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { release as osRelease } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import { kernelsDir } from './cache.js';
 import { fetchDebianKernel } from './debian-fetch.js';
 import { bzImageRelease, embeddedConfig, extractVmlinux, imageKind, vmlinuxRelease } from './kernel-image.js';
@@ -54,8 +55,13 @@ export interface KernelFacts {
 }
 
 function hostConfig(): KernelConfig | null {
-  for (const p of [`/boot/config-${osRelease()}`]) if (existsSync(p)) return parseConfig(readFileSync(p, 'utf8'));
-  return null;
+  const boot = `/boot/config-${osRelease()}`;
+  if (existsSync(boot)) return parseConfig(readFileSync(boot, 'utf8'));
+  try {
+    return parseConfig(gunzipSync(readFileSync('/proc/config.gz')).toString('utf8'));
+  } catch {
+    return null;
+  }
 }
 
 export function hostFacts(): KernelFacts {
