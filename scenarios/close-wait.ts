@@ -13,7 +13,7 @@
  * close(); every later sample shows LAST-ACK.
  */
 import { check, defineScenario, transmissionTable, verdict, type ScenarioEvidence } from '../src/scenario/index.js';
-import { PASSIVE_OPEN } from './lib/simultaneous-close.js';
+import { PORTABLE_SYSCTLS, PASSIVE_OPEN } from './lib/simultaneous-close.js';
 
 /** When the script calls close(), and how long the descriptor is held before that. */
 const CLOSE_MS = 3_350;
@@ -96,6 +96,7 @@ export default defineScenario({
   name: 'close-wait',
   description: 'the peer closes first and the application keeps its descriptor: CLOSE-WAIT until close(), then LAST-ACK',
   script: SCRIPT,
+  sysctls: { ...PORTABLE_SYSCTLS },
   hold: { maxMs: 1_000 },
   verify,
 });

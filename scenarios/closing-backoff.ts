@@ -19,7 +19,7 @@
  * disappears one rto after its last retransmission.
  */
 import { check, checkRtoAgreement, defineScenario, transmissionTable, verdict, type ScenarioEvidence } from '../src/scenario/index.js';
-import { simultaneousCloseScript } from './lib/simultaneous-close.js';
+import { PORTABLE_SYSCTLS, simultaneousCloseScript } from './lib/simultaneous-close.js';
 
 const SCRIPT = simultaneousCloseScript({
   title: 'closing-backoff: simultaneous close (the CLOSING / CLOSE_WAIT article), then no ACK of our FIN',
@@ -114,11 +114,11 @@ export default defineScenario({
   name: 'closing-backoff',
   description: 'simultaneous close: the FIN is retransmitted in CLOSING with exponential backoff until tcp_orphan_retries drops the socket',
   script: SCRIPT,
-  sysctls: { 'net.ipv4.tcp_orphan_retries': '2' },
+  sysctls: { ...PORTABLE_SYSCTLS, 'net.ipv4.tcp_orphan_retries': '2' },
   hold: { maxMs: 15_000, untilSocketGone: true },
   long: {
     description: 'simultaneous close with the default tcp_orphan_retries: CLOSING for about 156 s, the FIN retransmitted with exponential backoff',
-    sysctls: {},
+    sysctls: { ...PORTABLE_SYSCTLS },
     hold: { maxMs: 200_000, untilSocketGone: true },
   },
   verify,

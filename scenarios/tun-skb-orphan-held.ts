@@ -18,7 +18,7 @@
  * inside the host".
  */
 import { check, checkSkbOrphan, defineScenario, skbOrphanNumbers, skbOrphanTable, transmissionTable, verdict, type ScenarioEvidence } from '../src/scenario/index.js';
-import { simultaneousCloseScript } from './lib/simultaneous-close.js';
+import { PORTABLE_SYSCTLS, simultaneousCloseScript } from './lib/simultaneous-close.js';
 
 const SCRIPT = simultaneousCloseScript({
   title: "tun-skb-orphan-held: simultaneous close with the FIN's retransmissions held in a qdisc",
@@ -54,6 +54,7 @@ export default defineScenario({
   name: 'tun-skb-orphan-held',
   description: 'positive control: a tbf qdisc on tun0 holds the retransmissions inside the host; the skb_orphan check must report the bug\'s signature',
   script: SCRIPT,
+  sysctls: { ...PORTABLE_SYSCTLS },
   hold: { maxMs: 11_000 },
   verify,
 });

@@ -17,7 +17,7 @@
  * it fails). tun-skb-orphan-held.ts is the positive control.
  */
 import { check, checkSkbOrphan, defineScenario, skbOrphanNumbers, skbOrphanTable, transmissionTable, verdict, type ScenarioEvidence } from '../src/scenario/index.js';
-import { simultaneousCloseScript } from './lib/simultaneous-close.js';
+import { PORTABLE_SYSCTLS, simultaneousCloseScript } from './lib/simultaneous-close.js';
 
 const SCRIPT = simultaneousCloseScript({
   title: 'tun-skb-orphan: simultaneous close, our FIN never acknowledged (CLOSING)',
@@ -52,6 +52,7 @@ export default defineScenario({
   name: 'tun-skb-orphan',
   description: 'tun skb_orphan check: FIN retransmissions in CLOSING, what the kernel says against what reaches the TUN reader',
   script: SCRIPT,
+  sysctls: { ...PORTABLE_SYSCTLS },
   hold: { maxMs: 11_000 },
   verify,
 });

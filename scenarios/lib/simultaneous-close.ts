@@ -5,6 +5,14 @@
  * closes; the peer's FIN arrives before any ACK of ours, so the socket is
  * in CLOSING and its FIN is never acknowledged.
  */
+/**
+ * What the passive open depends on, pinned so that every kernel sends the
+ * same SYN-ACK: its window scale follows tcp_rmem[2] (Linux 6.1's default
+ * of 6 MB gives wscale 7, 6.18's 32 MB gives 10). Every seed scenario sets
+ * these in its namespace.
+ */
+export const PORTABLE_SYSCTLS: Readonly<Record<string, string>> = { 'net.ipv4.tcp_rmem': '4096 131072 33554432' };
+
 /** A listener on this kernel's defaults and the handshake of one connection, accepted as fd 4 at 0.200 s. */
 export const PASSIVE_OPEN = `0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 0.000 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0

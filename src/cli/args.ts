@@ -20,12 +20,18 @@ export interface RunArgs extends RunnerOptions {
   shard?: string;
   /** `--repeat N`: run every row N times. */
   repeat?: number;
+  /** Kernels to run on (`host`, an image, a package folder, `debian:<version>`); none means the host's. */
+  kernels?: string[];
+  /** Guest clock under emulation. */
+  vmClock?: 'icount' | 'icount-skip' | 'realtime';
+  /** A config file for a kernel image that carries none. */
+  kernelConfig?: string;
 }
 
 export class UsageError extends Error {}
 
 export function parseRunArgs(argv: string[], defaults: { captureDir: string }): RunArgs {
-  const out: RunArgs = { ...defaultRunnerOptions(defaults.captureDir), paths: [], ksft: false };
+  const out: RunArgs = { ...defaultRunnerOptions(defaults.captureDir), paths: [], ksft: false, kernels: [], vmClock: 'icount' };
   let intervalGiven = false;
   const num = (name: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -84,6 +90,14 @@ export function parseRunArgs(argv: string[], defaults: { captureDir: string }): 
         break;
       }
       case 'no-report': out.report = 'none'; break;
+      case 'kernel': (out.kernels ??= []).push(takeValue()); break;
+      case 'kernel-config': out.kernelConfig = takeValue(); break;
+      case 'vm-clock': {
+        const v = takeValue();
+        if (v !== 'icount' && v !== 'icount-skip' && v !== 'realtime') throw new UsageError(`--vm-clock takes icount, icount-skip or realtime, not ${v}`);
+        out.vmClock = v;
+        break;
+      }
       default:
         if (PD_VALUE_FLAGS.has(name)) {
           out.packetdrill.push({ name, value: takeValue() });

@@ -10,7 +10,9 @@ import { join, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { EXIT_ENVIRONMENT, EXIT_PASS, EXIT_USAGE } from '../engine/errors.js';
 import { parseScript, ScriptError } from '../script/index.js';
-import { parseRunArgs, UsageError } from './args.js';
+import { parseRunArgs, UsageError, type RunArgs } from './args.js';
+import { scenarioComparison, scriptComparison, type ScenarioFigures } from '../report/compare.js';
+import { KernelUnusable, openKernel, type KernelTarget } from './kernels.js';
 import { formatChecks, runChecks } from '../runner/environment.js';
 import { planRuns, PlanError } from '../runner/plan.js';
 import { executeRuns, writeReports } from '../runner/execute-runs.js';
@@ -29,6 +31,7 @@ const USAGE = `usage:
   tundrill doctor [--fix]
   tundrill conformance [--corpus gtests|selftests|all] [-j N] [--filter S] [--save [--merge]] [--check] [--no-retry]
   tundrill report merge [--json F] [--junit F] [--tap F] [--ktap F] [--index F] <shard.json>...
+  tundrill kernel list | config | fetch debian:<version> | check <kernel>
 
 run options (packetdrill's, override the scripts' own option lines):
   --ip_version=ipv4|ipv4-mapped-ipv6|ipv6   run only this variant
@@ -57,6 +60,11 @@ run options (tundrill's):
   --report html            an HTML report beside every run's capture, and a suite index
                            (default: for scenarios and for runs that did not pass)
   --no-report              no HTML reports
+  --kernel K               run on kernel K in a qemu microVM: host, a bzImage or vmlinux, an unpacked
+                           kernel package folder, or debian:<version>; twice or more compares kernels
+  --kernel-config FILE     the config of a kernel image that carries none (checked before boot)
+  --vm-clock icount|icount-skip|realtime   guest clock under emulation (default icount: time follows
+                           instructions, idle time real time; icount-skip skips idle time)
 
 exit status: 0 all passed, 1 a test failed, 2 usage or syntax error, 4 unsuitable environment`;
 
@@ -64,6 +72,12 @@ function environmentProblem(): string | null {
   const checks = runChecks({ fix: false }).filter((c) => c.required && !c.ok);
   if (checks.length === 0) return null;
   return `tundrill: this machine cannot run tests:\n${formatChecks(checks)}`;
+}
+
+/** The evidence folder of a kernel's runs: `debian:6.1` → `debian-6.1`, a path → its last parts. */
+export function kernelFolder(spec: string): string {
+  const base = spec.includes('/') ? spec.replace(/\/+$/, '').split('/').slice(-2).join('-') : spec;
+  return base.replace(/[^A-Za-z0-9._+-]+/g, '-').replace(/^[-.]+/, '').slice(-60) || 'kernel';
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
@@ -79,39 +93,72 @@ async function cmdRun(argv: string[]): Promise<number> {
   for (const p of args.paths) {
     if (!existsSync(p)) throw new UsageError(`run: no such file or folder: ${p}`);
   }
-  let code = EXIT_PASS;
-  const reported: ReportedRun[] = [];
-  let seconds = 0;
   const runs = scripts.length > 0 ? planRuns(scripts, { ksft: args.ksft, user: args.packetdrill }) : [];
   if (scripts.length > 0 && runs.length === 0) throw new UsageError('run: no .pkt scripts found');
+  const kernels = args.kernels && args.kernels.length > 0 ? [...new Set(args.kernels)] : [null];
+  let code = EXIT_PASS;
+  const reported: ReportedRun[] = [];
+  const scriptRows: ReportedRun[] = [];
+  const figures: ScenarioFigures[] = [];
+  let seconds = 0;
   const part = planPart(runs, args, PROJECT_ROOT, scenarios.length);
   if (part.note && !args.quiet) process.stdout.write(`${part.note}\n`);
-  if (part.runs.length > 0) {
-    const r = await executePart(part, args, scripts.join(' '), executeRuns);
-    code = Math.max(code, r.exitCode);
-    reported.push(...r.reported);
-    seconds += r.seconds;
-  }
-  // Scenarios run once, on the first shard.
-  if (scenarios.length > 0 && (part.plan.shard?.index ?? 1) === 1) {
-    const { runScenarioFileOutcome, scenarioReportRow } = await import('../scenario/runner.js');
-    for (const s of scenarios) {
-      const started = performance.now();
-      const o = await runScenarioFileOutcome(resolve(s), args);
-      seconds += (performance.now() - started) / 1000;
-      if (typeof o === 'number') {
-        code = Math.max(code, o);
+  for (const spec of kernels) {
+    let kernel: KernelTarget | undefined;
+    // With --kernel, each kernel's evidence goes to a folder of its own under the capture folder.
+    const kargs: RunArgs = spec === null ? args : { ...args, captureDir: join(args.captureDir, kernelFolder(spec)) };
+    if (spec !== null) {
+      try {
+        kernel = await openKernel(spec, kargs, part.runs.length + scenarios.length);
+      } catch (e) {
+        if (!(e instanceof KernelUnusable)) throw e;
+        process.stderr.write(`tundrill: ${e.message}\n`);
+        code = Math.max(code, EXIT_ENVIRONMENT);
         continue;
       }
-      code = Math.max(code, o.exitCode);
-      const row: ReportedRun = { ...scenarioReportRow(o, s), index: runs.length + scenarios.indexOf(s) };
-      const html = maybeWriteScenarioReport(args.report ?? 'default', o);
-      if (html) {
-        row.html = html;
-        if (!args.quiet) process.stdout.write(`report: ${html}\n`);
-      }
-      reported.push(row);
     }
+    const target = kernel?.run ? { run: kernel.run, kill: kernel.kill, facts: kernel.facts } : undefined;
+    try {
+      if (part.runs.length > 0) {
+        const r = await executePart(part, kargs, scripts.join(' '), (rs, a, label, opts) => executeRuns(rs, a, label, { ...opts, ...(target ? { target } : {}) }));
+        code = Math.max(code, r.exitCode);
+        const rows = kernel && !target ? r.reported.map((x) => ({ ...x, kernel: kernel.facts })) : r.reported;
+        reported.push(...rows);
+        scriptRows.push(...rows);
+        seconds += r.seconds;
+      }
+      // Scenarios run once, on the first shard.
+      if (scenarios.length > 0 && (part.plan.shard?.index ?? 1) === 1) {
+        const { runScenarioFileOutcome, scenarioReportRow } = await import('../scenario/runner.js');
+        for (const s of scenarios) {
+          const started = performance.now();
+          const o = await runScenarioFileOutcome(resolve(s), kargs, target
+            ? { runWorker: (req, opts) => target.run(req, opts.timeoutMs), ...(kernel?.scratchDir ? { scratchDir: kernel.scratchDir } : {}) }
+            : {});
+          seconds += (performance.now() - started) / 1000;
+          if (typeof o === 'number') {
+            code = Math.max(code, o);
+            continue;
+          }
+          code = Math.max(code, o.exitCode);
+          const row: ReportedRun = { ...scenarioReportRow(o, s), index: runs.length + scenarios.indexOf(s), ...(kernel ? { kernel: kernel.facts } : {}) };
+          const html = maybeWriteScenarioReport(args.report ?? 'default', o);
+          if (html) {
+            row.html = html;
+            if (!args.quiet) process.stdout.write(`report: ${html}\n`);
+          }
+          reported.push(row);
+          figures.push({ kernel: spec ?? 'host', scenario: o.scenario.name, pass: o.verdict.pass, summary: o.verdict.summary, numbers: o.verdict.numbers ?? {} });
+        }
+      }
+    } finally {
+      await kernel?.close();
+    }
+  }
+  if (kernels.length > 1) {
+    const labels = kernels.map((k) => k ?? 'host');
+    if (scriptRows.length > 0) process.stdout.write(`\n${scriptComparison(scriptRows, labels)}\n`);
+    if (figures.length > 0) process.stdout.write(`\n${scenarioComparison(figures, labels)}\n`);
   }
   writeReports(args, reported, seconds, part.plan, `tundrill run: ${args.paths.join(' ')}`);
   return code;
@@ -146,6 +193,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'parse': return cmdParse(rest);
       case 'doctor': return cmdDoctor(rest);
       case 'report': return cmdReport(rest);
+      case 'kernel': {
+        const { runKernelCommand } = await import('./kernel-command.js');
+        return await runKernelCommand(rest);
+      }
       case 'conformance': {
         const { runConformance } = await import('./conformance.js');
         return await runConformance(rest);

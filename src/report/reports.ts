@@ -25,6 +25,8 @@ export interface ReportedRun {
   index?: number;
   /** Rows run several times (--repeat): pass rate, flakiness, timing spread. */
   repeat?: RepeatSummary;
+  /** The kernel it ran on, when runs were made on a chosen kernel (--kernel). */
+  kernel?: KernelFacts;
 }
 
 /** Some runs of a repeated row passed and some did not. */
@@ -36,6 +38,21 @@ export function isFlaky(r: ReportedRun): boolean {
 export function repeatNote(r: ReportedRun): string {
   if (!r.repeat) return '';
   return `passed ${r.repeat.passed}/${r.repeat.runs}${r.repeat.flaky ? ', flaky' : ''}`;
+}
+
+/** A kernel as reports name it: what the user chose and what it is. */
+export interface KernelFacts {
+  spec: string;
+  release: string;
+  configHash: string | null;
+  hz: number | null;
+  accelerator: string;
+  clock: string;
+}
+
+/** The name of a run in reports: path and variant, and the kernel when one was chosen. */
+function runName(r: ReportedRun): string {
+  return `${r.path} (${r.variant})${r.kernel ? ` [${r.kernel.spec}]` : ''}`;
 }
 
 export interface Summary {
@@ -73,7 +90,7 @@ export function runLine(r: ReportedRun): string {
   const v = r.result.verdict;
   const tag = v === 'pass' ? 'OK  ' : v === 'timeout' ? 'TIME' : 'FAIL';
   const secs = (r.result.durationMs / 1000).toFixed(2);
-  return `${tag} [${r.path} (${r.variant})] ${secs}s`;
+  return `${tag} [${runName(r)}] ${secs}s`;
 }
 
 export function writeTap(file: string, runs: ReportedRun[]): void {
@@ -82,9 +99,9 @@ export function writeTap(file: string, runs: ReportedRun[]): void {
     const n = i + 1;
     const v = r.result.verdict;
     const note = repeatNote(r) ? ` [${repeatNote(r)}]` : '';
-    if (v === 'pass') lines.push(`ok ${n} ${r.path} (${r.variant})${note}`);
-    else if (v === 'timeout') lines.push(`not ok ${n} ${r.path} (${r.variant})${note} # timeout`);
-    else lines.push(`not ok ${n} ${r.path} (${r.variant})${note}`);
+    if (v === 'pass') lines.push(`ok ${n} ${runName(r)}${note}`);
+    else if (v === 'timeout') lines.push(`not ok ${n} ${runName(r)}${note} # timeout`);
+    else lines.push(`not ok ${n} ${runName(r)}${note}`);
     const text = [r.result.firstError?.text ?? '', r.output].filter(Boolean).join('\n');
     if (v !== 'pass') for (const l of text.split('\n')) if (l.trim()) lines.push(`# ${l.trimEnd()}`);
   });
@@ -99,17 +116,18 @@ function xml(s: string): string {
 
 export function writeJunit(file: string, runs: ReportedRun[], s: Summary): void {
   const cases = runs.map((r) => {
-    const name = xml(`${r.path} (${r.variant})`);
+    const name = xml(runName(r));
     const t = (r.result.durationMs / 1000).toFixed(3);
     const v = r.result.verdict;
+    const cls = r.kernel ? xml(`tundrill.${r.kernel.spec}`) : 'tundrill';
     const props = r.repeat
       ? `\n      <properties><property name="runs" value="${r.repeat.runs}"/><property name="passed" value="${r.repeat.passed}"/><property name="flaky" value="${r.repeat.flaky}"/></properties>`
       : '';
-    if (v === 'pass') return props ? `    <testcase classname="tundrill" name="${name}" time="${t}">${props}\n    </testcase>` : `    <testcase classname="tundrill" name="${name}" time="${t}"/>`;
+    if (v === 'pass') return props ? `    <testcase classname="${cls}" name="${name}" time="${t}">${props}\n    </testcase>` : `    <testcase classname="${cls}" name="${name}" time="${t}"/>`;
     const msg = xml(`${r.repeat ? `${repeatNote(r)}: ` : ''}${r.result.firstError?.headline ?? v}`);
     const body = xml([r.result.firstError?.text ?? '', r.output].filter(Boolean).join('\n'));
     const tag = v === 'error' || v === 'environment' ? 'error' : 'failure';
-    return `    <testcase classname="tundrill" name="${name}" time="${t}">${props}\n      <${tag} message="${msg}" type="${v}">${body}</${tag}>\n    </testcase>`;
+    return `    <testcase classname="${cls}" name="${name}" time="${t}">${props}\n      <${tag} message="${msg}" type="${v}">${body}</${tag}>\n    </testcase>`;
   });
   const out = [
     '<?xml version="1.0" encoding="UTF-8"?>',
@@ -137,6 +155,7 @@ export function writeJson(file: string, runs: ReportedRun[], s: Summary, plan: J
     runs: runs.map((r) => ({
       script: r.path,
       variant: r.variant,
+      ...(r.kernel ? { kernel: r.kernel } : {}),
       verdict: r.result.verdict,
       exitCode: r.result.exitCode,
       durationMs: Math.round(r.result.durationMs * 1000) / 1000,

@@ -9,11 +9,12 @@ import { dirname, join, resolve } from 'node:path';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS } from '../engine/errors.js';
 import type { RunResult } from '../engine/result.js';
 import { maybeWriteRunReport } from '../report/html/policy.js';
-import { runLine, summarize, summaryLine, type JsonPlanInfo, type ReportedRun } from '../report/reports.js';
+import { runLine, summarize, summaryLine, type JsonPlanInfo, type KernelFacts, type ReportedRun } from '../report/reports.js';
 import { writeReportFiles } from '../report/write-all.js';
+import type { WorkerRequest } from './execute-request.js';
 import type { RunnerOptions } from './options.js';
 import type { PlannedRun } from './plan.js';
-import { runWorker } from './spawn.js';
+import { runWorker, type WorkerOutcome } from './spawn.js';
 import { WorkerPool } from './pool.js';
 
 /**
@@ -49,15 +50,27 @@ function timeoutResult(run: PlannedRun, ms: number): RunResult {
   };
 }
 
+/** Somewhere else to carry runs out (a kernel in microVMs), instead of workers on the host. */
+export interface RunTarget {
+  run(req: WorkerRequest, timeoutMs: number): Promise<WorkerOutcome>;
+  kill(sig: NodeJS.Signals): void;
+  /** The kernel the reports name. */
+  facts: KernelFacts;
+}
+
 export async function executeRuns(
-  runs: PlannedRun[], args: RunnerOptions, label: string, opts: { writeReports?: boolean } = {},
+  runs: PlannedRun[], args: RunnerOptions, label: string, opts: { writeReports?: boolean; target?: RunTarget } = {},
 ): Promise<{ reported: ReportedRun[]; exitCode: number; seconds: number }> {
-  const jobs = args.jobs ?? defaultJobs();
+  const target = opts.target;
+  // On another kernel the VMs are the workers: as many runs at once as the target takes.
+  const jobs = args.jobs ?? (target ? runs.length : defaultJobs());
   const started = performance.now();
   const single = runs.length === 1;
   // Several runs share long-lived workers (one fresh namespace per run);
   // a single run gets a process of its own.
-  const workers = single || process.env.TUNDRILL_ONE_PROCESS_PER_RUN === '1'
+  const workers = target
+    ? { run: (req: WorkerRequest, ms: number) => target.run(req, ms), kill: (sig: NodeJS.Signals) => target.kill(sig), close: () => undefined }
+    : single || process.env.TUNDRILL_ONE_PROCESS_PER_RUN === '1'
     ? null
     : new WorkerPool(Math.min(jobs, runs.length), {
       // A private /tmp would hide scripts or captures that live under /tmp.
@@ -98,7 +111,10 @@ export async function executeRuns(
       result.firstError = { line: 0, headline: `${run.reportPath}: ${why.split('\n')[0]}`, text: why, kind: 'internal' };
       result.exitCode = outcome.exitCode === EXIT_ENVIRONMENT ? EXIT_ENVIRONMENT : EXIT_FAIL;
     }
-    const r: ReportedRun = { path: run.reportPath, variant: run.variantLabel, result, output: `${outcome.stdout}${outcome.stderr}`.trim() };
+    const r: ReportedRun = {
+      path: run.reportPath, variant: run.variantLabel, result, output: `${outcome.stdout}${outcome.stderr}`.trim(),
+      ...(target ? { kernel: target.facts } : {}),
+    };
     const html = maybeWriteRunReport(args.report ?? 'default', { dir: request.evidence.dir, stem: request.evidence.stem, scriptPath: run.scriptPath }, result);
     if (html) r.html = html;
     if (!args.quiet) {

@@ -23,6 +23,7 @@ import * as native from '../native/addon.js';
 import { EXIT_FAIL } from '../engine/errors.js';
 import { executeRequest, type WorkerRequest } from './execute-request.js';
 import { privateEhashForChildren } from '../backend/private-ehash.js';
+import { stageEvidence } from './evidence-stage.js';
 
 const CLONE_NEWNET = 0x40000000;
 
@@ -66,7 +67,8 @@ async function main(): Promise<void> {
     if (!line.trim()) continue;
     const req = JSON.parse(line) as PoolRequest;
     enterFreshNamespace();
-    const result = await executeRequest(req, (flush) => { current = { flush }; });
+    const staged = stageEvidence(req, process.env.TUNDRILL_STAGE_EVIDENCE, req.id);
+    const result = staged.finish(await executeRequest(staged.req, (flush) => { current = { flush }; }));
     current = null;
     if (result.overhead) result.overhead.startMs = first ? startMs : 0;
     first = false;

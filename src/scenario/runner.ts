@@ -56,6 +56,10 @@ export interface ScenarioOutcome {
 export interface RunScenarioOptions {
   /** Print the summary (default true). */
   print?: boolean;
+  /** Where the run happens (default: a worker process on the host). */
+  runWorker?: typeof runWorker;
+  /** Parent of a temporary evidence folder with --no-capture (default the system's). */
+  scratchDir?: string;
 }
 
 /** Run a loaded scenario. */
@@ -67,7 +71,7 @@ export async function runScenario(s: Scenario, file: string, args: RunnerOptions
   if (args.long && !s.long && print) process.stderr.write(`tundrill: scenario ${s.name} has no long version; running the default\n`);
 
   // Evidence folder: the capture folder, or a temporary one with --no-capture.
-  const tempDir = args.capture ? null : mkdtempSync(join(tmpdir(), 'tundrill-evidence-'));
+  const tempDir = args.capture ? null : mkdtempSync(join(ro.scratchDir ?? tmpdir(), 'tundrill-evidence-'));
   const dir = tempDir ?? resolve(args.captureDir);
   mkdirSync(dir, { recursive: true });
 
@@ -115,7 +119,7 @@ export async function runScenario(s: Scenario, file: string, args: RunnerOptions
   // A run of the same stem before this one must not be mistaken for this one's evidence.
   for (const p of [files.capture, files.counters, files.marks, files.verdict, files.timeline]) if (p) rmSync(p, { force: true });
 
-  const outcome = await runWorker(
+  const outcome = await (ro.runWorker ?? runWorker)(
     {
       scriptPath,
       displayPath: basename(scriptPath),
@@ -230,7 +234,7 @@ export function scenarioReportRow(o: ScenarioOutcome, file: string): ReportedRun
 }
 
 /** Load and run a scenario file; the outcome, or an exit status when it could not run. */
-export async function runScenarioFileOutcome(file: string, args: RunnerOptions): Promise<ScenarioOutcome | number> {
+export async function runScenarioFileOutcome(file: string, args: RunnerOptions, ro: RunScenarioOptions = {}): Promise<ScenarioOutcome | number> {
   let s: Scenario;
   try {
     s = await loadScenario(file);
@@ -242,7 +246,7 @@ export async function runScenarioFileOutcome(file: string, args: RunnerOptions):
     throw e;
   }
   try {
-    return await runScenario(s, file, args);
+    return await runScenario(s, file, args, ro);
   } catch (e) {
     if (e instanceof ScenarioLoadError) {
       process.stderr.write(`tundrill: ${e.message}\n`);

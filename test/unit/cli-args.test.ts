@@ -11,7 +11,7 @@ describe('parseRunArgs', () => {
   it('has defaults', () => {
     expect(parse('a.pkt')).toEqual({
       paths: ['a.pkt'], packetdrill: [], ksft: false, timeoutSecs: 180, captureDir: '/tmp/captures', capture: true,
-      captureFormat: 'pcapng', ssIntervalMs: 10, sampler: 'sock_diag', verbose: false, quiet: false, long: false, report: 'default',
+      captureFormat: 'pcapng', ssIntervalMs: 10, sampler: 'sock_diag', verbose: false, quiet: false, long: false, report: 'default', kernels: [], vmClock: 'icount',
     });
   });
 
@@ -73,5 +73,16 @@ describe('parseRunArgs', () => {
     expect(() => parse('-j', '0', 'a')).toThrow('--jobs needs a number >= 1');
     expect(() => parse('--timeout', 'soon', 'a')).toThrow('--timeout needs a number >= 1');
     expect(() => parse('--ss-interval=-5', 'a')).toThrow('--ss-interval needs a number >= 0');
+  });
+});
+
+describe('--kernel and --vm-clock', () => {
+  it('collects kernels in order and takes the clock', async () => {
+    const { parseRunArgs } = await import('../../src/cli/args.js');
+    const a = parseRunArgs(['--kernel', 'host', '--kernel=debian:6.1', '--vm-clock', 'realtime', 'x.pkt'], { captureDir: '/c' });
+    expect(a.kernels).toEqual(['host', 'debian:6.1']);
+    expect(a.vmClock).toBe('realtime');
+    expect(parseRunArgs(['x.pkt'], { captureDir: '/c' }).kernels).toEqual([]);
+    expect(() => parseRunArgs(['--vm-clock', 'fast', 'x.pkt'], { captureDir: '/c' })).toThrow(/icount, icount-skip or realtime/);
   });
 });
