@@ -18,6 +18,8 @@ import { formatChecks, runChecks } from './doctor.js';
 import { planRuns, PlanError, type PlannedRun } from './plan.js';
 import { runWorker } from './spawn.js';
 import { WorkerPool } from './pool.js';
+import { checkCaptureDir, checkOptionValues, checkReadable, checkReportFile } from './check-inputs.js';
+import { describeFileError, InputError } from './failure.js';
 import { runLine, summarize, summaryLine, writeJson, writeJunit, writeTap, type ReportedRun } from '../report/reports.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -62,7 +64,10 @@ export function defaultJobs(): number {
 }
 
 function environmentProblem(): string | null {
-  const checks = runChecks({ fix: false }).filter((c) => c.required && !c.ok);
+  const all = runChecks({ fix: false });
+  const rt = all.find((c) => c.name === 'real-time priority' && !c.ok);
+  if (rt) process.stderr.write(`tundrill: warning: no real-time priority, timing is less precise on a busy machine (${rt.fix ?? rt.detail})\n`);
+  const checks = all.filter((c) => c.required && !c.ok);
   if (checks.length === 0) return null;
   return `tundrill: this machine cannot run tests:\n${formatChecks(checks)}`;
 }
@@ -111,6 +116,7 @@ export async function executeRuns(
   };
   process.once('SIGTERM', stopWorkers);
   process.once('SIGINT', stopWorkers);
+  const printedSyntax = new Set<string>();
   const reported = await pool(runs, jobs, async (run) => {
     const request = {
         scriptPath: run.scriptPath,
@@ -144,7 +150,12 @@ export async function executeRuns(
         const ev = result.evidence;
         process.stdout.write(`     evidence: ${[ev.capture, ev.timeline, ev.counters].filter(Boolean).join(', ')}\n`);
       }
-      if (result.verdict !== 'pass' && result.firstError) process.stderr.write(`${result.firstError.text}\n`);
+      // A script's syntax error is the same in every variant: print it once.
+      const text = result.firstError?.text;
+      if (result.verdict !== 'pass' && text && !(result.firstError!.kind === 'syntax' && printedSyntax.has(text))) {
+        process.stderr.write(`${text}\n`);
+        if (result.firstError!.kind === 'syntax') printedSyntax.add(text);
+      }
       for (const w of result.warnings) process.stderr.write(`${w}\n`);
     }
     return r;
@@ -167,9 +178,24 @@ function writeReports(args: RunArgs, reported: ReportedRun[], seconds: number): 
   if (args.json) writeJson(args.json, reported, s);
 }
 
+/** Options and paths checked before the first run: a mistake costs no results. */
+function checkRunInputs(args: RunArgs): void {
+  checkOptionValues(args);
+  for (const p of args.paths) checkReadable(p, { folderAllowed: !(p.endsWith('.ts') || p.endsWith('.js')) });
+  if (args.tap) checkReportFile('--tap', args.tap);
+  if (args.junit) checkReportFile('--junit', args.junit);
+  if (args.json) checkReportFile('--json', args.json);
+  if (args.capture) checkCaptureDir(args.captureDir);
+}
+
 async function cmdRun(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return EXIT_PASS;
+  }
   const args = parseRunArgs(argv, { captureDir: join(process.cwd(), 'captures') });
   if (args.paths.length === 0) throw new UsageError('run: no script, folder or scenario given');
+  checkRunInputs(args);
   const scenarios = args.paths.filter((p) => p.endsWith('.ts') || p.endsWith('.js'));
   const scripts = args.paths.filter((p) => !scenarios.includes(p));
   const env = environmentProblem();
@@ -186,6 +212,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (scripts.length > 0) {
     const runs = planRuns(scripts, { ksft: args.ksft, user: args.packetdrill });
     if (runs.length === 0) throw new UsageError('run: no .pkt scripts found');
+    for (const script of new Set(runs.map((r) => r.scriptPath))) checkReadable(script, { folderAllowed: false });
     const r = await executeRuns(runs, args, scripts.join(' '), { writeReports: false });
     code = Math.max(code, r.exitCode);
     reported.push(...r.reported);
@@ -210,10 +237,19 @@ async function cmdRun(argv: string[]): Promise<number> {
 }
 
 function cmdParse(argv: string[]): number {
+  if (argv.length === 0) throw new UsageError('parse: no script given');
   let code = EXIT_PASS;
   for (const p of argv) {
+    let text: string;
     try {
-      parseScript(readFileSync(p, 'utf8'), { path: p });
+      text = readFileSync(p, 'utf8');
+    } catch (e) {
+      process.stderr.write(`tundrill: ${describeFileError(e, p, 'read') ?? `cannot read ${p}`}\n`);
+      code = EXIT_USAGE;
+      continue;
+    }
+    try {
+      parseScript(text, { path: p });
       process.stdout.write(`${p}: ok\n`);
     } catch (e) {
       if (!(e instanceof ScriptError)) throw e;
@@ -227,7 +263,7 @@ function cmdParse(argv: string[]): number {
 function cmdDoctor(argv: string[]): number {
   const checks = runChecks({ fix: argv.includes('--fix') });
   process.stdout.write(`tundrill doctor\n${formatChecks(checks)}\n`);
-  return checks.some((c) => c.required && !c.ok) ? EXIT_ENVIRONMENT : EXIT_PASS;
+  return checks.some((c) => (c.required || c.permission) && !c.ok) ? EXIT_ENVIRONMENT : EXIT_PASS;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -249,8 +285,12 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof PlanError) {
-      process.stderr.write(`tundrill: ${e.message}\n(tundrill --help shows the usage)\n`);
+      process.stderr.write(`tundrill: ${e.message} (tundrill --help shows the usage)\n`);
       return EXIT_USAGE;
+    }
+    if (e instanceof InputError) {
+      process.stderr.write(`tundrill: ${e.message}\n`);
+      return e.exitCode;
     }
     throw e;
   }
