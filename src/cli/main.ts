@@ -18,6 +18,7 @@ import { formatChecks, runChecks } from './doctor.js';
 import { planRuns, PlanError, type PlannedRun } from './plan.js';
 import { runWorker } from './spawn.js';
 import { WorkerPool } from './pool.js';
+import { holdStop, releaseStop, stopExitCode, stopSignal } from './stop.js';
 import { checkCaptureDir, checkOptionValues, checkReadable, checkReportFile } from './check-inputs.js';
 import { describeFileError, InputError } from './failure.js';
 import { runLine, summarize, summaryLine, writeJson, writeJunit, writeTap, type ReportedRun } from '../report/reports.js';
@@ -94,6 +95,22 @@ function timeoutResult(run: PlannedRun, ms: number): RunResult {
   };
 }
 
+/** A run the stop signal ended: its evidence is whatever the worker wrote. */
+function interruptedResult(run: PlannedRun, sig: NodeJS.Signals, ms: number, ev: { dir: string; stem: string; format: string; ssIntervalMs: number }): RunResult {
+  const r = timeoutResult(run, ms);
+  r.verdict = 'error';
+  const text = `${run.reportPath}: interrupted by ${sig} before the run finished`;
+  r.firstError = { line: 0, headline: text, text, kind: 'interrupted' };
+  if (ev.dir) {
+    const at = (ext: string): string | undefined => (existsSync(join(ev.dir, `${ev.stem}.${ext}`)) ? join(ev.dir, `${ev.stem}.${ext}`) : undefined);
+    const capture = at(ev.format);
+    const timeline = at('ss.jsonl');
+    const counters = at('counters.json');
+    r.evidence = { ...(capture ? { capture } : {}), ...(timeline ? { timeline } : {}), ...(counters ? { counters } : {}) };
+  }
+  return r;
+}
+
 export async function executeRuns(
   runs: PlannedRun[], args: RunArgs, label: string, opts: { writeReports?: boolean } = {},
 ): Promise<{ reported: ReportedRun[]; exitCode: number; seconds: number }> {
@@ -105,19 +122,15 @@ export async function executeRuns(
   const workers = single || process.env.TUNDRILL_ONE_PROCESS_PER_RUN === '1'
     ? null
     : new WorkerPool(Math.min(jobs, runs.length), {
-      // A private /tmp would hide scripts or captures that live under /tmp.
-      privateTmp: !runs.some((r) => r.scriptPath.startsWith('/tmp/')) && !(args.capture && resolve(args.captureDir).startsWith('/tmp/')),
+      // Every run gets a private /tmp; paths under the real /tmp stay reachable.
+      privateTmp: true,
       passthrough: false,
     });
-  // Stopping the CLI stops its workers, which write what evidence they have.
-  const stopWorkers = (sig: NodeJS.Signals): void => {
-    workers?.kill(sig);
-    process.exit(sig === 'SIGINT' ? 130 : 143);
-  };
-  process.once('SIGTERM', stopWorkers);
-  process.once('SIGINT', stopWorkers);
+  // SIGINT, SIGTERM, SIGHUP: no new runs; workers write their evidence (stop.ts).
+  holdStop();
   const printedSyntax = new Set<string>();
-  const reported = await pool(runs, jobs, async (run) => {
+  const all = await pool(runs, jobs, async (run): Promise<ReportedRun | null> => {
+    if (stopSignal()) return null;
     const request = {
         scriptPath: run.scriptPath,
         displayPath: run.scriptPath.split('/').pop()!,
@@ -136,6 +149,8 @@ export async function executeRuns(
       : await runWorker(request, { timeoutMs: args.timeoutSecs * 1000, passthrough: single && args.verbose });
     let result = outcome.result;
     if (outcome.timedOut) result = timeoutResult(run, outcome.wallMs);
+    const sig = stopSignal();
+    if (!result && sig) result = interruptedResult(run, sig, outcome.wallMs, request.evidence);
     if (!result) {
       result = timeoutResult(run, outcome.wallMs);
       result.verdict = 'error';
@@ -160,14 +175,16 @@ export async function executeRuns(
     }
     return r;
   });
-  process.off('SIGTERM', stopWorkers);
-  process.off('SIGINT', stopWorkers);
+  const reported = all.filter((r): r is ReportedRun => r !== null);
+  releaseStop();
   workers?.close();
+  if (stopSignal() && reported.length < runs.length) process.stderr.write(`tundrill: ${runs.length - reported.length} of ${runs.length} runs not started (${stopSignal()})\n`);
   const s = summarize(reported, (performance.now() - started) / 1000);
   if (!single || args.quiet) process.stdout.write(`${summaryLine(s, label)}\n`);
   if (opts.writeReports !== false) writeReports(args, reported, s.seconds);
   let exitCode = EXIT_PASS;
   for (const r of reported) exitCode = Math.max(exitCode, r.result.exitCode === EXIT_ENVIRONMENT ? 4 : r.result.exitCode);
+  if (stopSignal()) exitCode = stopExitCode();
   return { reported, exitCode, seconds: s.seconds };
 }
 
@@ -206,6 +223,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   for (const p of args.paths) {
     if (!existsSync(p)) throw new UsageError(`run: no such file or folder: ${p}`);
   }
+  holdStop();
   let code = EXIT_PASS;
   const reported: ReportedRun[] = [];
   let seconds = 0;
@@ -221,6 +239,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (scenarios.length > 0) {
     const { runScenarioFileOutcome, scenarioReportRow } = await import('../scenario/runner.js');
     for (const s of scenarios) {
+      if (stopSignal()) break;
       const started = performance.now();
       const o = await runScenarioFileOutcome(resolve(s), args);
       seconds += (performance.now() - started) / 1000;
@@ -233,7 +252,8 @@ async function cmdRun(argv: string[]): Promise<number> {
     }
   }
   writeReports(args, reported, seconds);
-  return code;
+  releaseStop();
+  return stopSignal() ? stopExitCode() : code;
 }
 
 function cmdParse(argv: string[]): number {
