@@ -13,7 +13,10 @@
 #      `docker stop` in the middle of a long run (the capture must survive),
 #      doctor's hint for each missing permission, and the tests.
 #
-#   docker/build-and-test.sh [--no-tests | --build-only]
+#   docker/build-and-test.sh [--no-tests | --build-only] [--new-base]
+#
+# --new-base makes the node:20-bookworm-slim stand-in again (from the cached
+# debootstrap tree) even when an image of that name is there.
 #
 # Environment: TUNDRILL_DOCKER_STATE (daemon data, default
 # /var/lib/tundrill-docker), TUNDRILL_DOCKER_CACHE (the debootstrap tree,
@@ -24,10 +27,15 @@ project=$(pwd)
 
 run_tests=yes
 build_only=no
-case ${1:-} in
-  --no-tests) run_tests=no ;;
-  --build-only) build_only=yes ;;
-esac
+new_base=no
+for arg in "$@"; do
+  case $arg in
+    --no-tests) run_tests=no ;;
+    --build-only) build_only=yes ;;
+    --new-base) new_base=yes ;;
+    *) echo "usage: docker/build-and-test.sh [--no-tests | --build-only] [--new-base]" >&2; exit 2 ;;
+  esac
+done
 
 state=${TUNDRILL_DOCKER_STATE:-/var/lib/tundrill-docker}
 cache=${TUNDRILL_DOCKER_CACHE:-/var/cache/tundrill-docker}
@@ -133,7 +141,16 @@ log "dockerd $(d version -f '{{.Server.Version}}') on $sock ($(d info -f '{{.Dri
 
 # ---- the base image ---------------------------------------------------------------
 t0=$(date +%s)
-if d image inspect "$base" >/dev/null 2>&1; then
+# The stand-in carries this machine's CA bundle (a TLS-inspecting proxy in
+# front of the npm registry would otherwise fail npm ci in the build).
+standin=standin-3
+have=$(d image inspect -f '{{index .Config.Labels "tundrill.base"}}' "$base" 2>/dev/null || echo missing)
+# An older stand-in (another label) is made again; an image without the label was pulled.
+if [ "$have" != missing ] && { [ "$new_base" = yes ] || { [ "$have" != "$standin" ] && [ "$have" != '<no value>' ] && [ -n "$have" ]; }; }; then
+  d rmi -f "$base" >/dev/null
+  have=missing
+fi
+if [ "$have" != missing ]; then
   log "base $base: present"
 elif timeout 60 "$docker_bin" pull "$base" >/dev/null 2>&1; then
   log "base $base: pulled"
@@ -164,7 +181,15 @@ else
   cp -a "$headers" "$root/usr/local/include/node"
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
+  ca_env=()
+  ca=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
+  if [ -s "$ca" ]; then
+    mkdir -p "$root/etc/ssl"
+    cp "$ca" "$root/etc/ssl/host-ca-bundle.pem"
+    ca_env=(--change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/host-ca-bundle.pem')
+  fi
   tar -C "$root" -c . | d import \
+    --change "LABEL tundrill.base=$standin" "${ca_env[@]}" \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV NODE_VERSION='"$(node -p process.versions.node)" \
     --change 'CMD ["node"]' - "$base" >/dev/null
