@@ -56,7 +56,7 @@ describe.skipIf(skip !== null)('scenario errors', () => {
     const before = readdirSync(tmpdir()).filter((f) => f.startsWith('tundrill-scenario-')).length;
     const r = await tundrill(['run', '-q', '--no-capture', join(dir, 'throws.ts')]);
     const out = r.stdout + r.stderr;
-    expect(out).toMatch(new RegExp(`verify failed: verify broke \\(${join(dir, 'throws.ts')}:5:\\d+\\)`));
+    expect(out).toMatch(new RegExp(`verify failed: verify broke \\(${join(dir, 'throws.ts')}:6:\\d+\\)`));
     expect(out).not.toMatch(/\n\s+at /);
     expect(r.code).toBe(1);
     expect(readdirSync(tmpdir()).filter((f) => f.startsWith('tundrill-scenario-')).length).toBeLessThanOrEqual(before);
