@@ -54,10 +54,10 @@ describe.skipIf(skip !== null)('stopping runs', () => {
     await sleep(1500);
     child.kill('SIGTERM');
     expect(await done).toBe(143);
-    const r = JSON.parse(readFileSync(report, 'utf8')) as { runs: Array<{ path: string; firstError?: { kind: string }; evidence: { capture?: string } }> };
-    expect(r.runs.map((x) => x.path).sort()).toEqual(['data-5s.pkt', 'long-accept.pkt']);
+    const r = JSON.parse(readFileSync(report, 'utf8')) as { runs: Array<{ script: string; firstError?: { kind: string }; evidence: { capture?: string } }> };
+    expect(r.runs.map((x) => x.script).sort()).toEqual(['data-5s.pkt', 'long-accept.pkt']);
     for (const run of r.runs) expect(run.firstError?.kind).toBe('interrupted');
-    const data = r.runs.find((x) => x.path === 'data-5s.pkt')!;
+    const data = r.runs.find((x) => x.script === 'data-5s.pkt')!;
     expect(data.evidence.capture).toBe(join(cap, 'data-5s_ipv4.pcapng'));
     if (hasTool('tshark')) {
       const t = spawnSync('tshark', ['-r', data.evidence.capture!], { encoding: 'utf8' });
