@@ -217,7 +217,7 @@ privileged=(--privileged)
 least=(--cap-add=NET_ADMIN --cap-add=SYS_ADMIN --cap-add=SYS_NICE --device /dev/net/tun
   --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined)
 rt_flags=()
-[ ${#rt_args[@]} -gt 0 ] && rt_flags=(--cpu-rt-runtime="$rt" --ulimit rtprio=99)
+[ ${#rt_args[@]} -gt 0 ] && rt_flags=(--cpu-rt-runtime="$rt")
 
 # doctor: all well with each way of running
 for mode in privileged least; do

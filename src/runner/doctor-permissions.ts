@@ -40,7 +40,7 @@ function hasCap(caps: bigint, bit: number): boolean {
   return ((caps >> BigInt(bit)) & 1n) === 1n;
 }
 
-const RT_FIX = 'in Docker: --cap-add=SYS_NICE plus --cpu-rt-runtime=950000 --ulimit rtprio=99 (the daemon needs --cpu-rt-runtime too: dockerd --cpu-rt-runtime=950000); '
+const RT_FIX = 'in Docker: --cap-add=SYS_NICE plus --cpu-rt-runtime=950000 (the daemon needs --cpu-rt-runtime too: dockerd --cpu-rt-runtime=950000); '
   + 'on a host: give the cgroup a real-time budget (cpu.rt_runtime_us, or kernel.sched_rt_runtime_us)';
 
 /** The checks, in the order a run needs them. */
