@@ -243,9 +243,13 @@ hint_case() { # name expected-text flags...
     fail "doctor without $name: exit $code, expected 4 and '$expect'"
   fi
 }
-without() { # drop flags matching $1 from the least-privilege set
-  local f
-  for f in "${least[@]}"; do [[ $f == $1 ]] || printf '%s\n' "$f"; done
+without() { # drop flags matching $1 from the least-privilege set (with their option name)
+  local i f
+  for ((i = 0; i < ${#least[@]}; i++)); do
+    f=${least[$i]}
+    if [ "$f" = --security-opt ] && [[ ${least[$((i + 1))]:-} == $1 ]]; then i=$((i + 1)); continue; fi
+    [[ $f == $1 ]] || printf '%s\n' "$f"
+  done
 }
 mapfile -t no_net_admin < <(without '--cap-add=NET_ADMIN')
 mapfile -t no_sys_admin < <(without '--cap-add=SYS_ADMIN')
