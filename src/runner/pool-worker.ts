@@ -19,7 +19,7 @@ import { writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import * as native from '../native/addon.js';
 import { executeRequest, type WorkerRequest } from './execute-request.js';
-import { armTimeLimit, dieWithParent, disarmTimeLimit, installStopHandlers, privateTmp, setFlush } from './worker-guard.js';
+import { armTimeLimit, disarmTimeLimit, installStopHandlers, privateTmp, setFlush } from './worker-guard.js';
 
 const CLONE_NEWNET = 0x40000000;
 
@@ -37,7 +37,6 @@ function enterFreshNamespace(): void {
 
 async function main(): Promise<void> {
   native.netnsFollow(); // the empty namespace the worker started in is the base
-  dieWithParent();
   installStopHandlers();
   const tmp = privateTmp();
   const startMs = performance.now();

@@ -105,9 +105,3 @@ export function privateTmp(): PrivateTmp {
     },
   };
 }
-
-/** PR_SET_PDEATHSIG as a second line behind `setpriv`: the worker gets SIGTERM when its parent dies. */
-export function dieWithParent(): void {
-  const nr = native.SYS['prctl'];
-  if (nr !== undefined) native.syscall(nr, [1 /* PR_SET_PDEATHSIG */, 15 /* SIGTERM */]);
-}

@@ -8,7 +8,7 @@
 import { writeSync } from 'node:fs';
 import type { RunResult } from '../engine/result.js';
 import type { WorkerRequest } from './execute-request.js';
-import { armTimeLimit, dieWithParent, installStopHandlers, privateTmp, setFlush } from './worker-guard.js';
+import { armTimeLimit, installStopHandlers, privateTmp, setFlush } from './worker-guard.js';
 
 export type { WorkerRequest } from './execute-request.js';
 
@@ -33,7 +33,6 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const { executeRequest } = await import('./execute-request.js');
   const addonMs = performance.now() - t0;
-  dieWithParent();
   installStopHandlers();
   armTimeLimit(Number(process.env.TUNDRILL_TIMEOUT_MS ?? 0));
   const tmp = privateTmp();
