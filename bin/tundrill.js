@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { main } from '../dist/cli/main.js';
+import { exitAfterDrain, reportUnexpected } from '../dist/cli/failure.js';
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterDrain(code),
   (err) => {
-    process.stderr.write(`tundrill: internal error: ${err && err.stack ? err.stack : err}\n`);
-    process.exit(3);
+    process.stderr.write(`${reportUnexpected(err)}\n`);
+    return exitAfterDrain(3);
   },
 );

@@ -1207,6 +1207,9 @@ static const struct tdr_num sys_nums[] = {
 #ifdef SYS_prctl
 	N(prctl),
 #endif
+#ifdef SYS_setitimer
+	N(setitimer),
+#endif
 #ifdef SYS_setns
 	N(setns),
 #endif

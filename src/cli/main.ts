@@ -21,6 +21,9 @@ import type { ReportedRun } from '../report/reports.js';
 import { PROJECT_ROOT } from '../runner/project-root.js';
 import { executePart, planPart } from './fleet.js';
 import { cmdReport } from './report-merge.js';
+import { holdStop, releaseStop, stopExitCode, stopSignal } from '../runner/stop.js';
+import { checkCaptureDir, checkOptionValues, checkReadable, checkReportFile } from './check-inputs.js';
+import { describeFileError, InputError } from './failure.js';
 
 export { PROJECT_ROOT } from '../runner/project-root.js';
 export { defaultJobs, executeRuns } from '../runner/execute-runs.js';
@@ -69,7 +72,10 @@ run options (tundrill's):
 exit status: 0 all passed, 1 a test failed, 2 usage or syntax error, 4 unsuitable environment`;
 
 function environmentProblem(): string | null {
-  const checks = runChecks({ fix: false }).filter((c) => c.required && !c.ok);
+  const all = runChecks({ fix: false });
+  const rt = all.find((c) => c.name === 'real-time priority' && !c.ok);
+  if (rt) process.stderr.write(`tundrill: warning: no real-time priority, timing is less precise on a busy machine (${rt.fix ?? rt.detail})\n`);
+  const checks = all.filter((c) => c.required && !c.ok);
   if (checks.length === 0) return null;
   return `tundrill: this machine cannot run tests:\n${formatChecks(checks)}`;
 }
@@ -80,9 +86,25 @@ export function kernelFolder(spec: string): string {
   return base.replace(/[^A-Za-z0-9._+-]+/g, '-').replace(/^[-.]+/, '').slice(-60) || 'kernel';
 }
 
+/** Options and paths checked before the first run: a mistake costs no results. */
+function checkRunInputs(args: RunArgs): void {
+  checkOptionValues(args);
+  for (const p of args.paths) checkReadable(p, { folderAllowed: !(p.endsWith('.ts') || p.endsWith('.js')) });
+  if (args.tap) checkReportFile('--tap', args.tap);
+  if (args.junit) checkReportFile('--junit', args.junit);
+  if (args.json) checkReportFile('--json', args.json);
+  if (args.ktap) checkReportFile('--ktap', args.ktap);
+  if (args.capture) checkCaptureDir(args.captureDir);
+}
+
 async function cmdRun(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return EXIT_PASS;
+  }
   const args = parseRunArgs(argv, { captureDir: join(process.cwd(), 'captures') });
   if (args.paths.length === 0) throw new UsageError('run: no script, folder or scenario given');
+  checkRunInputs(args);
   const scenarios = args.paths.filter((p) => p.endsWith('.ts') || p.endsWith('.js'));
   const scripts = args.paths.filter((p) => !scenarios.includes(p));
   const env = environmentProblem();
@@ -95,7 +117,9 @@ async function cmdRun(argv: string[]): Promise<number> {
   }
   const runs = scripts.length > 0 ? planRuns(scripts, { ksft: args.ksft, user: args.packetdrill }) : [];
   if (scripts.length > 0 && runs.length === 0) throw new UsageError('run: no .pkt scripts found');
+  for (const script of new Set(runs.map((r) => r.scriptPath))) checkReadable(script, { folderAllowed: false });
   const kernels = args.kernels && args.kernels.length > 0 ? [...new Set(args.kernels)] : [null];
+  holdStop();
   let code = EXIT_PASS;
   const reported: ReportedRun[] = [];
   const scriptRows: ReportedRun[] = [];
@@ -104,6 +128,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   const part = planPart(runs, args, PROJECT_ROOT, scenarios.length);
   if (part.note && !args.quiet) process.stdout.write(`${part.note}\n`);
   for (const spec of kernels) {
+    if (stopSignal()) break;
     let kernel: KernelTarget | undefined;
     // With --kernel, each kernel's evidence goes to a folder of its own under the capture folder.
     const kargs: RunArgs = spec === null ? args : { ...args, captureDir: join(args.captureDir, kernelFolder(spec)) };
@@ -131,6 +156,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       if (scenarios.length > 0 && (part.plan.shard?.index ?? 1) === 1) {
         const { runScenarioFileOutcome, scenarioReportRow } = await import('../scenario/runner.js');
         for (const s of scenarios) {
+          if (stopSignal()) break;
           const started = performance.now();
           const o = await runScenarioFileOutcome(resolve(s), kargs, target
             ? { runWorker: (req, opts) => target.run(req, opts.timeoutMs), ...(kernel?.scratchDir ? { scratchDir: kernel.scratchDir } : {}) }
@@ -161,14 +187,24 @@ async function cmdRun(argv: string[]): Promise<number> {
     if (figures.length > 0) process.stdout.write(`\n${scenarioComparison(figures, labels)}\n`);
   }
   writeReports(args, reported, seconds, part.plan, `tundrill run: ${args.paths.join(' ')}`);
-  return code;
+  releaseStop();
+  return stopSignal() ? stopExitCode() : code;
 }
 
 function cmdParse(argv: string[]): number {
+  if (argv.length === 0) throw new UsageError('parse: no script given');
   let code = EXIT_PASS;
   for (const p of argv) {
+    let text: string;
     try {
-      parseScript(readFileSync(p, 'utf8'), { path: p });
+      text = readFileSync(p, 'utf8');
+    } catch (e) {
+      process.stderr.write(`tundrill: ${describeFileError(e, p, 'read') ?? `cannot read ${p}`}\n`);
+      code = EXIT_USAGE;
+      continue;
+    }
+    try {
+      parseScript(text, { path: p });
       process.stdout.write(`${p}: ok\n`);
     } catch (e) {
       if (!(e instanceof ScriptError)) throw e;
@@ -182,7 +218,7 @@ function cmdParse(argv: string[]): number {
 function cmdDoctor(argv: string[]): number {
   const checks = runChecks({ fix: argv.includes('--fix') });
   process.stdout.write(`tundrill doctor\n${formatChecks(checks)}\n`);
-  return checks.some((c) => c.required && !c.ok) ? EXIT_ENVIRONMENT : EXIT_PASS;
+  return checks.some((c) => (c.required || c.permission) && !c.ok) ? EXIT_ENVIRONMENT : EXIT_PASS;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -209,8 +245,12 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof PlanError) {
-      process.stderr.write(`tundrill: ${e.message}\n(tundrill --help shows the usage)\n`);
+      process.stderr.write(`tundrill: ${e.message} (tundrill --help shows the usage)\n`);
       return EXIT_USAGE;
+    }
+    if (e instanceof InputError) {
+      process.stderr.write(`tundrill: ${e.message}\n`);
+      return e.exitCode;
     }
     throw e;
   }

@@ -8,9 +8,9 @@ export type Verdict = 'pass' | 'fail' | 'error' | 'timeout' | 'environment';
 /**
  * What went wrong first: a test failure at run time (FailureKind), a
  * script that does not parse or whose options are wrong (ScriptErrorKind),
- * the run's time limit, or a scenario's verify step.
+ * the run's time limit, a scenario's verify step, or a stop signal (interrupted).
  */
-export type FirstErrorKind = FailureKind | ScriptErrorKind | 'timeout' | 'scenario';
+export type FirstErrorKind = FailureKind | ScriptErrorKind | 'timeout' | 'scenario' | 'interrupted';
 
 /**
  * The IP variant a run was made in, as reports label it: `ipv4`, `ipv6`,

@@ -4,10 +4,13 @@
  * a time limit per run, a line per run on the terminal, the summary and
  * the reports.
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS } from '../engine/errors.js';
 import type { RunResult } from '../engine/result.js';
+import { evidenceFile, type EvidenceKind } from '../evidence/files.js';
+import type { CaptureFormat } from '../evidence/pcapng.js';
 import { maybeWriteRunReport } from '../report/html/policy.js';
 import { runLine, summarize, summaryLine, type JsonPlanInfo, type KernelFacts, type ReportedRun } from '../report/reports.js';
 import { writeReportFiles } from '../report/write-all.js';
@@ -16,6 +19,7 @@ import type { RunnerOptions } from './options.js';
 import type { PlannedRun } from './plan.js';
 import { runWorker, type WorkerOutcome } from './spawn.js';
 import { WorkerPool } from './pool.js';
+import { holdStop, releaseStop, stopExitCode, stopSignal } from './stop.js';
 
 /**
  * Runs at once. A run mostly waits for its script's clock, so several per
@@ -58,6 +62,25 @@ export interface RunTarget {
   facts: KernelFacts;
 }
 
+/** A run the stop signal ended: its evidence is whatever the worker wrote. */
+function interruptedResult(run: PlannedRun, sig: NodeJS.Signals, ms: number, ev: { dir: string; stem: string; format: string }): RunResult {
+  const r = timeoutResult(run, ms);
+  r.verdict = 'error';
+  const text = `${run.reportPath}: interrupted by ${sig} before the run finished`;
+  r.firstError = { line: 0, headline: text, text, kind: 'interrupted' };
+  if (ev.dir) {
+    const at = (kind: EvidenceKind): string | undefined => {
+      const p = evidenceFile(ev.dir, ev.stem, kind, ev.format as CaptureFormat);
+      return existsSync(p) ? p : undefined;
+    };
+    const capture = at('capture');
+    const timeline = at('timeline');
+    const counters = at('counters');
+    r.evidence = { ...(capture ? { capture } : {}), ...(timeline ? { timeline } : {}), ...(counters ? { counters } : {}) };
+  }
+  return r;
+}
+
 export async function executeRuns(
   runs: PlannedRun[], args: RunnerOptions, label: string, opts: { writeReports?: boolean; target?: RunTarget } = {},
 ): Promise<{ reported: ReportedRun[]; exitCode: number; seconds: number }> {
@@ -73,18 +96,15 @@ export async function executeRuns(
     : single || process.env.TUNDRILL_ONE_PROCESS_PER_RUN === '1'
     ? null
     : new WorkerPool(Math.min(jobs, runs.length), {
-      // A private /tmp would hide scripts or captures that live under /tmp.
-      privateTmp: !runs.some((r) => r.scriptPath.startsWith('/tmp/')) && !(args.capture && resolve(args.captureDir).startsWith('/tmp/')),
+      // Every run gets a private /tmp; paths under the real /tmp stay reachable.
+      privateTmp: true,
       passthrough: false,
     });
-  // Stopping the CLI stops its workers, which write what evidence they have.
-  const stopWorkers = (sig: NodeJS.Signals): void => {
-    workers?.kill(sig);
-    process.exit(sig === 'SIGINT' ? 130 : 143);
-  };
-  process.once('SIGTERM', stopWorkers);
-  process.once('SIGINT', stopWorkers);
-  const reported = await pool(runs, jobs, async (run) => {
+  // SIGINT, SIGTERM, SIGHUP: no new runs; workers write their evidence (stop.ts).
+  holdStop();
+  const printedSyntax = new Set<string>();
+  const all = await pool(runs, jobs, async (run): Promise<ReportedRun | null> => {
+    if (stopSignal()) return null;
     const request = {
         scriptPath: run.scriptPath,
         displayPath: run.scriptPath.split('/').pop()!,
@@ -104,6 +124,8 @@ export async function executeRuns(
       : await runWorker(request, { timeoutMs: args.timeoutSecs * 1000, passthrough: single && args.verbose });
     let result = outcome.result;
     if (outcome.timedOut) result = timeoutResult(run, outcome.wallMs);
+    const sig = stopSignal();
+    if (!result && sig) result = interruptedResult(run, sig, outcome.wallMs, request.evidence);
     if (!result) {
       result = timeoutResult(run, outcome.wallMs);
       result.verdict = 'error';
@@ -124,19 +146,26 @@ export async function executeRuns(
         process.stdout.write(`     evidence: ${[ev.capture, ev.timeline, ev.counters].filter(Boolean).join(', ')}\n`);
         if (html) process.stdout.write(`     report: ${html}\n`);
       }
-      if (result.verdict !== 'pass' && result.firstError) process.stderr.write(`${result.firstError.text}\n`);
+      // A script's syntax error is the same in every variant: print it once.
+      const text = result.firstError?.text;
+      if (result.verdict !== 'pass' && text && !(result.firstError!.kind === 'syntax' && printedSyntax.has(text))) {
+        process.stderr.write(`${text}\n`);
+        if (result.firstError!.kind === 'syntax') printedSyntax.add(text);
+      }
       for (const w of result.warnings) process.stderr.write(`${w}\n`);
     }
     return r;
   });
-  process.off('SIGTERM', stopWorkers);
-  process.off('SIGINT', stopWorkers);
+  const reported = all.filter((r): r is ReportedRun => r !== null);
+  releaseStop();
   workers?.close();
+  if (stopSignal() && reported.length < runs.length) process.stderr.write(`tundrill: ${runs.length - reported.length} of ${runs.length} runs not started (${stopSignal()})\n`);
   const s = summarize(reported, (performance.now() - started) / 1000);
   if (!single || args.quiet) process.stdout.write(`${summaryLine(s, label)}\n`);
   if (opts.writeReports !== false) writeReports(args, reported, s.seconds);
   let exitCode = EXIT_PASS;
   for (const r of reported) exitCode = Math.max(exitCode, r.result.exitCode === EXIT_ENVIRONMENT ? 4 : r.result.exitCode);
+  if (stopSignal()) exitCode = stopExitCode();
   return { reported, exitCode, seconds: s.seconds };
 }
 

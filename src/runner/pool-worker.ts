@@ -9,26 +9,26 @@
  * run's namespace is gone before the next run starts. When the process
  * dies, whatever it had goes with it.
  *
- * With a private mount namespace, /tmp is a private tmpfs, wiped after
- * every run, so scripts that use fixed names in /tmp (the corpus does) can
- * run side by side.
+ * /tmp is a private tmpfs, wiped after every run, so scripts that use fixed
+ * names in /tmp (the corpus does) can run side by side (see worker-guard.ts).
  *
  * Protocol: one JSON request per line on stdin, one JSON result per line
  * on file descriptor 3.
  */
-import { spawnSync } from 'node:child_process';
-import { readdirSync, rmSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import * as native from '../native/addon.js';
-import { EXIT_FAIL } from '../engine/errors.js';
 import { executeRequest, type WorkerRequest } from './execute-request.js';
 import { privateEhashForChildren } from '../backend/private-ehash.js';
 import { stageEvidence } from './evidence-stage.js';
+import { armTimeLimit, disarmTimeLimit, installStopHandlers, privateTmp, setFlush } from './worker-guard.js';
 
 const CLONE_NEWNET = 0x40000000;
 
 export interface PoolRequest extends WorkerRequest {
   id: number;
+  /** The run's time limit, which the worker enforces too. */
+  timeoutMs?: number;
 }
 
 function enterFreshNamespace(): void {
@@ -37,43 +37,28 @@ function enterFreshNamespace(): void {
   native.netnsFollow();
 }
 
-function privateTmp(): boolean {
-  if (process.env.TUNDRILL_PRIVATE_TMP !== '1') return false;
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=1777,size=256m', 'tundrill-tmp', '/tmp'], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    process.stderr.write(`tundrill pool worker: no private /tmp: ${(r.stderr || '').trim()}\n`);
-    return false;
-  }
-  return true;
-}
-
-function wipeTmp(): void {
-  for (const name of readdirSync('/tmp')) rmSync(`/tmp/${name}`, { recursive: true, force: true });
-}
-
 async function main(): Promise<void> {
   native.netnsFollow(); // the empty namespace the worker started in is the base
   privateEhashForChildren(); // run namespaces get a small socket hash: cheap sock_diag dumps
+  installStopHandlers();
   const tmp = privateTmp();
   const startMs = performance.now();
-  let current: { flush(): void } | null = null;
-  process.on('SIGTERM', () => {
-    current?.flush();
-    process.exit(EXIT_FAIL);
-  });
   const lines = createInterface({ input: process.stdin });
   let first = true;
   for await (const line of lines) {
     if (!line.trim()) continue;
     const req = JSON.parse(line) as PoolRequest;
+    armTimeLimit(req.timeoutMs ?? 0);
     enterFreshNamespace();
-    const staged = stageEvidence(req, process.env.TUNDRILL_STAGE_EVIDENCE, req.id);
-    const result = staged.finish(await executeRequest(staged.req, (flush) => { current = { flush }; }));
-    current = null;
+    const mapped = { ...req, scriptPath: tmp.path(req.scriptPath), evidence: { ...req.evidence, dir: req.evidence.dir && tmp.path(req.evidence.dir) } };
+    const staged = stageEvidence(mapped, process.env.TUNDRILL_STAGE_EVIDENCE, req.id);
+    const result = staged.finish(await executeRequest(staged.req, setFlush));
+    setFlush(null);
+    disarmTimeLimit();
     if (result.overhead) result.overhead.startMs = first ? startMs : 0;
     first = false;
-    writeSync(3, JSON.stringify({ id: req.id, result }) + '\n');
-    if (tmp) wipeTmp();
+    writeSync(3, tmp.unmap(JSON.stringify({ id: req.id, result })) + '\n');
+    if (tmp.active) tmp.wipe();
   }
   process.exit(0);
 }

@@ -5,12 +5,13 @@
  * run. A worker that times out or dies is killed and replaced; its run is
  * reported as timed out or failed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { RunResult } from '../engine/result.js';
 import type { WorkerRequest } from './execute-request.js';
 import { workerNodeFlags, type WorkerOutcome } from './spawn.js';
+import { signalWorker, spawnWorker } from './worker-process.js';
 
 const POOL_WORKER = fileURLToPath(new URL('./pool-worker.js', import.meta.url));
 
@@ -31,9 +32,7 @@ class Slot {
   constructor(private readonly opts: { privateTmp: boolean; passthrough: boolean }) {}
 
   private start(): ChildProcess {
-    const args = ['--net', ...(this.opts.privateTmp ? ['--mount', '--propagation', 'private'] : []), '--',
-      process.execPath, ...workerNodeFlags(), POOL_WORKER];
-    const child = spawn('unshare', args, {
+    const child = spawnWorker([...workerNodeFlags(), POOL_WORKER], {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
       env: { ...process.env, TUNDRILL_PRIVATE_TMP: this.opts.privateTmp ? '1' : '0' },
     });
@@ -80,11 +79,11 @@ class Slot {
       const timer = setTimeout(() => {
         if (!this.pending) return;
         this.pending.timedOut = true;
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+        signalWorker(child, 'SIGTERM');
+        setTimeout(() => signalWorker(child, 'SIGKILL'), 5000).unref();
       }, timeoutMs);
       this.pending = { id, resolve, started: performance.now(), timer, stdout: '', stderr: '', timedOut: false };
-      child.stdin!.write(JSON.stringify({ ...req, id }) + '\n');
+      child.stdin!.write(JSON.stringify({ ...req, id, timeoutMs }) + '\n');
     });
   }
 
@@ -94,7 +93,7 @@ class Slot {
   }
 
   kill(sig: NodeJS.Signals): void {
-    this.child?.kill(sig);
+    if (this.child) signalWorker(this.child, sig);
   }
 }
 

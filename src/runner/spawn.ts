@@ -4,7 +4,7 @@
  * namespace (its tun0, sockets and sysctls) is gone when the worker exits,
  * however it exits.
  */
-import { spawn } from 'node:child_process';
+import { signalWorker, spawnWorker } from './worker-process.js';
 import { fileURLToPath } from 'node:url';
 import { EXIT_FAIL } from '../engine/errors.js';
 import type { RunResult } from '../engine/result.js';
@@ -37,9 +37,12 @@ export function workerNodeFlags(): string[] {
 export function runWorker(req: WorkerRequest, opts: { timeoutMs: number; passthrough: boolean }): Promise<WorkerOutcome> {
   const started = performance.now();
   const arg = Buffer.from(JSON.stringify(req)).toString('base64');
-  const child = spawn('unshare', ['--net', '--', process.execPath, ...workerNodeFlags(), WORKER, arg], {
+  const child = spawnWorker([...workerNodeFlags(), WORKER, arg], {
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' },
+    env: {
+      ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8', TUNDRILL_PRIVATE_TMP: '1',
+      TUNDRILL_TIMEOUT_MS: String(opts.timeoutMs),
+    },
   });
   let stdout = '';
   let stderr = '';
@@ -57,8 +60,8 @@ export function runWorker(req: WorkerRequest, opts: { timeoutMs: number; passthr
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+    signalWorker(child, 'SIGTERM');
+    setTimeout(() => signalWorker(child, 'SIGKILL'), 5000).unref();
   }, opts.timeoutMs);
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {

@@ -7,8 +7,8 @@
  */
 import { writeSync } from 'node:fs';
 import type { RunResult } from '../engine/result.js';
-import { EXIT_FAIL } from '../engine/errors.js';
 import type { WorkerRequest } from './execute-request.js';
+import { armTimeLimit, installStopHandlers, privateTmp, setFlush } from './worker-guard.js';
 
 export type { WorkerRequest } from './execute-request.js';
 
@@ -33,17 +33,17 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const { executeRequest } = await import('./execute-request.js');
   const addonMs = performance.now() - t0;
+  installStopHandlers();
+  armTimeLimit(Number(process.env.TUNDRILL_TIMEOUT_MS ?? 0));
   // The namespace unshare made for this process is the parent of the run's
   // own, which gets a small socket hash of its own (cheap sock_diag dumps).
   (await import('../native/addon.js')).netnsFollow(); // this namespace is the base
   const ns = await import('../backend/private-ehash.js');
   if (ns.privateEhashForChildren()) ns.enterFreshNamespace();
-  let flush: (() => void) | null = null;
-  process.on('SIGTERM', () => {
-    flush?.();
-    process.exit(EXIT_FAIL);
-  });
-  const result = await executeRequest(req, (f) => { flush = f; });
+  const tmp = privateTmp();
+  const mapped = { ...req, scriptPath: tmp.path(req.scriptPath), evidence: { ...req.evidence, dir: req.evidence.dir && tmp.path(req.evidence.dir) } };
+  const result = JSON.parse(tmp.unmap(JSON.stringify(await executeRequest(mapped, setFlush)))) as RunResult;
+  setFlush(null);
   if (result.overhead) {
     result.overhead.addonMs = addonMs;
     result.overhead.startMs = startMs;

@@ -95,7 +95,7 @@ function rewriter(ts: typeof TS, map: (spec: string) => string): TS.TransformerF
 export interface LoadedModule {
   /** The module's namespace object. */
   module: Record<string, unknown>;
-  /** The temporary folder with the transpiled files (removed when the process exits). */
+  /** The temporary folder the transpiled files were in (removed once the module is loaded). */
   tempDir: string;
 }
 
@@ -105,7 +105,6 @@ export async function loadModule(file: string): Promise<LoadedModule> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new ScenarioLoadError(`${file}: no such file`);
   const tempDir = mkdtempSync(join(tmpdir(), 'tundrill-scenario-'));
-  process.once('exit', () => rmSync(tempDir, { recursive: true, force: true }));
   const done = new Map<string, string>();
   let n = 0;
   const transpile = (src: string): string => {
@@ -122,6 +121,8 @@ export async function loadModule(file: string): Promise<LoadedModule> {
         target: ts.ScriptTarget.ES2022,
         inlineSourceMap: true,
         inlineSources: true,
+        // Traces name the .ts file where it is, not the temporary copy.
+        sourceRoot: `${pathToFileURL(dirname(src)).href}/`,
         allowJs: true,
       },
       transformers: { after: [rewriter(ts, (spec) => resolveSpecifier(spec, src, transpile))] },
@@ -138,7 +139,52 @@ export async function loadModule(file: string): Promise<LoadedModule> {
     writeFileSync(out, r.outputText);
     return out;
   };
-  const entry = transpile(abs);
-  const module = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
-  return { module, tempDir };
+  // Stack traces of the module (at load time and in verify) name the .ts
+  // file, line and column: Node reads the inline source maps as it loads.
+  process.setSourceMapsEnabled(true);
+  try {
+    const entry = transpile(abs);
+    const module = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+    return { module, tempDir };
+  } catch (e) {
+    if (e instanceof ScenarioLoadError) throw e;
+    throw new ScenarioLoadError(moduleErrorLine(e, done));
+  } finally {
+    // Loaded (or failed): the transpiled files are no longer needed.
+    rmSync(tempDir, { recursive: true, force: true });
+  }
+}
+
+/** Where in the user's .ts files a stack trace first points: `file:line:col`. */
+export function tsLocation(stack: string | undefined): string | null {
+  for (const line of (stack ?? '').split('\n')) {
+    const m = /\(?((?:file:\/\/)?\/[^():]+\.[cm]?[jt]s):(\d+):(\d+)\)?\s*$/.exec(line.trim());
+    if (!m) continue;
+    const file = m[1]!.startsWith('file:') ? fileURLToPath(m[1]!) : m[1]!;
+    if (file.startsWith(join(PACKAGE_ROOT, 'dist') + sep) || file.includes(`${sep}node_modules${sep}`) || file.endsWith('.mjs')) continue;
+    return `${file}:${m[2]}:${m[3]}`;
+  }
+  return null;
+}
+
+/** One line for an error thrown while a scenario module loads. */
+function moduleErrorLine(e: unknown, transpiled: Map<string, string>): string {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const code = (err as { code?: string }).code;
+  const message = err.message.split('\n')[0]!;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_UNSUPPORTED_DIR_IMPORT' || /does not provide an export named/.test(message)) {
+    // The importing file is a transpiled one: name its source, and the import's line.
+    const from = /imported from (\S+)/.exec(message)?.[1];
+    for (const [src, out] of transpiled) {
+      if (!message.includes(out) && from !== out && !(err.stack ?? '').includes(out)) continue;
+      const missing = /(?:Cannot find (?:module|package) |named )'([^']+)'/.exec(message)?.[1];
+      const spec = missing ? (/[\\/]/.test(missing) ? basename(missing).replace(/\.[cm]?js$/, '') : missing) : '';
+      const text = readFileSync(src, 'utf8').split('\n');
+      const lineNo = spec ? text.findIndex((l) => /\bimport\b|\bfrom\b/.test(l) && l.includes(spec)) : -1;
+      const where = lineNo >= 0 ? `${src}:${lineNo + 1}:${text[lineNo]!.indexOf(spec) + 1}` : src;
+      return `${where}: ${message.replace(/ imported from \S+/, '').replace(out, src)} (check the import)`;
+    }
+  }
+  const where = tsLocation(err.stack);
+  return `${where ?? [...transpiled.keys()][0] ?? 'scenario'}: ${err.name === 'Error' ? '' : `${err.name}: `}${message}`;
 }

@@ -18,7 +18,7 @@ import { parseIpVersion, parseScript, settingDefines, type OptionSetting, type S
 import { toJsonLine } from '../evidence/timeline.js';
 import { effectiveSettings, scenarioProblems, type Scenario, type Verdict } from './api.js';
 import { loadEvidence, type EvidenceFiles, type ScenarioEvidence } from './evidence.js';
-import { loadModule, ScenarioLoadError } from './loader.js';
+import { loadModule, ScenarioLoadError, tsLocation } from './loader.js';
 import { formatSummary } from './summary.js';
 
 /** Script time (µs) of each event line, relative times added up as written. */
@@ -62,6 +62,17 @@ export interface RunScenarioOptions {
   scratchDir?: string;
 }
 
+class VerifyTimeout extends Error {}
+
+/** `p`, or a VerifyTimeout after `ms`. */
+function withinTime<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new VerifyTimeout(`verify did not settle within ${Math.round(ms / 1000)} s (the run's time limit)`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 /** Run a loaded scenario. */
 export async function runScenario(s: Scenario, file: string, args: RunnerOptions, ro: RunScenarioOptions = {}): Promise<ScenarioOutcome> {
   const started = performance.now();
@@ -72,139 +83,149 @@ export async function runScenario(s: Scenario, file: string, args: RunnerOptions
 
   // Evidence folder: the capture folder, or a temporary one with --no-capture.
   const tempDir = args.capture ? null : mkdtempSync(join(ro.scratchDir ?? tmpdir(), 'tundrill-evidence-'));
-  const dir = tempDir ?? resolve(args.captureDir);
-  mkdirSync(dir, { recursive: true });
-
-  const ipOption: OptionSetting[] = settings.ipVersion ? [{ name: 'ip_version', value: settings.ipVersion }] : [{ name: 'ip_version', value: 'ipv4' }];
-  const user = [...ipOption, ...toSettings(settings.options ?? []), ...args.packetdrill];
-  const variant = [...user].reverse().find((o) => o.name === 'ip_version')!.value!;
-  const variantLabel = variant === 'ipv4-mapped-ipv6' ? 'ipv4-mapped-v6' : variant;
-  const stem = `${s.name}${long ? '-long' : ''}_${variantLabel}`;
-
-  let scriptPath: string;
-  if (typeof settings.script === 'string') {
-    scriptPath = join(dir, `${stem}.pkt`);
-    writeFileSync(scriptPath, settings.script.endsWith('\n') ? settings.script : `${settings.script}\n`);
-  } else {
-    scriptPath = resolve(dirname(file), settings.script.file);
-    if (!existsSync(scriptPath)) throw new ScenarioLoadError(`${file}: script file ${scriptPath} does not exist`);
-  }
-  const [run] = planRuns([scriptPath], { ksft: false, user });
-  if (!run) throw new ScenarioLoadError(`${file}: no run planned for ${scriptPath}`);
-
-  const source = readFileSync(scriptPath, 'utf8');
-  let times = new Map<number, number>();
-  let lastUsecs = 0;
   try {
-    const defines = settingDefines(run.options);
-    times = lineTimes(parseScript(source, { path: basename(scriptPath), defines, ...(parseIpVersion(variant) ? { ipVersion: parseIpVersion(variant)! } : {}) }));
-    lastUsecs = Math.max(0, ...times.values());
-  } catch {
-    // The worker reports the script's errors.
-  }
+    const dir = tempDir ?? resolve(args.captureDir);
+    mkdirSync(dir, { recursive: true });
 
-  const ssIntervalMs = settings.ssIntervalMs ?? args.ssIntervalMs;
-  const holdMs = settings.hold?.maxMs ?? 0;
-  const timeoutSecs = settings.timeoutSecs ?? Math.max(args.timeoutSecs, Math.ceil(lastUsecs / 1e6 + holdMs / 1000 + 30));
-  const names = evidenceFiles(dir, stem, args.captureFormat);
-  const files: EvidenceFiles = {
-    dir,
-    capture: names.capture,
-    counters: names.counters,
-    marks: names.marks,
-    verdict: names.verdict,
-    script: scriptPath,
-  };
-  if (ssIntervalMs > 0) files.timeline = names.timeline;
-  // A run of the same stem before this one must not be mistaken for this one's evidence.
-  for (const p of [files.capture, files.counters, files.marks, files.verdict, files.timeline]) if (p) rmSync(p, { force: true });
+    const ipOption: OptionSetting[] = settings.ipVersion ? [{ name: 'ip_version', value: settings.ipVersion }] : [{ name: 'ip_version', value: 'ipv4' }];
+    const user = [...ipOption, ...toSettings(settings.options ?? []), ...args.packetdrill];
+    const variant = [...user].reverse().find((o) => o.name === 'ip_version')!.value!;
+    const variantLabel = variant === 'ipv4-mapped-ipv6' ? 'ipv4-mapped-v6' : variant;
+    const stem = `${s.name}${long ? '-long' : ''}_${variantLabel}`;
 
-  const outcome = await (ro.runWorker ?? runWorker)(
-    {
-      scriptPath,
-      displayPath: basename(scriptPath),
-      options: run.options,
-      variant: run.variantLabel,
-      verbose: args.verbose,
-      evidence: { dir, stem, format: args.captureFormat, ssIntervalMs, sampler: args.sampler },
-      sysctls: settings.sysctls ?? {},
-      ...(settings.hold ? { hold: settings.hold } : {}),
-    },
-    { timeoutMs: timeoutSecs * 1000, passthrough: args.verbose },
-  );
-
-  let verdict: Verdict;
-  let evidence: ScenarioEvidence | null = null;
-  let scriptError: string | undefined;
-  let exitCode = EXIT_PASS;
-  const result = outcome.result;
-  if (!result || outcome.timedOut) {
-    const why = outcome.timedOut
-      ? `timed out after ${timeoutSecs} s`
-      : (outcome.stderr.trim() || `worker exited with status ${outcome.exitCode ?? outcome.signal}`);
-    verdict = { pass: false, summary: `the run did not finish: ${why.split('\n')[0]}` };
-    scriptError = why;
-    exitCode = outcome.exitCode === EXIT_ENVIRONMENT ? EXIT_ENVIRONMENT : EXIT_FAIL;
-  } else {
-    try {
-      evidence = loadEvidence({ scenario: s.name, long, variant: run.variantLabel, result, files, lineTimesUsecs: times });
-    } catch (e) {
-      scriptError = `evidence could not be read: ${(e as Error).message}`;
+    let scriptPath: string;
+    if (typeof settings.script === 'string') {
+      scriptPath = join(dir, `${stem}.pkt`);
+      writeFileSync(scriptPath, settings.script.endsWith('\n') ? settings.script : `${settings.script}\n`);
+    } else {
+      scriptPath = resolve(dirname(file), settings.script.file);
+      if (!existsSync(scriptPath)) throw new ScenarioLoadError(`${file}: script file ${scriptPath} does not exist`);
     }
-    if (result.verdict !== 'pass') {
-      verdict = { pass: false, summary: `the script failed: ${result.firstError?.headline ?? result.verdict}` };
-      scriptError = result.firstError?.text;
-      exitCode = result.exitCode === EXIT_USAGE || result.exitCode === EXIT_ENVIRONMENT ? result.exitCode : EXIT_FAIL;
-    } else if (!evidence) {
-      verdict = { pass: false, summary: 'no evidence to verify' };
-      exitCode = EXIT_FAIL;
+    const [run] = planRuns([scriptPath], { ksft: false, user });
+    if (!run) throw new ScenarioLoadError(`${file}: no run planned for ${scriptPath}`);
+
+    const source = readFileSync(scriptPath, 'utf8');
+    let times = new Map<number, number>();
+    let lastUsecs = 0;
+    try {
+      const defines = settingDefines(run.options);
+      times = lineTimes(parseScript(source, { path: basename(scriptPath), defines, ...(parseIpVersion(variant) ? { ipVersion: parseIpVersion(variant)! } : {}) }));
+      lastUsecs = Math.max(0, ...times.values());
+    } catch {
+      // The worker reports the script's errors.
+    }
+
+    const ssIntervalMs = settings.ssIntervalMs ?? args.ssIntervalMs;
+    const holdMs = settings.hold?.maxMs ?? 0;
+    const timeoutSecs = settings.timeoutSecs ?? Math.max(args.timeoutSecs, Math.ceil(lastUsecs / 1e6 + holdMs / 1000 + 30));
+    const names = evidenceFiles(dir, stem, args.captureFormat);
+    const files: EvidenceFiles = {
+      dir,
+      capture: names.capture,
+      counters: names.counters,
+      marks: names.marks,
+      verdict: names.verdict,
+      script: scriptPath,
+    };
+    if (ssIntervalMs > 0) files.timeline = names.timeline;
+    // A run of the same stem before this one must not be mistaken for this one's evidence.
+    for (const p of [files.capture, files.counters, files.marks, files.verdict, files.timeline]) if (p) rmSync(p, { force: true });
+
+    const outcome = await (ro.runWorker ?? runWorker)(
+      {
+        scriptPath,
+        displayPath: basename(scriptPath),
+        options: run.options,
+        variant: run.variantLabel,
+        verbose: args.verbose,
+        evidence: { dir, stem, format: args.captureFormat, ssIntervalMs, sampler: args.sampler },
+        sysctls: settings.sysctls ?? {},
+        ...(settings.hold ? { hold: settings.hold } : {}),
+      },
+      { timeoutMs: timeoutSecs * 1000, passthrough: args.verbose },
+    );
+
+    let verdict: Verdict;
+    let evidence: ScenarioEvidence | null = null;
+    let scriptError: string | undefined;
+    let exitCode = EXIT_PASS;
+    const result = outcome.result;
+    if (!result || outcome.timedOut) {
+      const why = outcome.timedOut
+        ? `timed out after ${timeoutSecs} s`
+        : (outcome.stderr.trim() || `worker exited with status ${outcome.exitCode ?? outcome.signal}`);
+      verdict = { pass: false, summary: `the run did not finish: ${why.split('\n')[0]}` };
+      scriptError = why;
+      exitCode = outcome.exitCode === EXIT_ENVIRONMENT ? EXIT_ENVIRONMENT : EXIT_FAIL;
     } else {
       try {
-        verdict = await s.verify(evidence);
-        if (typeof verdict !== 'object' || verdict === null || typeof verdict.pass !== 'boolean') {
-          throw new Error('verify must return { pass, summary, ... }');
-        }
+        evidence = loadEvidence({ scenario: s.name, long, variant: run.variantLabel, result, files, lineTimesUsecs: times });
       } catch (e) {
-        verdict = { pass: false, summary: `verify failed: ${(e as Error).message}` };
-        scriptError = (e as Error).stack;
+        scriptError = `evidence could not be read: ${(e as Error).message}`;
       }
-      exitCode = verdict.pass ? EXIT_PASS : EXIT_FAIL;
+      if (result.verdict !== 'pass') {
+        verdict = { pass: false, summary: `the script failed: ${result.firstError?.headline ?? result.verdict}` };
+        scriptError = result.firstError?.text;
+        exitCode = result.exitCode === EXIT_USAGE || result.exitCode === EXIT_ENVIRONMENT ? result.exitCode : EXIT_FAIL;
+      } else if (!evidence) {
+        verdict = { pass: false, summary: 'no evidence to verify' };
+        exitCode = EXIT_FAIL;
+      } else {
+        // verify gets what is left of the run's time limit; a promise that
+        // never settles is a failure, not a silent pass.
+        const leftMs = Math.max(5_000, timeoutSecs * 1000 - (performance.now() - started));
+        try {
+          verdict = await withinTime(Promise.resolve().then(() => s.verify(evidence!)), leftMs);
+          if (typeof verdict !== 'object' || verdict === null || typeof verdict.pass !== 'boolean') {
+            throw new Error('verify must return { pass, summary, ... }');
+          }
+        } catch (e) {
+          const err = e instanceof Error ? e : new Error(String(e));
+          const where = tsLocation(err.stack);
+          verdict = { pass: false, summary: `verify failed: ${err.message}${where ? ` (${where})` : ''}` };
+          // The summary names the .ts line; the whole trace only when debugging.
+          if (process.env.TUNDRILL_DEBUG && process.env.TUNDRILL_DEBUG !== '0' && !(err instanceof VerifyTimeout)) scriptError = err.stack;
+        }
+        exitCode = verdict.pass ? EXIT_PASS : EXIT_FAIL;
+      }
+      for (const w of result.warnings) scriptError = scriptError ? `${scriptError}\n${w}` : w;
     }
-    for (const w of result.warnings) scriptError = scriptError ? `${scriptError}\n${w}` : w;
-  }
-  if (!tempDir) verdict.evidence = files;
+    if (!tempDir) verdict.evidence = files;
 
-  const seconds = (performance.now() - started) / 1000;
-  if (!tempDir) {
-    writeFileSync(files.verdict, toJsonLine({
-      scenario: s.name,
-      long,
+    const seconds = (performance.now() - started) / 1000;
+    if (!tempDir) {
+      writeFileSync(files.verdict, toJsonLine({
+        scenario: s.name,
+        long,
+        variant: run.variantLabel,
+        pass: verdict.pass,
+        summary: verdict.summary,
+        checks: verdict.checks ?? [],
+        numbers: verdict.numbers ?? {},
+        tables: verdict.tables ?? [],
+        script: { verdict: result?.verdict ?? 'error', error: result?.firstError?.text ?? scriptError ?? null },
+        timeOrigin: evidence?.origin.source ?? null,
+        seconds,
+        evidence: files,
+      }));
+    }
+    const summary = formatSummary({
+      name: s.name,
+      description: settings.description,
       variant: run.variantLabel,
-      pass: verdict.pass,
-      summary: verdict.summary,
-      checks: verdict.checks ?? [],
-      numbers: verdict.numbers ?? {},
-      tables: verdict.tables ?? [],
-      script: { verdict: result?.verdict ?? 'error', error: result?.firstError?.text ?? scriptError ?? null },
-      timeOrigin: evidence?.origin.source ?? null,
+      long,
+      verdict,
+      evidence,
+      ...(scriptError ? { scriptError } : {}),
       seconds,
-      evidence: files,
-    }));
+      quiet: args.quiet,
+    });
+    if (print) process.stdout.write(`${summary}\n`);
+    return { scenario: s, verdict, result, evidence, exitCode, summary };
+  } finally {
+    // --no-capture: the evidence was only needed for the verdict.
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   }
-  const summary = formatSummary({
-    name: s.name,
-    description: settings.description,
-    variant: run.variantLabel,
-    long,
-    verdict,
-    evidence,
-    ...(scriptError ? { scriptError } : {}),
-    seconds,
-    quiet: args.quiet,
-  });
-  if (print) process.stdout.write(`${summary}\n`);
-  if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-  return { scenario: s, verdict, result, evidence, exitCode, summary };
 }
 
 /** `tundrill run scenario.ts`: the exit status of the scenario (0 pass, 1 fail, 2 bad scenario, 4 environment). */

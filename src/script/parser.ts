@@ -202,6 +202,9 @@ function toNum(v: bigint): number {
   return Number(v);
 }
 
+/** Deepest nesting of expressions ('{', '[', '|' chains, '=') a script may use. */
+export const MAX_EXPRESSION_DEPTH = 256;
+
 class Parser {
   private readonly lexer: Lexer;
   private tok: Token;
@@ -209,6 +212,8 @@ class Parser {
   private scriptLine = -1;
   private ipVersion: IpVersion = 'ipv4';
   private defines: Record<string, string> = {};
+  /** Expressions open around the current token (nesting and '|' chains). */
+  private depth = 0;
 
   constructor(
     private readonly source: string,
@@ -1041,8 +1046,16 @@ class Parser {
 
   /** expression ('|' expression)*, grouped to the right as bison's shift does. */
   private parseExpression(): Expr {
-    const lhs = this.parsePrimary();
-    return this.continueBinary(lhs);
+    // bison's parser stack is bounded too ("memory exhausted"); a bound here
+    // keeps absurd nesting a syntax error instead of a stack overflow.
+    if (this.depth >= MAX_EXPRESSION_DEPTH) this.syntaxError(`at most ${MAX_EXPRESSION_DEPTH} nested expressions`);
+    this.depth++;
+    try {
+      const lhs = this.parsePrimary();
+      return this.continueBinary(lhs);
+    } finally {
+      this.depth--;
+    }
   }
 
   private continueBinary(lhs: Expr): Expr {

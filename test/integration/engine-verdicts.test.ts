@@ -163,6 +163,6 @@ describe.skipIf(skip !== null)('tundrill run: verdicts on fixture scripts', () =
     const missing = join(work, 'no-such-dir');
     const cli = await tundrill(['run', missing], work);
     expect(cli.code).toBe(2);
-    expect(cli.stderr).toContain(`tundrill: run: no such file or folder: ${missing}`);
+    expect(cli.stderr).toBe(`tundrill: cannot read ${missing}: no such file or folder (check the path)\n`);
   });
 });

@@ -1,0 +1,107 @@
+/**
+ * What every worker process does to keep evidence and not outlive its run:
+ *
+ * - SIGTERM, SIGINT and SIGHUP write whatever evidence the run has and end
+ *   the worker (the CLI sends SIGTERM for an orderly stop);
+ * - its own time limit: a JavaScript timer that writes the evidence, and an
+ *   alarm(2) a little later that the kernel delivers even while the
+ *   JavaScript thread sits in a blocking system call (SIGALRM ends the
+ *   process; its PID namespace takes its children along);
+ * - a private /tmp: a tmpfs over /tmp in the worker's own mount namespace,
+ *   wiped after each run. Scripts and capture folders that live under the
+ *   real /tmp stay reachable through a descriptor opened on it first.
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
+import * as native from '../native/addon.js';
+import { EXIT_FAIL } from '../engine/errors.js';
+
+let flush: (() => void) | null = null;
+let stopping = false;
+
+/** The run in progress can write its evidence with `f` (null: no run). */
+export function setFlush(f: (() => void) | null): void {
+  flush = f;
+}
+
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  try {
+    flush?.();
+  } finally {
+    process.exit(EXIT_FAIL);
+  }
+}
+
+/** Stop in order on SIGTERM, SIGINT and SIGHUP. */
+export function installStopHandlers(): void {
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, stop);
+}
+
+let jsTimer: NodeJS.Timeout | null = null;
+
+/** Enforce `ms` for the run that starts now (0: none). A few seconds later the kernel ends the worker. */
+export function armTimeLimit(ms: number): void {
+  disarmTimeLimit();
+  if (!(ms > 0)) return;
+  jsTimer = setTimeout(stop, ms + 1000);
+  jsTimer.unref();
+  realTimer(Math.ceil(ms / 1000) + 6);
+}
+
+export function disarmTimeLimit(): void {
+  if (jsTimer) clearTimeout(jsTimer);
+  jsTimer = null;
+  realTimer(0);
+}
+
+/** setitimer(ITIMER_REAL): SIGALRM after `secs` (0 cancels). */
+function realTimer(secs: number): void {
+  const nr = native.SYS['setitimer'];
+  if (nr === undefined) return;
+  const spec = Buffer.alloc(32); // struct itimerval: interval {sec, usec}, value {sec, usec}
+  spec.writeBigInt64LE(BigInt(secs), 16);
+  native.syscall(nr, [0 /* ITIMER_REAL */, spec, null]);
+}
+
+/** The worker's private /tmp; `path` maps a host path for the worker, `unmap` maps result text back. */
+export interface PrivateTmp {
+  active: boolean;
+  path(p: string): string;
+  unmap(text: string): string;
+  wipe(): void;
+}
+
+/** Where the real /tmp stays reachable, inside the private one. */
+const HOST_TMP = '/tmp/.tundrill-host-tmp';
+
+export function privateTmp(): PrivateTmp {
+  const none: PrivateTmp = { active: false, path: (p) => p, unmap: (t) => t, wipe: () => {} };
+  if (process.env.TUNDRILL_PRIVATE_TMP !== '1') return none;
+  // The real /tmp, held open while the tmpfs covers it, then bound inside it
+  // (the kernel follows the descriptor; mount -c keeps mount(8) from
+  // resolving the path to the new /tmp), so commands see it too.
+  const fd = openSync('/tmp', 'r');
+  try {
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=1777,size=256m', 'tundrill-tmp', '/tmp'], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      process.stderr.write(`tundrill worker: no private /tmp: ${(r.stderr || '').trim()}\n`);
+      return none;
+    }
+    mkdirSync(HOST_TMP);
+    const b = spawnSync('mount', ['-c', '--bind', '/proc/self/fd/3', HOST_TMP], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', fd] });
+    if (b.status !== 0) throw new Error(`cannot keep the real /tmp reachable: ${(b.stderr || '').trim()}`);
+  } finally {
+    closeSync(fd);
+  }
+  return {
+    active: true,
+    path: (p) => (p === '/tmp' ? HOST_TMP : p.startsWith('/tmp/') ? `${HOST_TMP}/${p.slice(5)}` : p),
+    unmap: (t) => t.split(`${HOST_TMP}/`).join('/tmp/'),
+    wipe: () => {
+      // Never into the real /tmp bound here.
+      for (const name of readdirSync('/tmp')) if (`/tmp/${name}` !== HOST_TMP) rmSync(`/tmp/${name}`, { recursive: true, force: true });
+    },
+  };
+}
