@@ -3,6 +3,7 @@
  * to every run and overriding the scripts' option lines) and tundrill's.
  */
 import type { OptionSetting } from '../script/index.js';
+import { DEVICE_KINDS, isDeviceKind, type DeviceKind } from '../net/devices.js';
 
 /** packetdrill flags that take a value. */
 const PD_VALUE_FLAGS = new Set([
@@ -31,6 +32,8 @@ export interface RunArgs {
   quiet: boolean;
   /** Scenario runs: the long version of a scenario. */
   long: boolean;
+  /** The devices to run on (--device tun|tun-lazy|veth|all); more than one compares them. */
+  devices: DeviceKind[];
 }
 
 export class UsageError extends Error {}
@@ -38,7 +41,7 @@ export class UsageError extends Error {}
 export function parseRunArgs(argv: string[], defaults: { captureDir: string }): RunArgs {
   const out: RunArgs = {
     paths: [], packetdrill: [], ksft: false, timeoutSecs: 180, captureDir: defaults.captureDir, capture: true,
-    captureFormat: 'pcapng', ssIntervalMs: 100, verbose: false, quiet: false, long: false,
+    captureFormat: 'pcapng', ssIntervalMs: 100, verbose: false, quiet: false, long: false, devices: ['tun'],
   };
   const num = (name: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -81,6 +84,16 @@ export function parseRunArgs(argv: string[], defaults: { captureDir: string }): 
       case 'json': out.json = takeValue(); break;
       case 'q': case 'quiet': out.quiet = true; break;
       case 'long': out.long = true; break;
+      case 'device': {
+        const v = takeValue();
+        if (v === 'all') out.devices = [...DEVICE_KINDS];
+        else {
+          const kinds = v.split(',');
+          for (const k of kinds) if (!isDeviceKind(k)) throw new UsageError(`--device ${v}: expected tun, tun-lazy, veth, a comma list of them, or all`);
+          out.devices = kinds as DeviceKind[];
+        }
+        break;
+      }
       default:
         if (PD_VALUE_FLAGS.has(name)) {
           out.packetdrill.push({ name, value: takeValue() });

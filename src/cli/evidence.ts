@@ -196,7 +196,7 @@ export function attachEvidence(
     async writeCapture(capture: CaptureLog) {
       if (!keep) return;
       const w = await PcapngWriter.open(capturePath, {
-        format: opts.format, ifName: 'tun0', sectionComment, monoToRealtimeOffsetNs: marks.monoToRealtimeOffsetNs,
+        format: opts.format, ...capture.iface, sectionComment, monoToRealtimeOffsetNs: marks.monoToRealtimeOffsetNs,
       });
       await capture.writeTo(w);
       written = true;
@@ -214,7 +214,7 @@ export function attachEvidence(
         writeMarks();
         if (keep && !written) {
           const w = PcapngWriter.openSync(capturePath, {
-            format: opts.format, ifName: 'tun0', sectionComment, monoToRealtimeOffsetNs: marks.monoToRealtimeOffsetNs,
+            format: opts.format, ...captureLog.iface, sectionComment, monoToRealtimeOffsetNs: marks.monoToRealtimeOffsetNs,
           });
           captureLog.writeToSync(w);
         }

@@ -118,9 +118,10 @@ export async function executeRuns(
         options: run.options,
         variant: run.variantLabel,
         verbose: args.verbose,
+        device: args.devices[0] ?? 'tun',
         evidence: {
           dir: args.capture ? join(resolve(args.captureDir), dirname(run.evidenceStem)) : '',
-          stem: run.evidenceStem.split('/').pop()!,
+          stem: run.evidenceStem.split('/').pop()! + deviceSuffix(args.devices[0] ?? 'tun'),
           format: args.captureFormat,
           ssIntervalMs: args.ssIntervalMs,
         },
@@ -158,6 +159,11 @@ export async function executeRuns(
   let exitCode = EXIT_PASS;
   for (const r of reported) exitCode = Math.max(exitCode, r.result.exitCode === EXIT_ENVIRONMENT ? 4 : r.result.exitCode);
   return { reported, exitCode, seconds: s.seconds };
+}
+
+/** Evidence of a run on another device than tun goes beside tun's, not over it. */
+export function deviceSuffix(device: string): string {
+  return device === 'tun' ? '' : `_${device}`;
 }
 
 function writeReports(args: RunArgs, reported: ReportedRun[], seconds: number): void {

@@ -42,6 +42,15 @@ export interface TunIo {
   };
   /** Write now, on this thread; stamped right before write(). */
   write(data: Buffer): { tsNs: bigint; ret: number; errno: number };
+  /**
+   * A link-layer device (veth): frames carry a header of this many bytes
+   * between the virtio-net header and the IP packet; captures keep it.
+   */
+  linkHeaderLen?: number;
+  /** The link-layer header to put in front of an injected IP packet. */
+  linkHeader?(ip: Buffer): Buffer;
+  /** The engine took a packet the kernel sent (a lazy device reads its queue only then). */
+  consumed?(): void;
 }
 
 export class TunWriteError extends Error {}
@@ -63,11 +72,12 @@ export class NetDevice {
   }
 
   private onPacket(raw: Buffer, tsNs: bigint): void {
-    if (raw.length < VNET_HDR_LEN) return;
+    const link = this.io.linkHeaderLen ?? 0;
+    if (raw.length < VNET_HDR_LEN + link) return;
     const gsoType = raw[1]! & 0x7f;
     const gsoSize = raw.readUInt16LE(4);
-    const data = raw.subarray(VNET_HDR_LEN);
-    const record = this.capture.add({ data, tsNs, direction: 'out' });
+    const data = raw.subarray(VNET_HDR_LEN + link);
+    const record = this.capture.add({ data: raw.subarray(VNET_HDR_LEN), tsNs, direction: 'out' });
     const pkt: LivePacket = { data, tsNs, gsoType, gsoSize, record };
     if (this.waiter) {
       const w = this.waiter;
@@ -98,12 +108,16 @@ export class NetDevice {
       for (const p of got) this.onPacket(p.data, p.tsNs);
     }
     const next = this.queue.shift();
-    if (next) return Promise.resolve(next);
+    if (next) {
+      this.io.consumed?.();
+      return Promise.resolve(next);
+    }
     if (this.closed) return Promise.resolve(null);
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       this.waiter = (p) => {
         if (timer) clearTimeout(timer);
+        if (p) this.io.consumed?.();
         resolve(p);
       };
       // With no time limit a long timer still keeps the process alive:
@@ -126,12 +140,13 @@ export class NetDevice {
       hdr[1] = ip[0]! >> 4 === 4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6;
       hdr.writeUInt16LE(gsoMss, 4);
     }
-    const frame = Buffer.concat([hdr, ip]);
+    const link = this.io.linkHeader?.(ip);
+    const frame = Buffer.concat(link ? [hdr, link, ip] : [hdr, ip]);
     await waitUntil(atNs);
     const r = this.io.write(frame);
     if (r.ret < 0) throw new TunWriteError(`tun write failed: errno ${r.errno}`);
     this.injectionErrorsNs.push(r.tsNs - atNs);
-    this.capture.add({ data: ip, tsNs: r.tsNs, direction: 'in', comment });
+    this.capture.add({ data: link ? frame.subarray(VNET_HDR_LEN) : ip, tsNs: r.tsNs, direction: 'in', comment });
     return r.tsNs;
   }
 

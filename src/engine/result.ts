@@ -33,6 +33,8 @@ export interface RunResult {
   packets: { injected: number; sniffed: number };
   /** Injection timing error in µs (actual minus scheduled) per injected packet. */
   injectionErrorsUsecs: number[];
+  /** The device between kernel and harness (tun, tun-lazy, veth) and its numbers at the end (queues, drops). */
+  device?: { kind: string; numbers: Record<string, number | string> };
   /** Set-up costs, in ms. */
   overhead?: { startMs: number; tunMs: number; netMs: number; addonMs: number };
 }

@@ -22,12 +22,11 @@ import { SyscallEvents } from './syscall-events.js';
 import { prepareSyscall, syscallClockFromMonotonic, warmUpSyscalls } from './run-syscall.js';
 import { nativeExecutor } from './native-executor.js';
 import { codeDataAssignments } from './code-data.js';
-import { openTunDevice } from '../net/tun.js';
+import { openDevice, type DeviceKind } from '../net/devices.js';
 import { warmUp } from './warm-up.js';
 import { waitUntil } from './clock-wait.js';
 import { enterRealtime, leaveRealtime } from './priority.js';
 import { flushTrace, trace, traceOrigin, TRACING } from './trace.js';
-import { configureNamespace } from '../net/setup.js';
 
 export interface RunRequest {
   /** Absolute path of the script file. */
@@ -39,6 +38,8 @@ export interface RunRequest {
   /** Run-all style variant label for reports. */
   variant: string;
   verbose?: boolean;
+  /** The path between kernel and harness (default tun). */
+  device?: DeviceKind;
 }
 
 /** Hooks the worker plugs evidence collection into. */
@@ -166,11 +167,10 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
   phase('parsed');
   // ---- device and namespace --------------------------------------------------
   const t0 = performance.now();
-  const tun = openTunDevice('tun0');
+  const tun = openDevice(req.device ?? 'tun', config);
   const t1 = performance.now();
-  configureNamespace(config, tun.name);
-  const t2 = performance.now();
-  result.overhead = { startMs: 0, tunMs: t1 - t0, netMs: t2 - t1, addonMs: 0 };
+  result.overhead = { startMs: 0, tunMs: t1 - t0, netMs: 0, addonMs: 0 };
+  capture.iface = tun.capture;
   const dev = new NetDevice(tun.io, capture);
   dev.start();
 
@@ -290,6 +290,11 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
     closeScriptFds(fds);
     dev.stop();
     result.injectionErrorsUsecs = dev.injectionErrorsNs.map((ns) => Number(ns) / 1000);
+    try {
+      result.device = { kind: tun.kind, numbers: tun.report() };
+    } catch (e) {
+      result.warnings.push(`device numbers not read: ${(e as Error).message}`);
+    }
     await hooks.writeCapture?.(capture);
     tun.close();
     phase('evidence written');
