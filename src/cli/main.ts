@@ -17,6 +17,7 @@ import { parseRunArgs, UsageError, type RunArgs } from './args.js';
 import { formatChecks, runChecks } from './doctor.js';
 import { planRuns, PlanError, type PlannedRun } from './plan.js';
 import { runWorker } from './spawn.js';
+import { deviceSuffix } from '../net/devices.js';
 import { WorkerPool } from './pool.js';
 import { runLine, summarize, summaryLine, writeJson, writeJunit, writeTap, type ReportedRun } from '../report/reports.js';
 
@@ -47,6 +48,9 @@ run options (tundrill's):
   --tap FILE --junit FILE --json FILE   reports
   -q, --quiet              only the summary
   --long                   scenarios: the long version
+  --device D               the path between kernel and harness: tun (default, drained),
+                           tun-lazy (read on demand, observed with AF_PACKET), veth,
+                           a comma list, or all (runs each and compares them line by line)
 
 exit status: 0 all passed, 1 a test failed, 2 usage or syntax error, 4 unsuitable environment`;
 
@@ -161,11 +165,6 @@ export async function executeRuns(
   return { reported, exitCode, seconds: s.seconds };
 }
 
-/** Evidence of a run on another device than tun goes beside tun's, not over it. */
-export function deviceSuffix(device: string): string {
-  return device === 'tun' ? '' : `_${device}`;
-}
-
 function writeReports(args: RunArgs, reported: ReportedRun[], seconds: number): void {
   const s = summarize(reported, seconds);
   if (args.tap) writeTap(args.tap, reported);
@@ -189,18 +188,38 @@ async function cmdRun(argv: string[]): Promise<number> {
   let code = EXIT_PASS;
   const reported: ReportedRun[] = [];
   let seconds = 0;
+  const compare = args.devices.length > 1;
   if (scripts.length > 0) {
     const runs = planRuns(scripts, { ksft: args.ksft, user: args.packetdrill });
     if (runs.length === 0) throw new UsageError('run: no .pkt scripts found');
-    const r = await executeRuns(runs, args, scripts.join(' '), { writeReports: false });
-    code = Math.max(code, r.exitCode);
-    reported.push(...r.reported);
-    seconds += r.seconds;
+    const perDevice: ReportedRun[][] = [];
+    for (const device of args.devices) {
+      const r = await executeRuns(runs, { ...args, devices: [device] }, `${scripts.join(' ')}${compare ? ` (${device})` : ''}`, { writeReports: false });
+      code = Math.max(code, r.exitCode);
+      reported.push(...r.reported);
+      perDevice.push(r.reported);
+      seconds += r.seconds;
+    }
+    if (compare) {
+      const { printScriptComparison } = await import('./device-comparison.js');
+      printScriptComparison(runs, args.devices, perDevice);
+    }
   }
   if (scenarios.length > 0) {
-    const { runScenarioFileOutcome, scenarioReportRow } = await import('../scenario/runner.js');
+    const { runScenarioFileOutcome, scenarioReportRow, compareScenarioOnDevices } = await import('../scenario/runner.js');
     for (const s of scenarios) {
       const started = performance.now();
+      if (compare) {
+        const c = await compareScenarioOnDevices(resolve(s), args.devices, args);
+        seconds += (performance.now() - started) / 1000;
+        if (typeof c === 'number') {
+          code = Math.max(code, c);
+          continue;
+        }
+        code = Math.max(code, c.exitCode);
+        for (const o of c.outcomes) reported.push(scenarioReportRow(o, s));
+        continue;
+      }
       const o = await runScenarioFileOutcome(resolve(s), args);
       seconds += (performance.now() - started) / 1000;
       if (typeof o === 'number') {

@@ -25,6 +25,11 @@ export function isDeviceKind(s: string): s is DeviceKind {
   return (DEVICE_KINDS as readonly string[]).includes(s);
 }
 
+/** Evidence of a run on another device than tun goes beside tun's (`x_ipv4_veth.pcapng`), not over it. */
+export function deviceSuffix(device: DeviceKind): string {
+  return device === 'tun' ? '' : `_${device}`;
+}
+
 /** pcapng link types of the devices' captures. */
 export const LINKTYPE_RAW = 101;
 export const LINKTYPE_ETHERNET = 1;

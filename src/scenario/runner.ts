@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { RunArgs } from '../cli/args.js';
 import { runMarksPath } from '../cli/evidence.js';
+import { compareScenarioVerdicts, formatCompareTable, type CompareTable } from '../report/device-compare.js';
+import { deviceSuffix, type DeviceKind } from '../net/devices.js';
 import { planRuns, toSettings } from '../cli/plan.js';
 import { runWorker } from '../cli/spawn.js';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS, EXIT_USAGE } from '../engine/errors.js';
@@ -75,7 +77,8 @@ export async function runScenario(s: Scenario, file: string, args: RunArgs, ro: 
   const user = [...ipOption, ...toSettings(settings.options ?? []), ...args.packetdrill];
   const variant = [...user].reverse().find((o) => o.name === 'ip_version')!.value!;
   const variantLabel = variant === 'ipv4-mapped-ipv6' ? 'ipv4-mapped-v6' : variant;
-  const stem = `${s.name}${long ? '-long' : ''}_${variantLabel}`;
+  const device = args.devices[0] ?? 'tun';
+  const stem = `${s.name}${long ? '-long' : ''}_${variantLabel}${deviceSuffix(device)}`;
 
   let scriptPath: string;
   if (typeof settings.script === 'string') {
@@ -124,6 +127,7 @@ export async function runScenario(s: Scenario, file: string, args: RunArgs, ro: 
       options: run.options,
       variant: run.variantLabel,
       verbose: args.verbose,
+      device,
       evidence: { dir, stem, format: args.captureFormat, ssIntervalMs },
       sysctls: settings.sysctls ?? {},
       ...(settings.hold ? { hold: settings.hold } : {}),
@@ -167,6 +171,10 @@ export async function runScenario(s: Scenario, file: string, args: RunArgs, ro: 
         scriptError = (e as Error).stack;
       }
       exitCode = verdict.pass ? EXIT_PASS : EXIT_FAIL;
+    }
+    if (result.device) {
+      verdict.numbers = { ...verdict.numbers, device: result.device.kind };
+      for (const [k, v] of Object.entries(result.device.numbers)) verdict.numbers[`device: ${k}`] = v;
     }
     for (const w of result.warnings) scriptError = scriptError ? `${scriptError}\n${w}` : w;
   }
@@ -257,4 +265,25 @@ export async function runScenarioFileOutcome(file: string, args: RunArgs): Promi
 export async function runScenarioFile(file: string, args: RunArgs): Promise<number> {
   const o = await runScenarioFileOutcome(file, args);
   return typeof o === 'number' ? o : o.exitCode;
+}
+
+/**
+ * Run a scenario on each device in turn and compare the verdicts: one
+ * table with the verdict, summary and every number per device, rows that
+ * differ flagged.
+ */
+export async function compareScenarioOnDevices(
+  file: string, devices: readonly DeviceKind[], args: RunArgs,
+): Promise<{ outcomes: ScenarioOutcome[]; table: CompareTable; exitCode: number } | number> {
+  const outcomes: ScenarioOutcome[] = [];
+  for (const d of devices) {
+    const o = await runScenarioFileOutcome(file, { ...args, devices: [d] });
+    if (typeof o === 'number') return o;
+    outcomes.push(o);
+  }
+  const table = compareScenarioVerdicts(outcomes[0]!.scenario.name, outcomes.map((o, i) => ({
+    device: devices[i]!, pass: o.verdict.pass, summary: o.verdict.summary, numbers: o.verdict.numbers ?? {},
+  })));
+  process.stdout.write(`\n${formatCompareTable(table)}\n`);
+  return { outcomes, table, exitCode: Math.max(...outcomes.map((o) => o.exitCode)) };
 }
