@@ -60,8 +60,10 @@ export function packetsByLine(capturePath: string): Map<number, LinePacket[]> {
   return out;
 }
 
+/** Values differ when two devices that have one disagree ('-': the device has no such value). */
 function differs(values: string[]): boolean {
-  return values.some((v) => v !== values[0]);
+  const known = values.filter((v) => v !== '-');
+  return known.some((v) => v !== known[0]);
 }
 
 function row(what: string, values: string[], flag = differs(values)): CompareTable['rows'][number] {
