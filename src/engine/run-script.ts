@@ -166,10 +166,8 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
 
   phase('parsed');
   // ---- device and namespace --------------------------------------------------
-  const t0 = performance.now();
   const tun = openDevice(req.device ?? 'tun', config);
-  const t1 = performance.now();
-  result.overhead = { startMs: 0, tunMs: t1 - t0, netMs: 0, addonMs: 0 };
+  result.overhead = { startMs: 0, tunMs: tun.setupMs.device, netMs: tun.setupMs.net, addonMs: 0 };
   capture.iface = tun.capture;
   const dev = new NetDevice(tun.io, capture);
   dev.start();

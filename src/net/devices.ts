@@ -41,6 +41,8 @@ export interface OpenedDevice {
   io: TunIo;
   /** How the capture describes the interface the harness sees. */
   capture: { ifName: string; linkType: number };
+  /** Set-up time, ms: making the device, and configuring the namespace (addresses, routes, neighbours). */
+  setupMs: { device: number; net: number };
   /** The device's numbers at the end of the run (queues, drops). */
   report(): Record<string, number | string>;
   close(): void;
@@ -48,9 +50,11 @@ export interface OpenedDevice {
 
 /** Open and configure the device for a run, in the calling thread's namespace. */
 export function openDevice(kind: DeviceKind, config: RunConfig): OpenedDevice {
+  const t0 = performance.now();
   switch (kind) {
     case 'tun': {
       const tun = openTunDevice('tun0');
+      const t1 = performance.now();
       try {
         configureNamespace(config, tun.name);
       } catch (e) {
@@ -58,7 +62,7 @@ export function openDevice(kind: DeviceKind, config: RunConfig): OpenedDevice {
         throw e;
       }
       return {
-        kind, name: tun.name, io: tun.io, capture: { ifName: tun.name, linkType: LINKTYPE_RAW },
+        kind, name: tun.name, setupMs: { device: t1 - t0, net: performance.now() - t1 }, io: tun.io, capture: { ifName: tun.name, linkType: LINKTYPE_RAW },
         report() {
           const link = linkStats(tun.name);
           const q = rootQdisc(tun.name);
@@ -74,6 +78,7 @@ export function openDevice(kind: DeviceKind, config: RunConfig): OpenedDevice {
     }
     case 'tun-lazy': {
       const dev = openLazyTunDevice('tun0');
+      const t1 = performance.now();
       try {
         configureNamespace(config, dev.name);
       } catch (e) {
@@ -81,14 +86,15 @@ export function openDevice(kind: DeviceKind, config: RunConfig): OpenedDevice {
         throw e;
       }
       return {
-        kind, name: dev.name, io: dev.io, capture: { ifName: `${dev.name} (AF_PACKET)`, linkType: LINKTYPE_RAW },
+        kind, name: dev.name, setupMs: { device: t1 - t0, net: performance.now() - t1 }, io: dev.io, capture: { ifName: `${dev.name} (AF_PACKET)`, linkType: LINKTYPE_RAW },
         report: () => dev.report(), close: () => dev.close(),
       };
     }
     case 'veth': {
+      // Pair, second namespace and configuration are one step.
       const dev = openVethDevice(config);
       return {
-        kind, name: dev.name, io: dev.io, capture: { ifName: 'tdh0 (veth peer of tun0)', linkType: LINKTYPE_ETHERNET },
+        kind, name: dev.name, setupMs: { device: 0, net: performance.now() - t0 }, io: dev.io, capture: { ifName: 'tdh0 (veth peer of tun0)', linkType: LINKTYPE_ETHERNET },
         report: () => dev.report(), close: () => dev.close(),
       };
     }
