@@ -11,7 +11,7 @@ describe('parseRunArgs', () => {
   it('has defaults', () => {
     expect(parse('a.pkt')).toEqual({
       paths: ['a.pkt'], packetdrill: [], ksft: false, timeoutSecs: 180, captureDir: '/tmp/captures', capture: true,
-      captureFormat: 'pcapng', ssIntervalMs: 100, verbose: false, quiet: false, long: false,
+      captureFormat: 'pcapng', ssIntervalMs: 100, verbose: false, quiet: false, long: false, devices: ['tun'],
     });
   });
 
