@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import type { RunResult } from '../engine/result.js';
-import type { DeviceKind } from '../net/devices.js';
+import type { DeviceKind } from '../backend/devices.js';
 import { planIpv4, runBatch, runTracedWorker, type TracedRun } from './runs.js';
 import { countAtLeast, distribution, type Distribution } from './stats.js';
 import { num, renderTable } from './table.js';

@@ -59,7 +59,7 @@
  * The header shows the machine's load average: compare numbers only
  * between runs on a quiet machine.
  */
-import { isDeviceKind, type DeviceKind } from '../net/devices.js';
+import { isDeviceKind, type DeviceKind } from '../backend/devices.js';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release } from 'node:os';
 import { join, resolve } from 'node:path';

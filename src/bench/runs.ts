@@ -6,7 +6,7 @@
  * single `tundrill run script.pkt` does: a process of its own) when the
  * spawn-to-result time of a single worker is wanted.
  */
-import type { DeviceKind } from '../net/devices.js';
+import type { DeviceKind } from '../backend/devices.js';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';

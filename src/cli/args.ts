@@ -3,7 +3,7 @@
  * to every run and overriding the scripts' option lines) and tundrill's.
  */
 import type { OptionSetting } from '../script/index.js';
-import { DEVICE_KINDS, isDeviceKind, type DeviceKind } from '../net/devices.js';
+import { DEVICE_KINDS, isDeviceKind, type DeviceKind } from '../backend/devices.js';
 
 /** packetdrill flags that take a value. */
 const PD_VALUE_FLAGS = new Set([

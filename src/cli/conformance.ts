@@ -13,7 +13,7 @@ import type { IpVersion } from '../engine/config.js';
 import { UsageError, type RunArgs } from './args.js';
 import { defaultJobs, executeRuns, PROJECT_ROOT } from './main.js';
 import { toSettings, type PlannedRun } from './plan.js';
-import { isDeviceKind, type DeviceKind } from '../net/devices.js';
+import { isDeviceKind, type DeviceKind } from '../backend/devices.js';
 
 export interface ReferenceRow {
   script: string;

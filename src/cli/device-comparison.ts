@@ -3,7 +3,7 @@
  * comparison per script variant, printed.
  */
 import { readFileSync } from 'node:fs';
-import type { DeviceKind } from '../net/devices.js';
+import type { DeviceKind } from '../backend/devices.js';
 import type { ReportedRun } from '../report/reports.js';
 import { compareScriptRuns, formatCompareTable } from '../report/device-compare.js';
 import type { PlannedRun } from './plan.js';

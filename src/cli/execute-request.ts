@@ -6,8 +6,8 @@ import { mkdirSync } from 'node:fs';
 import type { OptionSetting } from '../script/index.js';
 import type { RunResult } from '../engine/result.js';
 import { runScript } from '../engine/run-script.js';
-import type { DeviceKind } from '../net/devices.js';
-import { attachEvidence, type EvidenceOptions, type HoldOptions } from './evidence.js';
+import { backendFor, type DeviceKind } from '../backend/devices.js';
+import { attachEvidence, type EvidenceOptions, type HoldOptions } from '../runner/evidence.js';
 
 export interface WorkerRequest {
   scriptPath: string;
@@ -36,9 +36,10 @@ export async function executeRequest(req: WorkerRequest, onFlush: (flush: () => 
   const evidence = attachEvidence(req.evidence, log, req.sysctls ?? {}, req.hold);
   onFlush(() => evidence.emergencyFlush());
   const result = await runScript(
-    { scriptPath: req.scriptPath, displayPath: req.displayPath, commandLine: req.options, variant: req.variant, verbose: req.verbose, ...(req.device ? { device: req.device } : {}) },
+    { scriptPath: req.scriptPath, displayPath: req.displayPath, commandLine: req.options, variant: req.variant, verbose: req.verbose },
+    backendFor(req.device ?? 'tun'),
     { ...evidence.hooks, log },
   );
-  result.evidence = evidence.paths(result);
+  result.evidence = evidence.paths();
   return result;
 }

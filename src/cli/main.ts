@@ -17,7 +17,7 @@ import { parseRunArgs, UsageError, type RunArgs } from './args.js';
 import { formatChecks, runChecks } from './doctor.js';
 import { planRuns, PlanError, type PlannedRun } from './plan.js';
 import { runWorker } from './spawn.js';
-import { deviceSuffix } from '../net/devices.js';
+import { deviceSuffix } from '../backend/devices.js';
 import { WorkerPool } from './pool.js';
 import { runLine, summarize, summaryLine, writeJson, writeJunit, writeTap, type ReportedRun } from '../report/reports.js';
 

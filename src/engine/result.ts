@@ -1,5 +1,6 @@
 /** What a run reports to its parent and to reports (terminal, TAP, JUnit, JSON). */
 import type { IpVersion } from './config.js';
+import type { SystemDescription } from '../backend/system-under-test.js';
 
 export type Verdict = 'pass' | 'fail' | 'error' | 'timeout' | 'environment';
 
@@ -35,6 +36,8 @@ export interface RunResult {
   injectionErrorsUsecs: number[];
   /** The device between kernel and harness (tun, tun-lazy, veth) and its numbers at the end (queues, drops). */
   device?: { kind: string; numbers: Record<string, number | string> };
+  /** The system under test the run ran against (absent when it never opened one). */
+  system?: SystemDescription;
   /** Set-up costs, in ms. */
   overhead?: { startMs: number; tunMs: number; netMs: number; addonMs: number };
 }

@@ -8,9 +8,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { RunArgs } from '../cli/args.js';
-import { runMarksPath } from '../cli/evidence.js';
+import { evidenceFiles } from '../evidence/files.js';
 import { compareScenarioVerdicts, formatCompareTable, type CompareTable } from '../report/device-compare.js';
-import { deviceSuffix, type DeviceKind } from '../net/devices.js';
+import { deviceSuffix, type DeviceKind } from '../backend/devices.js';
 import { planRuns, toSettings } from '../cli/plan.js';
 import { runWorker } from '../cli/spawn.js';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS, EXIT_USAGE } from '../engine/errors.js';
@@ -108,15 +108,16 @@ export async function runScenario(s: Scenario, file: string, args: RunArgs, ro: 
   const ssIntervalMs = settings.ssIntervalMs ?? args.ssIntervalMs;
   const holdMs = settings.hold?.maxMs ?? 0;
   const timeoutSecs = settings.timeoutSecs ?? Math.max(args.timeoutSecs, Math.ceil(lastUsecs / 1e6 + holdMs / 1000 + 30));
+  const names = evidenceFiles(dir, stem, args.captureFormat);
   const files: EvidenceFiles = {
     dir,
-    capture: join(dir, `${stem}.${args.captureFormat}`),
-    counters: join(dir, `${stem}.counters.json`),
-    marks: runMarksPath(dir, stem),
-    verdict: join(dir, `${stem}.verdict.json`),
+    capture: names.capture,
+    counters: names.counters,
+    marks: names.marks,
+    verdict: names.verdict,
     script: scriptPath,
   };
-  if (ssIntervalMs > 0) files.timeline = join(dir, `${stem}.ss.jsonl`);
+  if (ssIntervalMs > 0) files.timeline = names.timeline;
   // A run of the same stem before this one must not be mistaken for this one's evidence.
   for (const p of [files.capture, files.counters, files.marks, files.verdict, files.timeline]) if (p) rmSync(p, { force: true });
 

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseRunArgs, UsageError } from '../../src/cli/args.js';
 import { PcapngWriter } from '../../src/evidence/pcapng.js';
 import { compareScenarioVerdicts, formatCompareTable, packetsByLine } from '../../src/report/device-compare.js';
-import { deviceSuffix } from '../../src/net/devices.js';
+import { deviceSuffix } from '../../src/backend/devices.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tundrill-compare-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

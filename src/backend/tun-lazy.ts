@@ -8,16 +8,18 @@
  * stamps are the transmit times. The length of tun's own queue (sent to
  * the driver minus read by the harness) is tracked, its peak reported.
  */
+import { release } from 'node:os';
 import * as native from '../native/addon.js';
-import type { TunIo } from '../engine/netdev.js';
-import { openTunDevice } from './tun.js';
+import type { DeviceIo, NetworkPlan, OpenedSystem, SystemUnderTest } from './system-under-test.js';
+import { openTunDevice, VNET_FRAMING } from './tun-device.js';
+import { configureNamespace } from './namespace.js';
 import { linkStats, rootQdisc } from './ip-commands.js';
 
 const READ_BUF = 65536 + 256;
 
 export interface LazyTunDevice {
   name: string;
-  io: TunIo;
+  io: DeviceIo;
   /** Numbers of tun's queue at the end of the run. */
   report(): Record<string, number | string>;
   close(): void;
@@ -48,7 +50,8 @@ export function openLazyTunDevice(name = 'tun0'): LazyTunDevice {
       read++;
     }
   };
-  const io: TunIo = {
+  const io: DeviceIo = {
+    framing: VNET_FRAMING,
     readerStart(onPackets) {
       const r = native.packetReaderStart(sock.fd, [native.PACKET_TYPE.OUTGOING], (pkts) => {
         observed += pkts.length;
@@ -98,6 +101,34 @@ export function openLazyTunDevice(name = 'tun0'): LazyTunDevice {
       closed = true;
       native.syscall(native.sysNr('close'), [sock.fd]);
       tun.close();
+    },
+  };
+}
+
+/** The tun-lazy backend: tun0 left undrained, observed with AF_PACKET. */
+export function tunLazyBackend(): SystemUnderTest {
+  return {
+    name: 'tun-lazy',
+    open(plan: NetworkPlan): Promise<OpenedSystem> {
+      const t0 = performance.now();
+      const dev = openLazyTunDevice('tun0');
+      const t1 = performance.now();
+      try {
+        configureNamespace(plan, dev.name);
+      } catch (e) {
+        dev.close();
+        throw e;
+      }
+      return Promise.resolve({
+        description: {
+          backend: 'tun-lazy', device: dev.name, kernel: release(),
+          details: { reader: 'tun0 read once per packet the engine takes; the kernel\'s packets observed with AF_PACKET (PACKET_OUTGOING)' },
+        },
+        io: dev.io,
+        openTimings: { deviceMs: t1 - t0, namespaceMs: performance.now() - t1 },
+        report: () => dev.report(),
+        close: () => dev.close(),
+      });
     },
   };
 }

@@ -12,10 +12,11 @@
  * GSO size, queue length and qdisc (pfifo_fast, 500 packets) with its
  * default offloads (checksum and TSO, like tun0's virtio-net header).
  */
+import { release } from 'node:os';
 import * as native from '../native/addon.js';
-import type { RunConfig } from '../engine/config.js';
-import type { TunIo } from '../engine/netdev.js';
-import { configureNamespace, NetSetupError } from './setup.js';
+import type { DecodedFrame, DeviceIo, LinkFraming, NetworkPlan, OpenedSystem, SystemUnderTest } from './system-under-test.js';
+import { VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_HDR_LEN } from './tun-device.js';
+import { configureNamespace, NetSetupError } from './namespace.js';
 import { ipBatch, linkStats, rootQdisc, tc, writeSysctlSync } from './ip-commands.js';
 import { closeFd, inNetns, netnsPath, newNetns } from './netns.js';
 
@@ -31,7 +32,7 @@ const ETH_P_IPV6 = 0x86dd;
 
 export interface VethDevice {
   name: string;
-  io: TunIo;
+  io: DeviceIo;
   kernelMac: string;
   harnessMac: string;
   report(): Record<string, number | string>;
@@ -44,6 +45,45 @@ function macBytes(mac: string): Buffer {
   return b;
 }
 
+/**
+ * Ethernet frames behind a virtio-net header (the packet socket's
+ * PACKET_VNET_HDR, with the same GSO marks as tun0's): injected frames go
+ * from the harness's address to the kernel's; frames that do not carry IP
+ * are dropped.
+ */
+export function ethernetFraming(src: Buffer, dst: Buffer): LinkFraming {
+  const header = (type: number): Buffer => {
+    const h = Buffer.alloc(ETH_HLEN);
+    dst.copy(h, 0);
+    src.copy(h, 6);
+    h.writeUInt16BE(type, 12);
+    return h;
+  };
+  const eth4 = header(ETH_P_IP);
+  const eth6 = header(ETH_P_IPV6);
+  return {
+    linkType: 'ethernet',
+    captureOffset: VNET_HDR_LEN,
+    decode(frame: Buffer): DecodedFrame | null {
+      if (frame.length < VNET_HDR_LEN + ETH_HLEN) return null;
+      const type = frame.readUInt16BE(VNET_HDR_LEN + 12);
+      if (type !== ETH_P_IP && type !== ETH_P_IPV6) return null;
+      return { ip: frame.subarray(VNET_HDR_LEN + ETH_HLEN), gsoType: frame[1]! & 0x7f, gsoSize: frame.readUInt16LE(4) };
+    },
+    encode(ip: Buffer, gsoMss: number): Buffer {
+      const v6 = ip[0]! >> 4 === 6;
+      const frame = Buffer.alloc(VNET_HDR_LEN + ETH_HLEN + ip.length);
+      if (gsoMss > 0) {
+        frame[1] = v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4;
+        frame.writeUInt16LE(gsoMss, 4);
+      }
+      (v6 ? eth6 : eth4).copy(frame, VNET_HDR_LEN);
+      ip.copy(frame, VNET_HDR_LEN + ETH_HLEN);
+      return frame;
+    },
+  };
+}
+
 /** The sysctl name of an interface's setting (dots in names are slashes in sysctl names). */
 function devSysctl(family: 'ipv4' | 'ipv6', dev: string, key: string): string {
   return `net.${family}.conf.${dev}.${key}`;
@@ -53,7 +93,7 @@ function devSysctl(family: 'ipv4' | 'ipv6', dev: string, key: string): string {
  * Make the pair and configure both ends for `config`: the run's namespace
  * is the calling thread's.
  */
-export function openVethDevice(config: RunConfig): VethDevice {
+export function openVethDevice(config: NetworkPlan): VethDevice {
   const harnessNs = newNetns();
   let sock: native.PacketSocket | null = null;
   try {
@@ -72,10 +112,13 @@ export function openVethDevice(config: RunConfig): VethDevice {
       return native.packetSocketOpen(VETH_HARNESS_IF, true);
     });
     configureNamespace(config, VETH_KERNEL_IF);
-    const neighbours = [...new Set([config.gatewayIp, config.remoteIp])];
+    // The route's next hop gets a static entry; `arp off` sends any other
+    // on-link destination to tun0's own address (the peer reads it as
+    // PACKET_OTHERHOST): no ARP or neighbour solicitation ever goes out, as on tun.
     ipBatch([
-      ...neighbours.map((ip) => `neigh replace ${ip} lladdr ${sock!.mac} dev ${VETH_KERNEL_IF} nud permanent`),
-    ], 'static neighbour entries on tun0 (veth)');
+      `neigh replace ${config.gatewayIp} lladdr ${sock.mac} dev ${VETH_KERNEL_IF} nud permanent`,
+      `link set dev ${VETH_KERNEL_IF} arp off`,
+    ], 'static neighbour entry on tun0 (veth)');
     tc(['qdisc', 'replace', 'dev', VETH_KERNEL_IF, 'root', 'pfifo_fast'], 'the qdisc of tun0 (veth)');
   } catch (e) {
     if (sock) closeFd(sock.fd);
@@ -84,15 +127,7 @@ export function openVethDevice(config: RunConfig): VethDevice {
   }
   const s = sock;
   const kernelMac = linkStats(VETH_KERNEL_IF).mac;
-  const ethHeader = (type: number): Buffer => {
-    const h = Buffer.alloc(ETH_HLEN);
-    macBytes(kernelMac).copy(h, 0);
-    macBytes(s.mac).copy(h, 6);
-    h.writeUInt16BE(type, 12);
-    return h;
-  };
-  const eth4 = ethHeader(ETH_P_IP);
-  const eth6 = ethHeader(ETH_P_IPV6);
+  const framing = ethernetFraming(macBytes(s.mac), macBytes(kernelMac));
   let received = 0;
   let closed = false;
   return {
@@ -100,8 +135,7 @@ export function openVethDevice(config: RunConfig): VethDevice {
     kernelMac,
     harnessMac: s.mac,
     io: {
-      linkHeaderLen: ETH_HLEN,
-      linkHeader: (ip) => (ip[0]! >> 4 === 6 ? eth6 : eth4),
+      framing,
       readerStart(onPackets) {
         const { HOST, BROADCAST, MULTICAST, OTHERHOST } = native.PACKET_TYPE;
         const r = native.packetReaderStart(s.fd, [HOST, BROADCAST, MULTICAST, OTHERHOST], (pkts) => {
@@ -141,6 +175,31 @@ export function openVethDevice(config: RunConfig): VethDevice {
       closed = true;
       closeFd(s.fd);
       closeFd(harnessNs);
+    },
+  };
+}
+
+/** The veth backend. */
+export function vethBackend(): SystemUnderTest {
+  return {
+    name: 'veth',
+    open(plan: NetworkPlan): Promise<OpenedSystem> {
+      const t0 = performance.now();
+      // Pair, second namespace and addresses are one step.
+      const dev = openVethDevice(plan);
+      return Promise.resolve({
+        description: {
+          backend: 'veth', device: dev.name, kernel: release(),
+          details: {
+            peer: `${VETH_HARNESS_IF} in a second namespace of the run, read and written with AF_PACKET`,
+            'kernel end': `${dev.name} ${dev.kernelMac}, txqueuelen ${TUN_TXQUEUELEN}, pfifo_fast`,
+          },
+        },
+        io: dev.io,
+        openTimings: { deviceMs: 0, namespaceMs: performance.now() - t0 },
+        report: () => dev.report(),
+        close: () => dev.close(),
+      });
     },
   };
 }

@@ -21,8 +21,6 @@ export interface CaptureSink {
 
 export class CaptureLog {
   readonly records: CaptureRecord[] = [];
-  /** The interface the records come from, as the capture names it, and its pcapng link type (101: raw IP, 1: Ethernet). */
-  iface = { ifName: 'tun0', linkType: 101 };
   injected = 0;
   sniffed = 0;
 

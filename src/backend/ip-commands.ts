@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { NetSetupError } from './setup.js';
+import { NetSetupError } from './namespace.js';
 
 /** Run `ip -batch` with these lines. */
 export function ipBatch(lines: readonly string[], what: string): void {
