@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { DeviceKind } from '../backend/devices.js';
 import type { ReportedRun } from '../report/reports.js';
 import { compareScriptRuns, formatCompareTable } from '../report/device-compare.js';
-import type { PlannedRun } from './plan.js';
+import type { PlannedRun } from '../runner/plan.js';
 
 /** Source text of each line of a script (1-based). */
 function scriptLines(path: string): Map<number, string> {

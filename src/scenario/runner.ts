@@ -7,12 +7,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { RunArgs } from '../cli/args.js';
+import type { RunnerOptions } from '../runner/options.js';
 import { evidenceFiles } from '../evidence/files.js';
 import { compareScenarioVerdicts, formatCompareTable, type CompareTable } from '../report/device-compare.js';
 import { deviceSuffix, type DeviceKind } from '../backend/devices.js';
-import { planRuns, toSettings } from '../cli/plan.js';
-import { runWorker } from '../cli/spawn.js';
+import { planRuns, toSettings } from '../runner/plan.js';
+import { runWorker } from '../runner/spawn.js';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS, EXIT_USAGE } from '../engine/errors.js';
 import type { RunResult } from '../engine/result.js';
 import type { ReportedRun } from '../report/reports.js';
@@ -61,7 +61,7 @@ export interface RunScenarioOptions {
 }
 
 /** Run a loaded scenario. */
-export async function runScenario(s: Scenario, file: string, args: RunArgs, ro: RunScenarioOptions = {}): Promise<ScenarioOutcome> {
+export async function runScenario(s: Scenario, file: string, args: RunnerOptions, ro: RunScenarioOptions = {}): Promise<ScenarioOutcome> {
   const started = performance.now();
   const long = args.long && s.long !== undefined;
   const settings = effectiveSettings(s, long);
@@ -241,7 +241,7 @@ export function scenarioReportRow(o: ScenarioOutcome, file: string): ReportedRun
 }
 
 /** Load and run a scenario file; the outcome, or an exit status when it could not run. */
-export async function runScenarioFileOutcome(file: string, args: RunArgs): Promise<ScenarioOutcome | number> {
+export async function runScenarioFileOutcome(file: string, args: RunnerOptions): Promise<ScenarioOutcome | number> {
   let s: Scenario;
   try {
     s = await loadScenario(file);
@@ -263,7 +263,7 @@ export async function runScenarioFileOutcome(file: string, args: RunArgs): Promi
   }
 }
 
-export async function runScenarioFile(file: string, args: RunArgs): Promise<number> {
+export async function runScenarioFile(file: string, args: RunnerOptions): Promise<number> {
   const o = await runScenarioFileOutcome(file, args);
   return typeof o === 'number' ? o : o.exitCode;
 }
@@ -274,7 +274,7 @@ export async function runScenarioFile(file: string, args: RunArgs): Promise<numb
  * differ flagged.
  */
 export async function compareScenarioOnDevices(
-  file: string, devices: readonly DeviceKind[], args: RunArgs,
+  file: string, devices: readonly DeviceKind[], args: RunnerOptions,
 ): Promise<{ outcomes: ScenarioOutcome[]; table: CompareTable; exitCode: number } | number> {
   const outcomes: ScenarioOutcome[] = [];
   for (const d of devices) {

@@ -7,7 +7,7 @@ import type { OptionSetting } from '../script/index.js';
 import type { RunResult } from '../engine/result.js';
 import { runScript } from '../engine/run-script.js';
 import { backendFor, type DeviceKind } from '../backend/devices.js';
-import { attachEvidence, type EvidenceOptions, type HoldOptions } from '../runner/evidence.js';
+import { attachEvidence, type EvidenceOptions, type HoldOptions } from './evidence.js';
 
 export interface WorkerRequest {
   scriptPath: string;
