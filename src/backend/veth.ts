@@ -5,9 +5,9 @@
  * address. The harness's end (tdh0) sits in a second namespace made for
  * the run, with no address and IPv6 off, and is driven through an AF_PACKET
  * socket: every frame the kernel sends is read and stamped there, every
- * packet the script injects goes out of it as an Ethernet frame. Static
- * (permanent) neighbour entries point the gateway and the remote address at
- * tdh0, IPv6 runs without duplicate address detection and without a
+ * packet the script injects goes out of it as an Ethernet frame. tun0 runs
+ * without neighbour resolution (NOARP: frames go to its own address, which
+ * tdh0 reads as another host's), IPv6 without duplicate address detection and without a
  * link-local address (no router solicitations), and tun0 gets tun0's MTU,
  * GSO size, queue length and qdisc (pfifo_fast, 500 packets) with its
  * default offloads (checksum and TSO, like tun0's virtio-net header).
@@ -112,13 +112,10 @@ export function openVethDevice(config: NetworkPlan): VethDevice {
       return native.packetSocketOpen(VETH_HARNESS_IF, true);
     });
     configureNamespace(config, VETH_KERNEL_IF);
-    // The route's next hop gets a static entry; `arp off` sends any other
-    // on-link destination to tun0's own address (the peer reads it as
-    // PACKET_OTHERHOST): no ARP or neighbour solicitation ever goes out, as on tun.
-    ipBatch([
-      `neigh replace ${config.gatewayIp} lladdr ${sock.mac} dev ${VETH_KERNEL_IF} nud permanent`,
-      `link set dev ${VETH_KERNEL_IF} arp off`,
-    ], 'static neighbour entry on tun0 (veth)');
+    // `arp off`: the kernel resolves no neighbour (no ARP, no neighbour
+    // solicitation, as on tun) and addresses every frame to tun0's own
+    // address; tdh0 reads them as PACKET_OTHERHOST.
+    ipBatch([`link set dev ${VETH_KERNEL_IF} arp off`], 'turning neighbour resolution off on tun0 (veth)');
     tc(['qdisc', 'replace', 'dev', VETH_KERNEL_IF, 'root', 'pfifo_fast'], 'the qdisc of tun0 (veth)');
   } catch (e) {
     if (sock) closeFd(sock.fd);

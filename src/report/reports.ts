@@ -112,6 +112,7 @@ export function writeJson(file: string, runs: ReportedRun[], s: Summary): void {
       warnings: r.result.warnings,
       injectionErrorsUsecs: r.result.injectionErrorsUsecs,
       overhead: r.result.overhead ?? null,
+      device: r.result.device ?? null,
     })),
   };
   writeReport(file, JSON.stringify(body, null, 2) + '\n');
