@@ -11,7 +11,8 @@
         "native/symbols.c",
         "native/symbols_tcp.c",
         "native/tun.c",
-        "native/tun_reader.c"
+        "native/tun_reader.c",
+        "native/packet_socket.c"
       ],
       "defines": [
         "NAPI_VERSION=8",

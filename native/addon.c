@@ -191,6 +191,7 @@ static napi_value init(napi_env env, napi_value exports)
 	if (!tdr_env_init(env) || !tdr_init_clock(env, exports) ||
 	    !tdr_init_syscall(env, exports) || !tdr_init_tun(env, exports) ||
 	    !tdr_init_tun_reader(env, exports) ||
+	    !tdr_init_packet_socket(env, exports) ||
 	    !tdr_init_symbols(env, exports) ||
 	    !tdr_init_sock_diag(env, exports)) {
 		tdr_throw_last_napi_error(env, "module initialisation");

@@ -128,6 +128,7 @@ bool tdr_init_clock(napi_env env, napi_value exports);
 bool tdr_init_syscall(napi_env env, napi_value exports);
 bool tdr_init_tun(napi_env env, napi_value exports);
 bool tdr_init_tun_reader(napi_env env, napi_value exports);
+bool tdr_init_packet_socket(napi_env env, napi_value exports);
 bool tdr_init_symbols(napi_env env, napi_value exports);
 bool tdr_init_sock_diag(napi_env env, napi_value exports);
 

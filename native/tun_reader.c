@@ -11,6 +11,12 @@
  * the whole queue). stop() wakes the thread through an eventfd, joins it and
  * returns the packets that were read but not yet delivered.
  *
+ * The same thread reads an AF_PACKET socket (packetReaderStart): it takes
+ * each frame with recvfrom(), keeps only the packet types asked for
+ * (sll_pkttype: PACKET_OUTGOING for what the interface sent, PACKET_HOST /
+ * OTHERHOST / ... for what it received) and hands the type on with the
+ * frame.
+ *
  * Lifetime: the reader struct is shared by the JS handle object (wrap
  * finalizer) and the thread-safe function (its finalizer); whichever goes
  * last frees it. While running, the handle is strongly referenced, so a
@@ -26,7 +32,9 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if_packet.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define READ_BUF_SIZE (65536 + 256)
@@ -34,6 +42,7 @@
 typedef struct pkt {
 	struct pkt *next;
 	int64_t ts_ns;
+	int pkttype; /* sll_pkttype, or -1 for a TUN read */
 	size_t len;
 	unsigned char data[];
 } pkt;
@@ -41,6 +50,9 @@ typedef struct pkt {
 typedef struct reader {
 	int fd;
 	int wake_fd;
+	/* 0: read() a TUN; otherwise recvfrom() an AF_PACKET socket and keep
+	 * the frames whose 1 << sll_pkttype is in the mask. */
+	uint32_t pkttype_mask;
 	pthread_t thread;
 	napi_env env;
 	napi_threadsafe_function tsfn;
@@ -122,14 +134,29 @@ static void *reader_main(void *arg)
 			continue;
 		/* Drain everything queued (one packet if the fd blocks). */
 		for (;;) {
-			ssize_t len = read(r->fd, buf, READ_BUF_SIZE);
+			struct sockaddr_ll sll;
+			socklen_t sll_len = sizeof(sll);
+			ssize_t len = r->pkttype_mask
+				? recvfrom(r->fd, buf, READ_BUF_SIZE, MSG_TRUNC,
+					   (struct sockaddr *)&sll, &sll_len)
+				: read(r->fd, buf, READ_BUF_SIZE);
 			int64_t ts = tdr_now_ns();
 			if (len < 0) {
-				if (errno == EINTR)
+				/* A packet socket bound while its interface was down
+				 * reports ENETDOWN once, then works when it is up. */
+				if (errno == EINTR || (r->pkttype_mask && errno == ENETDOWN))
 					continue;
 				if (errno != EAGAIN && errno != EWOULDBLOCK)
 					err = errno;
 				break;
+			}
+			if (r->pkttype_mask) {
+				if (len > READ_BUF_SIZE)
+					len = READ_BUF_SIZE; /* truncated frame */
+				if (sll_len < offsetof(struct sockaddr_ll, sll_addr) ||
+				    sll.sll_pkttype >= 32 ||
+				    !(r->pkttype_mask & (1u << sll.sll_pkttype)))
+					continue;
 			}
 			pkt *p = malloc(sizeof(*p) + (size_t)len);
 			if (!p) {
@@ -138,6 +165,7 @@ static void *reader_main(void *arg)
 			}
 			p->next = NULL;
 			p->ts_ns = ts;
+			p->pkttype = r->pkttype_mask ? sll.sll_pkttype : -1;
 			p->len = (size_t)len;
 			memcpy(p->data, buf, (size_t)len);
 			pthread_mutex_lock(&r->mu);
@@ -177,7 +205,7 @@ static napi_value pkts_to_array(napi_env env, pkt *p)
 	bool ok = true;
 	while (p) {
 		pkt *next = p->next;
-		napi_value obj, data, ts;
+		napi_value obj, data, ts, type;
 		if (ok) {
 			ok = napi_create_object(env, &obj) == napi_ok &&
 			     napi_create_buffer_copy(env, p->len, p->data, NULL, &data) == napi_ok &&
@@ -185,6 +213,9 @@ static napi_value pkts_to_array(napi_env env, pkt *p)
 			     napi_set_named_property(env, obj, "data", data) == napi_ok &&
 			     napi_set_named_property(env, obj, "tsNs", ts) == napi_ok &&
 			     napi_set_element(env, arr, i++, obj) == napi_ok;
+			if (ok && p->pkttype >= 0)
+				ok = napi_create_int32(env, p->pkttype, &type) == napi_ok &&
+				     napi_set_named_property(env, obj, "pkttype", type) == napi_ok;
 		}
 		free(p);
 		p = next;
@@ -281,11 +312,12 @@ static void handle_finalize(napi_env env, void *data, void *hint)
 	reader_release_owner(r);
 }
 
-/* tunReaderStart(fd, onPackets, onError, keepAlive) -> handle */
+/* tunReaderStart(fd, onPackets, onError, keepAlive, pkttypeMask?) -> handle;
+ * a non-zero pkttypeMask reads an AF_PACKET socket (see above). */
 static napi_value js_reader_start(napi_env env, napi_callback_info info)
 {
-	size_t argc = 4;
-	napi_value argv[4];
+	size_t argc = 5;
+	napi_value argv[5];
 	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	int fd;
 	napi_valuetype t;
@@ -300,11 +332,16 @@ static napi_value js_reader_start(napi_env env, napi_callback_info info)
 	bool keep_alive = false;
 	if (argc >= 4)
 		napi_get_value_bool(env, argv[3], &keep_alive);
+	uint32_t pkttype_mask = 0;
+	if (argc >= 5 && napi_typeof(env, argv[4], &t) == napi_ok && t == napi_number &&
+	    napi_get_value_uint32(env, argv[4], &pkttype_mask) != napi_ok)
+		return tdr_throw_type(env, "tunReaderStart: pkttypeMask must be a number");
 
 	reader *r = calloc(1, sizeof(*r));
 	if (!r)
 		return tdr_throw_errno(env, "tunReaderStart", ENOMEM);
 	r->fd = fd;
+	r->pkttype_mask = pkttype_mask;
 	r->env = env;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_condattr_t ca;

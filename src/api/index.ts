@@ -14,7 +14,7 @@
  */
 import { basename, resolve } from 'node:path';
 import { formatChecks, runChecks } from '../runner/environment.js';
-import type { RunnerOptions } from '../runner/options.js';
+import { defaultRunnerOptions, type RunnerOptions } from '../runner/options.js';
 import type { HoldOptions } from '../scenario/api.js';
 import type { IpVersion } from '../engine/config.js';
 import type { EventTiming, FirstError, RunResult, Verdict as RunVerdict } from '../engine/result.js';
@@ -92,10 +92,11 @@ function checkEnvironment(): void {
 }
 
 function runArgs(o: RunOptions, long: boolean): RunnerOptions {
+  const defaults = defaultRunnerOptions('');
   return {
-    packetdrill: [], timeoutSecs: o.timeoutSecs ?? 180,
+    ...defaults, timeoutSecs: o.timeoutSecs ?? 180,
     captureDir: o.captureDir ? resolve(o.captureDir) : '', capture: o.captureDir !== undefined,
-    captureFormat: 'pcapng', ssIntervalMs: o.ssIntervalMs ?? 100, verbose: o.verbose ?? false, quiet: true, long,
+    ssIntervalMs: o.ssIntervalMs ?? defaults.ssIntervalMs, verbose: o.verbose ?? false, quiet: true, long,
   };
 }
 

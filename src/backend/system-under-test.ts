@@ -85,6 +85,8 @@ export interface DeviceIo {
   readerStart(onFrames: (frames: DeviceFrame[]) => void): DeviceReader;
   /** Write a frame now, on this thread; `tsNs` is stamped right before the write. */
   write(frame: Buffer): { tsNs: bigint; ret: number; errno: number };
+  /** The engine took a packet the kernel sent (a device read on demand reads its queue only then). */
+  consumed?(): void;
 }
 
 /** A system opened and configured for one run. */
@@ -93,6 +95,8 @@ export interface OpenedSystem {
   readonly io: DeviceIo;
   /** What opening cost, ms: creating the device and configuring the namespace. */
   readonly openTimings: { deviceMs: number; namespaceMs: number };
+  /** The device's numbers at the end of the run (queues, drops), for reports and comparisons. */
+  report?(): Record<string, number | string>;
   /** Close the device; the run's namespace goes with the worker's next run. */
   close(): void;
 }

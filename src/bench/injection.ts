@@ -5,6 +5,7 @@
  */
 import { basename } from 'node:path';
 import type { RunResult } from '../engine/result.js';
+import type { DeviceKind } from '../backend/devices.js';
 import { planIpv4, runBatch, runTracedWorker, type TracedRun } from './runs.js';
 import { countAtLeast, distribution, type Distribution } from './stats.js';
 import { num, renderTable } from './table.js';
@@ -15,6 +16,8 @@ export interface InjectionOptions {
   /** Runs of each script (and as many again, traced, for the sniff latency). */
   repeat: number;
   captureDir: string;
+  /** The path between kernel and harness (default tun). */
+  device?: DeviceKind;
   progress(text: string): void;
 }
 
@@ -73,11 +76,11 @@ export async function measureInjection(opts: InjectionOptions): Promise<Injectio
   const timedPlan = plan(opts.scripts, opts.repeat, 'timed');
   const tracedPlan = plan(opts.scripts, opts.repeat, 'traced');
   opts.progress(`injection timing: ${timedPlan.length} runs, one at a time`);
-  const timed = (await runBatch(timedPlan.map((p) => p.run), { jobs: 1, captureDir: opts.captureDir, trace: false }))
+  const timed = (await runBatch(timedPlan.map((p) => p.run), { jobs: 1, captureDir: opts.captureDir, trace: false, ...(opts.device ? { device: opts.device } : {}) }))
     .reported.map((r) => r.result);
   opts.progress(`sniff latency: ${tracedPlan.length} traced runs, one at a time`);
   const traced: TracedRun[] = [];
-  for (const p of tracedPlan) traced.push(await runTracedWorker(p.run, opts.captureDir));
+  for (const p of tracedPlan) traced.push(await runTracedWorker(p.run, opts.captureDir, opts.device));
   const perScript = opts.scripts.map((s) => summarizeScript(
     label(s),
     timed.filter((_r, i) => timedPlan[i]!.script === s),

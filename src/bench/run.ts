@@ -59,6 +59,7 @@
  * The header shows the machine's load average: compare numbers only
  * between runs on a quiet machine.
  */
+import { isDeviceKind, type DeviceKind } from '../backend/devices.js';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -92,6 +93,7 @@ const USAGE = `usage: npm run bench -- [options] [extra.pkt ...]
   --jobs LIST          -j values for the throughput (default 1,2,4)
   --only LIST          sections: injection,overhead,throughput,sampler
   --no-corpus          only the bench/ scripts (and extra ones) for injection timing
+  --device D           injection timing over tun (default), tun-lazy or veth
   --json FILE          also write every number as JSON
 extra .pkt scripts are added to the injection timing set (run as IPv4).`;
 
@@ -106,6 +108,8 @@ interface BenchArgs {
   corpus: boolean;
   json?: string;
   extra: string[];
+  /** Injection timing over this device (default tun). */
+  device?: DeviceKind;
 }
 
 class BenchUsageError extends Error {}
@@ -138,6 +142,12 @@ function parseArgs(argv: string[]): BenchArgs | 'help' {
         break;
       }
       case '--no-corpus': out.corpus = false; break;
+      case '--device': {
+        const v = value() ?? '';
+        if (!isDeviceKind(v)) throw new BenchUsageError(`--device takes tun, tun-lazy or veth, not '${v}'`);
+        out.device = v;
+        break;
+      }
       case '--json': {
         const v = value();
         if (!v) throw new BenchUsageError('--json needs a file name');
@@ -216,6 +226,7 @@ export async function bench(argv: string[]): Promise<number> {
         repeat: args.repeat ?? (q ? 1 : 3),
         captureDir,
         progress,
+        ...(args.device ? { device: args.device } : {}),
       });
       const text = renderInjection(json.injection) + (corpus.note ? `\n(${corpus.note})` : '');
       process.stdout.write(`${text}\n\n`);
@@ -228,6 +239,7 @@ export async function bench(argv: string[]): Promise<number> {
         cliSamples: args.cliSamples ?? (q ? 2 : 5),
         captureDir,
         progress,
+        ...(args.device ? { device: args.device } : {}),
       });
       process.stdout.write(`${renderOverhead(json.overhead)}\n\n`);
     }
@@ -239,6 +251,7 @@ export async function bench(argv: string[]): Promise<number> {
         modes: q ? ['pool'] : ['pool', 'process per run'],
         captureDir,
         progress,
+        ...(args.device ? { device: args.device } : {}),
       });
       process.stdout.write(`${renderThroughput(json.throughput)}\n`);
     }

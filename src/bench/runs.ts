@@ -6,6 +6,7 @@
  * single `tundrill run script.pkt` does: a process of its own) when the
  * spawn-to-result time of a single worker is wanted.
  */
+import type { DeviceKind } from '../backend/devices.js';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -52,6 +53,8 @@ export interface BatchOptions {
   trace: boolean;
   /** One worker process per run instead of the CLI's pool of long-lived workers. */
   processPerRun?: boolean;
+  /** The path between kernel and harness (default tun). */
+  device?: DeviceKind;
 }
 
 export interface Batch {
@@ -61,7 +64,7 @@ export interface Batch {
 
 /** Run a set as `tundrill run -q -j N` does; its summary line is not printed. */
 export async function runBatch(runs: PlannedRun[], opts: BatchOptions): Promise<Batch> {
-  const args = { ...defaultRunnerOptions(opts.captureDir), jobs: opts.jobs, quiet: true };
+  const args = { ...defaultRunnerOptions(opts.captureDir), jobs: opts.jobs, quiet: true, devices: [opts.device ?? 'tun'] };
   const write = process.stdout.write;
   process.stdout.write = (() => true) as typeof process.stdout.write;
   const started = performance.now();
@@ -75,8 +78,9 @@ export async function runBatch(runs: PlannedRun[], opts: BatchOptions): Promise<
 }
 
 /** The request executeRuns would send for a run, with the usual evidence. */
-function requestFor(run: PlannedRun, captureDir: string): WorkerRequest {
+function requestFor(run: PlannedRun, captureDir: string, device: DeviceKind = 'tun'): WorkerRequest {
   return {
+    device,
     scriptPath: run.scriptPath,
     displayPath: basename(run.scriptPath),
     options: run.options,
@@ -111,8 +115,8 @@ export interface TracedRun {
  * runs to hundreds of kB, written all at once just before the worker
  * exits, and what does not fit in a pipe's buffer by then is lost.
  */
-export function runTracedWorker(run: PlannedRun, captureDir: string): Promise<TracedRun> {
-  const arg = Buffer.from(JSON.stringify(requestFor(run, captureDir))).toString('base64');
+export function runTracedWorker(run: PlannedRun, captureDir: string, device: DeviceKind = 'tun'): Promise<TracedRun> {
+  const arg = Buffer.from(JSON.stringify(requestFor(run, captureDir, device))).toString('base64');
   const tracePath = join(captureDir, `trace-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
   const fd = openSync(tracePath, 'w');
   const child = spawn('unshare', ['--net', '--', process.execPath, ...workerNodeFlags(), WORKER, arg], {

@@ -3,6 +3,7 @@
  * to every run and overriding the scripts' option lines) and tundrill's.
  */
 import { defaultRunnerOptions, SS_INTERVAL_MS, type RunnerOptions } from '../runner/options.js';
+import { DEVICE_KINDS, isDeviceKind, type DeviceKind } from '../backend/devices.js';
 
 /** packetdrill flags that take a value. */
 const PD_VALUE_FLAGS = new Set([
@@ -96,6 +97,16 @@ export function parseRunArgs(argv: string[], defaults: { captureDir: string }): 
         const v = takeValue();
         if (v !== 'icount' && v !== 'icount-skip' && v !== 'realtime') throw new UsageError(`--vm-clock takes icount, icount-skip or realtime, not ${v}`);
         out.vmClock = v;
+        break;
+      }
+      case 'device': {
+        const v = takeValue();
+        if (v === 'all') out.devices = [...DEVICE_KINDS];
+        else {
+          const kinds = v.split(',');
+          for (const k of kinds) if (!isDeviceKind(k)) throw new UsageError(`--device ${v}: expected tun, tun-lazy, veth, a comma list of them, or all`);
+          out.devices = kinds as DeviceKind[];
+        }
         break;
       }
       default:

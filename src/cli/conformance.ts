@@ -15,6 +15,7 @@ import type { RunnerOptions } from '../runner/options.js';
 import { defaultJobs, executeRuns } from '../runner/execute-runs.js';
 import { PROJECT_ROOT } from '../runner/project-root.js';
 import { toSettings, type PlannedRun } from '../runner/plan.js';
+import { isDeviceKind, type DeviceKind } from '../backend/devices.js';
 
 export interface ReferenceRow {
   script: string;
@@ -114,10 +115,11 @@ interface ConformanceArgs {
   retry: boolean;
   merge: boolean;
   out: string;
+  device: DeviceKind;
 }
 
 function parseArgs(argv: string[]): ConformanceArgs {
-  const a: ConformanceArgs = { corpora: ['gtests', 'selftests'], jobs: defaultJobs(), filter: [], save: false, check: false, retry: true, merge: false, out: join(PROJECT_ROOT, 'conformance', 'last.json') };
+  const a: ConformanceArgs = { corpora: ['gtests', 'selftests'], jobs: defaultJobs(), filter: [], save: false, check: false, retry: true, merge: false, out: join(PROJECT_ROOT, 'conformance', 'last.json'), device: 'tun' };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     const val = () => { const v = argv[++i]; if (v === undefined) throw new UsageError(`${x} needs a value`); return v; };
@@ -132,6 +134,11 @@ function parseArgs(argv: string[]): ConformanceArgs {
     else if (x === '--no-retry') a.retry = false;
     else if (x === '--merge') a.merge = true;
     else if (x === '--out') a.out = resolve(val());
+    else if (x === '--device') {
+      const v = val();
+      if (!isDeviceKind(v)) throw new UsageError(`--device ${v}: expected tun, tun-lazy or veth`);
+      a.device = v;
+    }
     else throw new UsageError(`conformance: unknown option ${x}`);
   }
   return a;
@@ -141,12 +148,12 @@ function parseArgs(argv: string[]): ConformanceArgs {
 const CHECK_ATTEMPTS = 3;
 
 /** Run rows again, one at a time; a row that agrees now is marked as such. */
-async function rerunAlone(rows: Comparison[]): Promise<void> {
+async function rerunAlone(rows: Comparison[], device: DeviceKind): Promise<void> {
   for (const c of corpora()) {
     const mine = rows.filter((r) => r.corpus === c.name);
     if (mine.length === 0) continue;
     const planned = mine.map((m) => planFor(c, m.reference));
-    const { reported } = await executeRuns(planned, quietArgs(c, 1), `${c.name} reruns`);
+    const { reported } = await executeRuns(planned, quietArgs(c, 1, device), `${c.name} reruns`);
     reported.forEach((r, i) => {
       const m = mine[i]!;
       const firstError = r.result.firstError?.headline ?? '';
@@ -168,8 +175,9 @@ function planFor(c: CorpusInfo, r: ReferenceRow): PlannedRun {
   };
 }
 
-function quietArgs(c: CorpusInfo, jobs: number): RunnerOptions & { ksft: boolean } {
+function quietArgs(c: CorpusInfo, jobs: number, device: DeviceKind): RunnerOptions & { ksft: boolean } {
   return {
+    devices: [device],
     packetdrill: [], jobs, ksft: c.ksft, timeoutSecs: 180, captureDir: join('/tmp', `tundrill-conformance-${process.pid}`),
     capture: false, captureFormat: 'pcapng', ssIntervalMs: 0, verbose: false, quiet: true, long: false,
   };
@@ -199,7 +207,7 @@ export async function runConformance(argv: string[]): Promise<number> {
     let rows = readReference(c.reference);
     if (args.filter.length) rows = rows.filter((r) => args.filter.some((f) => r.script.includes(f)));
     const planned = rows.map((r) => planFor(c, r));
-    const runArgs = quietArgs(c, args.jobs);
+    const runArgs = quietArgs(c, args.jobs, args.device);
     const { reported } = await executeRuns(planned, runArgs, `${c.name} corpus`);
     const mine: Comparison[] = reported.map((r, i) => {
       const ref = rows[i]!;
@@ -213,7 +221,7 @@ export async function runConformance(argv: string[]): Promise<number> {
     // packetdrill's reference verdicts come from serial runs: a row that
     // disagrees in the parallel run is run again on its own.
     const again = mine.filter((m) => !m.agree && m.reference.verdict !== 'flaky');
-    if (args.retry && again.length > 0) await rerunAlone(again);
+    if (args.retry && again.length > 0) await rerunAlone(again, args.device);
     all.push(...mine);
   }
   const wall = (performance.now() - started) / 1000;
@@ -233,7 +241,7 @@ export async function runConformance(argv: string[]): Promise<number> {
     for (let attempt = 0; attempt < CHECK_ATTEMPTS; attempt++) {
       const suspects = all.filter((c) => !c.agree && stable.has(key(c)));
       if (suspects.length === 0) break;
-      await rerunAlone(suspects);
+      await rerunAlone(suspects, args.device);
     }
     const regressions = all.filter((c) => !c.agree && stable.has(key(c)));
     const now = all.filter((c) => c.agree && stable.has(key(c))).length;

@@ -18,6 +18,7 @@ import { planRuns, PlanError } from '../runner/plan.js';
 import { executeRuns, writeReports } from '../runner/execute-runs.js';
 import { maybeWriteScenarioReport } from '../report/html/policy.js';
 import type { ReportedRun } from '../report/reports.js';
+import type { WorkerRequest } from '../runner/execute-request.js';
 import { PROJECT_ROOT } from '../runner/project-root.js';
 import { executePart, planPart } from './fleet.js';
 import { cmdReport } from './report-merge.js';
@@ -60,6 +61,9 @@ run options (tundrill's):
   --repeat N               run every row N times: pass rate, flaky rows, timing spread per line
   -q, --quiet              only the summary
   --long                   scenarios: the long version
+  --device D               the path between kernel and harness: tun (default, drained),
+                           tun-lazy (read on demand, observed with AF_PACKET), veth,
+                           a comma list, or all (runs each and compares them line by line)
   --report html            an HTML report beside every run's capture, and a suite index
                            (default: for scenarios and for runs that did not pass)
   --no-report              no HTML reports
@@ -125,6 +129,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   const scriptRows: ReportedRun[] = [];
   const figures: ScenarioFigures[] = [];
   let seconds = 0;
+  const compare = args.devices.length > 1;
   const part = planPart(runs, args, PROJECT_ROOT, scenarios.length);
   if (part.note && !args.quiet) process.stdout.write(`${part.note}\n`);
   for (const spec of kernels) {
@@ -145,22 +150,44 @@ async function cmdRun(argv: string[]): Promise<number> {
     const target = kernel?.run ? { run: kernel.run, kill: kernel.kill, facts: kernel.facts } : undefined;
     try {
       if (part.runs.length > 0) {
-        const r = await executePart(part, kargs, scripts.join(' '), (rs, a, label, opts) => executeRuns(rs, a, label, { ...opts, ...(target ? { target } : {}) }));
-        code = Math.max(code, r.exitCode);
-        const rows = kernel && !target ? r.reported.map((x) => ({ ...x, kernel: kernel.facts })) : r.reported;
-        reported.push(...rows);
-        scriptRows.push(...rows);
-        seconds += r.seconds;
+        const perDevice: ReportedRun[][] = [];
+        for (const device of args.devices) {
+          const label = `${scripts.join(' ')}${compare ? ` (${device})` : ''}`;
+          const r = await executePart(part, { ...kargs, devices: [device] }, label,
+            (rs, a, l, opts) => executeRuns(rs, a, l, { ...opts, ...(target ? { target } : {}) }));
+          code = Math.max(code, r.exitCode);
+          const rows = kernel && !target ? r.reported.map((x) => ({ ...x, kernel: kernel.facts })) : r.reported;
+          reported.push(...rows);
+          scriptRows.push(...rows);
+          perDevice.push(rows);
+          seconds += r.seconds;
+        }
+        if (compare) {
+          const { printScriptComparison } = await import('./device-comparison.js');
+          printScriptComparison(part.runs, args.devices, perDevice);
+        }
       }
       // Scenarios run once, on the first shard.
       if (scenarios.length > 0 && (part.plan.shard?.index ?? 1) === 1) {
-        const { runScenarioFileOutcome, scenarioReportRow } = await import('../scenario/runner.js');
+        const { runScenarioFileOutcome, scenarioReportRow, compareScenarioOnDevices } = await import('../scenario/runner.js');
+        const where = target
+          ? { runWorker: (req: WorkerRequest, opts: { timeoutMs: number }) => target.run(req, opts.timeoutMs), ...(kernel?.scratchDir ? { scratchDir: kernel.scratchDir } : {}) }
+          : {};
         for (const s of scenarios) {
           if (stopSignal()) break;
           const started = performance.now();
-          const o = await runScenarioFileOutcome(resolve(s), kargs, target
-            ? { runWorker: (req, opts) => target.run(req, opts.timeoutMs), ...(kernel?.scratchDir ? { scratchDir: kernel.scratchDir } : {}) }
-            : {});
+          if (compare) {
+            const c = await compareScenarioOnDevices(resolve(s), args.devices, kargs, where);
+            seconds += (performance.now() - started) / 1000;
+            if (typeof c === 'number') {
+              code = Math.max(code, c);
+              continue;
+            }
+            code = Math.max(code, c.exitCode);
+            for (const o of c.outcomes) reported.push({ ...scenarioReportRow(o, s), ...(kernel ? { kernel: kernel.facts } : {}) });
+            continue;
+          }
+          const o = await runScenarioFileOutcome(resolve(s), kargs, where);
           seconds += (performance.now() - started) / 1000;
           if (typeof o === 'number') {
             code = Math.max(code, o);

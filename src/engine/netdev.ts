@@ -85,12 +85,16 @@ export class NetDevice {
       for (const p of got) this.onPacket(p.data, p.tsNs);
     }
     const next = this.queue.shift();
-    if (next) return Promise.resolve(next);
+    if (next) {
+      this.io.consumed?.();
+      return Promise.resolve(next);
+    }
     if (this.closed) return Promise.resolve(null);
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       this.waiter = (p) => {
         if (timer) clearTimeout(timer);
+        if (p) this.io.consumed?.();
         resolve(p);
       };
       // With no time limit a long timer still keeps the process alive:

@@ -53,6 +53,8 @@ export interface RunResult {
   injectionErrorsUsecs: number[];
   /** When each checked event happened against its script time (see EventTiming). */
   timing?: EventTiming[];
+  /** The device between kernel and harness (tun, tun-lazy, veth) and its numbers at the end (queues, drops). */
+  device?: { kind: string; numbers: Record<string, number | string> };
   /** The system under test the run ran against (absent when it never opened one). */
   system?: SystemDescription;
   /** Set-up costs, in ms. */

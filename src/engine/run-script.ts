@@ -298,6 +298,11 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     dev.stop();
     result.injectionErrorsUsecs = dev.injectionErrorsNs.map((ns) => Number(ns) / 1000);
     result.timing = eventTimings(ctx);
+    try {
+      if (system.report) result.device = { kind: system.description.backend, numbers: system.report() };
+    } catch (e) {
+      result.warnings.push(`device numbers not read: ${(e as Error).message}`);
+    }
     await hooks.writeCapture?.(capture);
     system.close();
     phase('evidence written');

@@ -29,6 +29,18 @@ export interface CaptureRecord {
   comments: string[];
 }
 
+/** LINKTYPE_ETHERNET: packets begin with a 14-byte Ethernet header. */
+export const LINKTYPE_ETHERNET = 1;
+
+/**
+ * The IP packet of a record: the data itself on a raw-IP interface (tun0),
+ * the data after the Ethernet header on an Ethernet one (veth).
+ */
+export function networkPayload(file: CaptureFile, rec: CaptureRecord): Buffer {
+  const linkType = file.interfaces[rec.interfaceId]?.linkType;
+  return linkType === LINKTYPE_ETHERNET ? rec.data.subarray(14) : rec.data;
+}
+
 export interface CaptureFile {
   format: 'pcapng' | 'pcap';
   interfaces: CaptureInterface[];

@@ -15,15 +15,16 @@
  * resolves once the sample in flight (and, if asked, one final sample) has
  * been delivered.
  *
- * The default command is `ss -tinoeHa`: -t TCP, -i tcp_info, -n numeric,
- * -o timers, -e details (uid, inode, cookie), -H no header, and -a because
+ * The default command is `ss -tinoemHa`: -t TCP, -i tcp_info, -n numeric,
+ * -o timers, -e details (uid, inode, cookie), -m socket memory (skmem: t is
+ * sk_wmem_alloc), -H no header, and -a because
  * without it ss hides LISTEN, SYN-RECV and TIME-WAIT sockets, which a state
  * timeline needs.
  */
 import { spawn } from 'node:child_process';
 import { parseSs, type SsSocket } from './ss-parser.js';
 
-export const DEFAULT_SS_ARGS: readonly string[] = ['-t', '-i', '-n', '-o', '-e', '-H', '-a'];
+export const DEFAULT_SS_ARGS: readonly string[] = ['-t', '-i', '-n', '-o', '-e', '-m', '-H', '-a'];
 
 export interface SsSample {
   /** CLOCK_MONOTONIC ns just before ss was started. */

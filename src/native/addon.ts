@@ -55,6 +55,19 @@ export interface SyscallAsyncOptions {
 export interface TunPacket {
   data: Buffer;
   tsNs: bigint;
+  /** From an AF_PACKET socket: sll_pkttype (PACKET_HOST 0 ... PACKET_OUTGOING 4). */
+  pkttype?: number;
+}
+
+/** sll_pkttype values (linux/if_packet.h). */
+export const PACKET_TYPE = { HOST: 0, BROADCAST: 1, MULTICAST: 2, OTHERHOST: 3, OUTGOING: 4 } as const;
+
+/** A bound AF_PACKET socket (packetSocketOpen). */
+export interface PacketSocket {
+  fd: number;
+  ifindex: number;
+  /** The interface's hardware address, `aa:bb:...`; '' when it has none. */
+  mac: string;
 }
 
 /** Outcome of a TUN write: `tsNs` is taken right before write(). */
@@ -187,7 +200,9 @@ export interface NativeBinding {
     onPackets: (pkts: TunPacket[]) => void,
     onError: (errno: number) => void,
     keepAlive: boolean,
+    pkttypeMask?: number,
   ): ReaderHandle;
+  packetSocketOpen(ifname: string, vnetHdr: boolean): PacketSocket;
   tunReaderStop(handle: ReaderHandle): TunPacket[];
   tunReaderPending(handle: ReaderHandle): number;
   tunReaderTake(handle: ReaderHandle): TunPacket[];
@@ -440,13 +455,48 @@ export function tunReaderStart(
   onPackets: (pkts: TunPacket[]) => void,
   opts: TunReaderOptions = {},
 ): TunReader {
+  return startReader(fd, onPackets, opts, 0);
+}
+
+/**
+ * Opens an AF_PACKET socket on `ifname` in the calling thread's network
+ * namespace (where it stays): raw frames of every protocol, O_NONBLOCK,
+ * with a virtio-net header on each frame when `vnetHdr`. tunWrite and
+ * tunWriteAt send frames on it.
+ */
+export function packetSocketOpen(ifname: string, vnetHdr: boolean): PacketSocket {
+  return nativeBinding().packetSocketOpen(ifname, vnetHdr);
+}
+
+/**
+ * The reader thread of tunReaderStart on an AF_PACKET socket: every frame
+ * whose sll_pkttype is in `pkttypes` (PACKET_TYPE values), stamped right
+ * after recvfrom() returned, with its type.
+ */
+export function packetReaderStart(
+  fd: number,
+  pkttypes: readonly number[],
+  onPackets: (pkts: TunPacket[]) => void,
+  opts: TunReaderOptions = {},
+): TunReader {
+  const mask = pkttypes.reduce((m, t) => m | (1 << t), 0);
+  if (mask === 0) throw new TypeError('packetReaderStart: no packet type to keep');
+  return startReader(fd, onPackets, opts, mask);
+}
+
+function startReader(
+  fd: number,
+  onPackets: (pkts: TunPacket[]) => void,
+  opts: TunReaderOptions,
+  pkttypeMask: number,
+): TunReader {
   const onError = (errno: number): void => {
-    const err = new NativeError(`TUN reader stopped: ${strerror(errno)} (${errnoName(errno)})`, errno);
+    const err = new NativeError(`${pkttypeMask ? 'packet' : 'TUN'} reader stopped: ${strerror(errno)} (${errnoName(errno)})`, errno);
     if (opts.onError) opts.onError(err);
     else throw err;
   };
   const b = nativeBinding();
-  const handle = b.tunReaderStart(fd, onPackets, onError, opts.keepAlive ?? false);
+  const handle = b.tunReaderStart(fd, onPackets, onError, opts.keepAlive ?? false, pkttypeMask);
   let running = true;
   return {
     stop(): TunPacket[] {

@@ -169,6 +169,7 @@ export function writeJson(file: string, runs: ReportedRun[], s: Summary, plan: J
       output: r.output,
       ...(r.index !== undefined ? { index: r.index } : {}),
       ...(r.repeat ? { repeat: r.repeat, flaky: r.repeat.flaky } : {}),
+      device: r.result.device ?? null,
     })),
   };
   writeReport(file, JSON.stringify(body, null, 2) + '\n');

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import type { OptionSetting } from '../script/index.js';
 import type { RunResult } from '../engine/result.js';
 import { runScript } from '../engine/run-script.js';
-import { hostTunBackend } from '../backend/tun.js';
+import { backendFor, type DeviceKind } from '../backend/devices.js';
 import { attachEvidence, type EvidenceOptions, type HoldOptions } from './evidence.js';
 
 export interface WorkerRequest {
@@ -20,6 +20,8 @@ export interface WorkerRequest {
   sysctls?: Record<string, string>;
   /** Keep the namespace, capture and ss sampling running after the script's last event. */
   hold?: HoldOptions;
+  /** The path between kernel and harness (default tun). */
+  device?: DeviceKind;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function executeRequest(req: WorkerRequest, onFlush: (flush: () => 
   onFlush(() => evidence.emergencyFlush());
   const result = await runScript(
     { scriptPath: req.scriptPath, displayPath: req.displayPath, commandLine: req.options, variant: req.variant, verbose: req.verbose },
-    hostTunBackend(),
+    backendFor(req.device ?? 'tun'),
     { ...evidence.hooks, log },
   );
   result.evidence = evidence.paths();

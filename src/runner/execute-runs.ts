@@ -5,6 +5,7 @@
  * the reports.
  */
 import { existsSync } from 'node:fs';
+import { deviceSuffix } from '../backend/devices.js';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS } from '../engine/errors.js';
@@ -111,9 +112,10 @@ export async function executeRuns(
         options: run.options,
         variant: run.variantLabel,
         verbose: args.verbose,
+        device: args.devices[0] ?? 'tun',
         evidence: {
           dir: args.capture ? join(resolve(args.captureDir), dirname(run.evidenceStem)) : '',
-          stem: run.evidenceStem.split('/').pop()!,
+          stem: run.evidenceStem.split('/').pop()! + deviceSuffix(args.devices[0] ?? 'tun'),
           format: args.captureFormat,
           ssIntervalMs: args.ssIntervalMs,
           sampler: args.sampler ?? 'sock_diag',

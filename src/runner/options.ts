@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import type { CaptureFormat } from '../evidence/pcapng.js';
 import type { OptionSetting } from '../script/index.js';
 import type { SamplerKind } from '../evidence/socket-timeline.js';
+import type { ReportMode } from '../report/html/policy.js';
+import type { DeviceKind } from '../backend/devices.js';
 
 /** Default sampling intervals: a sock_diag dump costs microseconds, an ss process milliseconds. */
 export const SOCK_DIAG_INTERVAL_MS = 10;
 export const SS_INTERVAL_MS = 100;
-import type { ReportMode } from '../report/html/policy.js';
 
 export interface RunnerOptions {
   /** packetdrill options for every run, in order (override the scripts' option lines). */
@@ -41,12 +42,14 @@ export interface RunnerOptions {
   long: boolean;
   /** HTML reports: 'html' for every run, 'none' for none, 'default' (or absent) for scenarios and failures. */
   report?: ReportMode;
+  /** The devices to run on (`--device`); more than one compares them. */
+  devices: DeviceKind[];
 }
 
 /** The defaults `tundrill run` starts from. */
 export function defaultRunnerOptions(captureDir = join(process.cwd(), 'captures')): RunnerOptions {
   return {
     packetdrill: [], timeoutSecs: 180, captureDir, capture: true, captureFormat: 'pcapng', ssIntervalMs: SOCK_DIAG_INTERVAL_MS, sampler: 'sock_diag',
-    verbose: false, quiet: false, long: false, report: 'default',
+    verbose: false, quiet: false, long: false, report: 'default', devices: ['tun'],
   };
 }

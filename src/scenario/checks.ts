@@ -35,8 +35,15 @@ export interface SkbOrphanReport {
     timeouts: number;
     retransSegs: number;
     spuriousRtxHostQueues: number;
+    /** TcpExtTCPRetransFail: retransmissions the device refused (not the host-queue skips). */
+    retransFail: number;
     /** Retransmissions the kernel attempted: loss probes + timeouts that backed off. */
     attempted: number;
+    /**
+     * skmem t (sk_wmem_alloc, bytes) of the socket while in the state, as ss
+     * -m showed it: lowest and highest; null when ss printed no skmem.
+     */
+    skmemT: { min: number; max: number } | null;
   };
   wire: {
     /** Transmissions of the kernel's FIN that reached the TUN reader. */
@@ -88,7 +95,9 @@ export function checkSkbOrphan(ev: ScenarioEvidence, opts: { state?: SsState } =
     timeouts: ev.counter('TcpExtTCPTimeouts'),
     retransSegs: ev.counter('TcpRetransSegs'),
     spuriousRtxHostQueues: ev.counter('TcpExtTCPSpuriousRtxHostQueues'),
+    retransFail: ev.counter('TcpExtTCPRetransFail'),
     attempted: lossProbes + maxBackoff,
+    skmemT: skmemRange(ev, state),
   };
   const wire = {
     finTransmissions: fins.packets.length,
@@ -131,6 +140,15 @@ function wmemReport(ev: ScenarioEvidence, state: SsState, finTimesMs: readonly n
   };
 }
 
+function skmemRange(ev: ScenarioEvidence, state: SsState): { min: number; max: number } | null {
+  const ts = ev.socket().flatMap((s) => (s.socket?.state === state && s.socket.skmem ? [s.socket.skmem.t] : []));
+  return ts.length === 0 ? null : { min: Math.min(...ts), max: Math.max(...ts) };
+}
+
+function skmemText(t: SkbOrphanReport['kernel']['skmemT']): string {
+  return t === null ? '-' : t.min === t.max ? String(t.min) : `${t.min}..${t.max}`;
+}
+
 /** The report's numbers, flat, for a verdict. */
 export function skbOrphanNumbers(r: SkbOrphanReport): Record<string, number | string | boolean | null> {
   return {
@@ -142,6 +160,8 @@ export function skbOrphanNumbers(r: SkbOrphanReport): Record<string, number | st
     'kernel: TcpExtTCPTimeouts': r.kernel.timeouts,
     'kernel: TcpRetransSegs': r.kernel.retransSegs,
     'kernel: TcpExtTCPSpuriousRtxHostQueues': r.kernel.spuriousRtxHostQueues,
+    'kernel: TcpExtTCPRetransFail': r.kernel.retransFail,
+    'kernel: ss skmem t (bytes)': skmemText(r.kernel.skmemT),
     'kernel: retransmissions attempted (probes + backoffs)': r.kernel.attempted,
     'wire: FIN transmissions': r.wire.finTransmissions,
     'wire: FIN retransmissions': r.wire.finRetransmissions,
@@ -167,6 +187,8 @@ export function skbOrphanTable(r: SkbOrphanReport): Table {
       ['TcpExtTCPTimeouts', String(k.timeouts), '', ''],
       ['TcpRetransSegs', String(k.retransSegs), '', ''],
       ['TcpExtTCPSpuriousRtxHostQueues', String(k.spuriousRtxHostQueues), '', ''],
+      ['TcpExtTCPRetransFail', String(k.retransFail), '', ''],
+      ['ss skmem t (bytes)', skmemText(k.skmemT), '', ''],
       ['attempted (probes + backoffs)', String(k.attempted), 'missing on the wire', String(r.missing)],
       ['wmem_alloc max (skmem t)', r.wmem ? String(r.wmem.maxBytes) : '-', 'wmem_alloc after each FIN', r.wmem ? r.wmem.afterEachFin.map((v) => v ?? '-').join(' ') : '-'],
     ],

@@ -4,7 +4,7 @@
  * relative to each side's initial sequence number (as in the script and in
  * tshark), and helpers to pick out the transmissions of one segment.
  */
-import type { CaptureFile } from '../evidence/pcap-reader.js';
+import { networkPayload, type CaptureFile } from '../evidence/pcap-reader.js';
 import { decodePacket, type DecodedPacket } from '../packet/index.js';
 import type { TcpHeader } from '../packet/tcp.js';
 
@@ -68,7 +68,7 @@ export function packetsFromCapture(file: CaptureFile, times: PacketTimes): Packe
   const isn = new Map<string, number>();
   const out: Packet[] = [];
   // First pass: initial sequence numbers of each direction of each flow.
-  const decoded = file.packets.map((rec) => decodePacket(rec.data));
+  const decoded = file.packets.map((rec) => decodePacket(networkPayload(file, rec)));
   for (const d of decoded) {
     if (d.tcp?.syn) {
       const k = flowKey(d.src, d.srcPort, d.dst, d.dstPort);

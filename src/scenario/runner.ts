@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { RunnerOptions } from '../runner/options.js';
 import { evidenceFiles } from '../evidence/files.js';
+import { compareScenarioVerdicts, formatCompareTable, type CompareTable } from '../report/device-compare.js';
+import { deviceSuffix, type DeviceKind } from '../backend/devices.js';
 import { planRuns, toSettings } from '../runner/plan.js';
 import { runWorker } from '../runner/spawn.js';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS, EXIT_USAGE } from '../engine/errors.js';
@@ -91,7 +93,8 @@ export async function runScenario(s: Scenario, file: string, args: RunnerOptions
     const user = [...ipOption, ...toSettings(settings.options ?? []), ...args.packetdrill];
     const variant = [...user].reverse().find((o) => o.name === 'ip_version')!.value!;
     const variantLabel = variant === 'ipv4-mapped-ipv6' ? 'ipv4-mapped-v6' : variant;
-    const stem = `${s.name}${long ? '-long' : ''}_${variantLabel}`;
+    const device = args.devices[0] ?? 'tun';
+    const stem = `${s.name}${long ? '-long' : ''}_${variantLabel}${deviceSuffix(device)}`;
 
     let scriptPath: string;
     if (typeof settings.script === 'string') {
@@ -138,6 +141,7 @@ export async function runScenario(s: Scenario, file: string, args: RunnerOptions
         options: run.options,
         variant: run.variantLabel,
         verbose: args.verbose,
+        device,
         evidence: { dir, stem, format: args.captureFormat, ssIntervalMs, sampler: args.sampler },
         sysctls: settings.sysctls ?? {},
         ...(settings.hold ? { hold: settings.hold } : {}),
@@ -187,6 +191,10 @@ export async function runScenario(s: Scenario, file: string, args: RunnerOptions
           if (process.env.TUNDRILL_DEBUG && process.env.TUNDRILL_DEBUG !== '0' && !(err instanceof VerifyTimeout)) scriptError = err.stack;
         }
         exitCode = verdict.pass ? EXIT_PASS : EXIT_FAIL;
+      }
+      if (result.device) {
+        verdict.numbers = { ...verdict.numbers, device: result.device.kind };
+        for (const [k, v] of Object.entries(result.device.numbers)) verdict.numbers[`device: ${k}`] = v;
       }
       for (const w of result.warnings) scriptError = scriptError ? `${scriptError}\n${w}` : w;
     }
@@ -280,4 +288,25 @@ export async function runScenarioFileOutcome(file: string, args: RunnerOptions, 
 export async function runScenarioFile(file: string, args: RunnerOptions): Promise<number> {
   const o = await runScenarioFileOutcome(file, args);
   return typeof o === 'number' ? o : o.exitCode;
+}
+
+/**
+ * Run a scenario on each device in turn and compare the verdicts: one
+ * table with the verdict, summary and every number per device, rows that
+ * differ flagged.
+ */
+export async function compareScenarioOnDevices(
+  file: string, devices: readonly DeviceKind[], args: RunnerOptions, ro: RunScenarioOptions = {},
+): Promise<{ outcomes: ScenarioOutcome[]; table: CompareTable; exitCode: number } | number> {
+  const outcomes: ScenarioOutcome[] = [];
+  for (const d of devices) {
+    const o = await runScenarioFileOutcome(file, { ...args, devices: [d] }, ro);
+    if (typeof o === 'number') return o;
+    outcomes.push(o);
+  }
+  const table = compareScenarioVerdicts(outcomes[0]!.scenario.name, outcomes.map((o, i) => ({
+    device: devices[i]!, pass: o.verdict.pass, summary: o.verdict.summary, numbers: o.verdict.numbers ?? {},
+  })));
+  process.stdout.write(`\n${formatCompareTable(table)}\n`);
+  return { outcomes, table, exitCode: Math.max(...outcomes.map((o) => o.exitCode)) };
 }

@@ -11,7 +11,7 @@ describe('parseRunArgs', () => {
   it('has defaults', () => {
     expect(parse('a.pkt')).toEqual({
       paths: ['a.pkt'], packetdrill: [], ksft: false, timeoutSecs: 180, captureDir: '/tmp/captures', capture: true,
-      captureFormat: 'pcapng', ssIntervalMs: 10, sampler: 'sock_diag', verbose: false, quiet: false, long: false, report: 'default', kernels: [], vmClock: 'icount',
+      captureFormat: 'pcapng', ssIntervalMs: 10, sampler: 'sock_diag', verbose: false, quiet: false, long: false, report: 'default', devices: ['tun'], kernels: [], vmClock: 'icount',
     });
   });
 

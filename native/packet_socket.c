@@ -1,0 +1,101 @@
+/*
+ * AF_PACKET socket on one interface: every frame the interface sends or
+ * receives, read by the reader thread of tun_reader.c (packetReaderStart),
+ * and frames written to the interface with tunWrite / tunWriteAt (a bound
+ * packet socket sends on its interface with a plain write()).
+ *
+ * The socket belongs to the network namespace of the thread that opens it,
+ * whichever namespace it is used from later.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef PACKET_VNET_HDR
+#define PACKET_VNET_HDR 15
+#endif
+
+/* packetSocketOpen(ifname, vnetHdr) -> { fd, ifindex, mac }: a raw packet
+ * socket for every protocol, bound to the interface, O_NONBLOCK and
+ * O_CLOEXEC, with a large receive buffer. With vnetHdr, frames carry a
+ * virtio-net header in both directions (GSO and checksum offload, as on a
+ * TUN opened with IFF_VNET_HDR). mac is the interface's hardware address
+ * (empty for an interface without one). */
+static napi_value js_packet_open(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2];
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	char name[IFNAMSIZ + 1];
+	size_t len = 0;
+	bool vnet = false;
+	if (argc < 2 ||
+	    napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok ||
+	    napi_get_value_bool(env, argv[1], &vnet) != napi_ok)
+		return tdr_throw_type(env, "packetSocketOpen(ifname, vnetHdr): a name and a boolean");
+	if (len == 0 || len >= IFNAMSIZ)
+		return tdr_throw_type(env, "packetSocketOpen: interface names have 1 to 15 bytes");
+
+	unsigned int ifindex = if_nametoindex(name);
+	if (ifindex == 0)
+		return tdr_throw_errno(env, "packetSocketOpen: if_nametoindex", errno);
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	if (fd < 0)
+		return tdr_throw_errno(env, "packetSocketOpen: socket(AF_PACKET)", errno);
+	const char *what = NULL;
+	int one = 1, size = 16 << 20;
+	if (vnet && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0)
+		what = "packetSocketOpen: PACKET_VNET_HDR";
+	/* A reader that falls behind must not lose frames: 16 MiB (forced
+	 * past rmem_max as root; the plain size otherwise). */
+	if (!what && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
+		what = "packetSocketOpen: SO_RCVBUF";
+	struct sockaddr_ll sll;
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = (int)ifindex;
+	if (!what && bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		what = "packetSocketOpen: bind";
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, len);
+	if (!what && ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		what = "packetSocketOpen: SIOCGIFHWADDR";
+	if (what) {
+		int err = errno;
+		close(fd);
+		return tdr_throw_errno(env, what, err);
+	}
+	char mac[18] = "";
+	if (ifr.ifr_hwaddr.sa_family == 1 /* ARPHRD_ETHER */) {
+		const unsigned char *a = (const unsigned char *)ifr.ifr_hwaddr.sa_data;
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+			 a[0], a[1], a[2], a[3], a[4], a[5]);
+	}
+
+	napi_value obj, v;
+	NAPI_OK(env, napi_create_object(env, &obj));
+	NAPI_OK(env, napi_create_int32(env, fd, &v));
+	NAPI_OK(env, napi_set_named_property(env, obj, "fd", v));
+	NAPI_OK(env, napi_create_uint32(env, ifindex, &v));
+	NAPI_OK(env, napi_set_named_property(env, obj, "ifindex", v));
+	NAPI_OK(env, napi_create_string_utf8(env, mac, NAPI_AUTO_LENGTH, &v));
+	NAPI_OK(env, napi_set_named_property(env, obj, "mac", v));
+	return obj;
+}
+
+bool tdr_init_packet_socket(napi_env env, napi_value exports)
+{
+	return tdr_export_fn(env, exports, "packetSocketOpen", js_packet_open);
+}
