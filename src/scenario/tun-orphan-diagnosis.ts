@@ -118,7 +118,9 @@ export interface TunOrphanEvidence {
 
 export interface TunOrphanDiagnosis {
   verdict: TunOrphanVerdictKind;
-  /** The verdict's text with its numbers. */
+  /** The verdict in words (TUN_ORPHAN_VERDICT_TEXT, or why there is none). */
+  headline: string;
+  /** The headline with its numbers. */
   text: string;
   /** Why, from the 6.1 source. */
   why: string;
@@ -176,6 +178,7 @@ export function diagnoseTunOrphan(ev: TunOrphanEvidence): TunOrphanDiagnosis {
   const all = `${wireSide}; ${kernelSide}; ${wmemText(w)}; ${qdiscText}${tunQueue}`;
   const make = (verdict: TunOrphanVerdictKind, heldIn: TunOrphanDiagnosis['heldIn'], why: string, reason?: string): TunOrphanDiagnosis => ({
     verdict,
+    headline: reason ?? TUN_ORPHAN_VERDICT_TEXT[verdict],
     heldIn,
     why,
     numbers,
