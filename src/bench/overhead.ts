@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { runChecks } from '../cli/doctor.js';
+import { runChecks } from '../runner/environment.js';
 import { planIpv4, runOneWorker } from './runs.js';
 import { median } from './stats.js';
 import { num, renderTable } from './table.js';

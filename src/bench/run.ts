@@ -63,8 +63,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { availableParallelism, cpus, loadavg, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { formatChecks, runChecks } from '../cli/doctor.js';
-import { PROJECT_ROOT } from '../cli/main.js';
+import { formatChecks, runChecks } from '../runner/environment.js';
+import { PROJECT_ROOT } from '../runner/project-root.js';
 import { measureInjection, renderInjection, type InjectionReport } from './injection.js';
 import { measureOverhead, renderOverhead, type OverheadReport } from './overhead.js';
 import { measureThroughput, renderThroughput, type ThroughputRow } from './throughput.js';

@@ -11,10 +11,10 @@ import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunResult } from '../engine/result.js';
-import { parseRunArgs } from '../cli/args.js';
-import { executeRuns } from '../cli/main.js';
-import { planRuns, type PlannedRun } from '../cli/plan.js';
-import { runWorker, workerNodeFlags, type WorkerOutcome } from '../cli/spawn.js';
+import { executeRuns } from '../runner/execute-runs.js';
+import { defaultRunnerOptions } from '../runner/options.js';
+import { planRuns, type PlannedRun } from '../runner/plan.js';
+import { runWorker, workerNodeFlags, type WorkerOutcome } from '../runner/spawn.js';
 
 type WorkerRequest = Parameters<typeof runWorker>[0];
 import type { ReportedRun } from '../report/reports.js';
@@ -61,7 +61,7 @@ export interface Batch {
 
 /** Run a set as `tundrill run -q -j N` does; its summary line is not printed. */
 export async function runBatch(runs: PlannedRun[], opts: BatchOptions): Promise<Batch> {
-  const args = parseRunArgs(['--jobs', String(opts.jobs), '--quiet', '--capture-dir', opts.captureDir], { captureDir: opts.captureDir });
+  const args = { ...defaultRunnerOptions(opts.captureDir), jobs: opts.jobs, quiet: true };
   const write = process.stdout.write;
   process.stdout.write = (() => true) as typeof process.stdout.write;
   const started = performance.now();
@@ -97,7 +97,7 @@ export function runOneWorker(run: PlannedRun, captureDir: string, trace: boolean
     runWorker(requestFor(run, captureDir), { timeoutMs: 180_000, passthrough: false }));
 }
 
-const WORKER = fileURLToPath(new URL('../cli/worker.js', import.meta.url));
+const WORKER = fileURLToPath(new URL('../runner/worker.js', import.meta.url));
 
 export interface TracedRun {
   result: RunResult | null;

@@ -2,7 +2,7 @@
  * Command-line parsing for `tundrill run`: packetdrill's own flags (passed
  * to every run and overriding the scripts' option lines) and tundrill's.
  */
-import type { OptionSetting } from '../script/index.js';
+import { defaultRunnerOptions, type RunnerOptions } from '../runner/options.js';
 
 /** packetdrill flags that take a value. */
 const PD_VALUE_FLAGS = new Set([
@@ -13,33 +13,15 @@ const PD_VALUE_FLAGS = new Set([
 /** packetdrill flags without a value. */
 const PD_BARE_FLAGS = new Set(['tcp_ts_ecr_scaled', 'strict_segments', 'dry_run', 'verbose', 'send_omit_free']);
 
-export interface RunArgs {
+export interface RunArgs extends RunnerOptions {
   paths: string[];
-  /** packetdrill options, in order. */
-  packetdrill: OptionSetting[];
-  jobs?: number;
   ksft: boolean;
-  timeoutSecs: number;
-  captureDir: string;
-  capture: boolean;
-  captureFormat: 'pcapng' | 'pcap';
-  ssIntervalMs: number;
-  tap?: string;
-  junit?: string;
-  json?: string;
-  verbose: boolean;
-  quiet: boolean;
-  /** Scenario runs: the long version of a scenario. */
-  long: boolean;
 }
 
 export class UsageError extends Error {}
 
 export function parseRunArgs(argv: string[], defaults: { captureDir: string }): RunArgs {
-  const out: RunArgs = {
-    paths: [], packetdrill: [], ksft: false, timeoutSecs: 180, captureDir: defaults.captureDir, capture: true,
-    captureFormat: 'pcapng', ssIntervalMs: 100, verbose: false, quiet: false, long: false,
-  };
+  const out: RunArgs = { ...defaultRunnerOptions(defaults.captureDir), paths: [], ksft: false };
   const num = (name: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min) throw new UsageError(`${name} needs a number >= ${min}`);

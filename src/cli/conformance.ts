@@ -10,9 +10,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EXIT_FAIL, EXIT_PASS } from '../engine/errors.js';
 import type { IpVersion } from '../engine/config.js';
-import { UsageError, type RunArgs } from './args.js';
-import { defaultJobs, executeRuns, PROJECT_ROOT } from './main.js';
-import { toSettings, type PlannedRun } from './plan.js';
+import { UsageError } from './args.js';
+import type { RunnerOptions } from '../runner/options.js';
+import { defaultJobs, executeRuns } from '../runner/execute-runs.js';
+import { PROJECT_ROOT } from '../runner/project-root.js';
+import { toSettings, type PlannedRun } from '../runner/plan.js';
 
 export interface ReferenceRow {
   script: string;
@@ -166,9 +168,9 @@ function planFor(c: CorpusInfo, r: ReferenceRow): PlannedRun {
   };
 }
 
-function quietArgs(c: CorpusInfo, jobs: number): RunArgs {
+function quietArgs(c: CorpusInfo, jobs: number): RunnerOptions & { ksft: boolean } {
   return {
-    paths: [], packetdrill: [], jobs, ksft: c.ksft, timeoutSecs: 180, captureDir: join('/tmp', `tundrill-conformance-${process.pid}`),
+    packetdrill: [], jobs, ksft: c.ksft, timeoutSecs: 180, captureDir: join('/tmp', `tundrill-conformance-${process.pid}`),
     capture: false, captureFormat: 'pcapng', ssIntervalMs: 0, verbose: false, quiet: true, long: false,
   };
 }

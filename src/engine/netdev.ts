@@ -1,27 +1,22 @@
 /**
- * The run's tun0: packets the kernel sends are drained continuously by the
- * addon's reader thread (the kernel holds back retransmissions of segments
- * still queued in the host, so a reader that lags would change TCP's
- * behaviour) and queue here until the engine asks for them; packets the
- * script injects are written at their exact time by the addon's timer
- * thread. Like packetdrill, tun0 carries a virtio-net header and offers
- * TSO/checksum offload, so the kernel may hand over segments larger than
- * the MSS (GSO) and the engine may inject them.
+ * The run's device as the engine sees it: packets the kernel sends are
+ * read by the system under test's reader (for tun, a native thread that
+ * drains tun0 continuously) and queue here until the engine asks for them;
+ * packets the script injects are written at their exact time. The
+ * backend's framing turns frames into IP packets and back (for tun, a
+ * virtio-net header with packetdrill's GSO marks), so the kernel may hand
+ * over segments larger than the MSS and the engine may inject them.
  */
-import type { CaptureLog, CaptureRecord } from './capture-log.js';
+import type { CaptureLog, CaptureRecord } from '../evidence/capture-log.js';
 import { waitUntil } from './clock-wait.js';
 import { nowNs } from '../native/addon.js';
+import type { DeviceIo, DeviceReader, LinkFraming } from '../backend/system-under-test.js';
 
 /** How long receive() waits on the reader thread directly before yielding to the event loop. */
 const SYNC_WAIT_MS = 3;
 
-export const VNET_HDR_LEN = 10;
-export const VNET_GSO_NONE = 0;
-export const VNET_GSO_TCPV4 = 1;
-export const VNET_GSO_TCPV6 = 4;
-
 export interface LivePacket {
-  /** The IP packet, without the virtio-net header. */
+  /** The IP packet, without the link header. */
   data: Buffer;
   /** CLOCK_MONOTONIC ns when the reader thread read it. */
   tsNs: bigint;
@@ -30,31 +25,23 @@ export interface LivePacket {
   record: CaptureRecord;
 }
 
-/** What the device needs from the native addon. */
-export interface TunIo {
-  /** Start draining; stop() returns the packets read but not yet delivered. */
-  readerStart(onPackets: (pkts: Array<{ data: Buffer; tsNs: bigint }>) => void): {
-    stop(): Array<{ data: Buffer; tsNs: bigint }>;
-    /** Packets read by the thread but not yet delivered, taken now. */
-    take(): Array<{ data: Buffer; tsNs: bigint }>;
-    /** Block until a packet is queued or the deadline passes; returns the count queued. */
-    waitFor(deadlineNs: bigint): number;
-  };
-  /** Write now, on this thread; stamped right before write(). */
-  write(data: Buffer): { tsNs: bigint; ret: number; errno: number };
-}
+/** Called with every packet injected ('in') or read ('out'), as the capture keeps it, and its monotonic stamp. */
+export type PacketHook = (data: Buffer, tsNs: bigint, direction: 'in' | 'out') => void;
 
 export class TunWriteError extends Error {}
 
 export class NetDevice {
   private queue: LivePacket[] = [];
   private waiter: ((p: LivePacket | null) => void) | null = null;
-  private reader: ReturnType<TunIo['readerStart']> | null = null;
+  private reader: DeviceReader | null = null;
   private closed = false;
+  private readonly framing: LinkFraming;
   /** Timing error of every injection, ns (actual minus scheduled). */
   readonly injectionErrorsNs: bigint[] = [];
 
-  constructor(private readonly io: TunIo, private readonly capture: CaptureLog) {}
+  constructor(private readonly io: DeviceIo, private readonly capture: CaptureLog, private readonly onPacketHook?: PacketHook) {
+    this.framing = io.framing;
+  }
 
   start(): void {
     this.reader = this.io.readerStart((pkts) => {
@@ -63,12 +50,12 @@ export class NetDevice {
   }
 
   private onPacket(raw: Buffer, tsNs: bigint): void {
-    if (raw.length < VNET_HDR_LEN) return;
-    const gsoType = raw[1]! & 0x7f;
-    const gsoSize = raw.readUInt16LE(4);
-    const data = raw.subarray(VNET_HDR_LEN);
-    const record = this.capture.add({ data, tsNs, direction: 'out' });
-    const pkt: LivePacket = { data, tsNs, gsoType, gsoSize, record };
+    const d = this.framing.decode(raw);
+    if (!d) return;
+    const kept = this.framing.linkType === 'raw-ip' ? d.ip : raw.subarray(this.framing.captureOffset);
+    const record = this.capture.add({ data: kept, tsNs, direction: 'out' });
+    this.onPacketHook?.(kept, tsNs, 'out');
+    const pkt: LivePacket = { data: d.ip, tsNs, gsoType: d.gsoType, gsoSize: d.gsoSize, record };
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;
@@ -121,17 +108,14 @@ export class NetDevice {
    * --mss. Resolves with the time the write happened.
    */
   async inject(ip: Buffer, atNs: bigint, gsoMss: number, comment: string): Promise<bigint> {
-    const hdr = Buffer.alloc(VNET_HDR_LEN);
-    if (gsoMss > 0) {
-      hdr[1] = ip[0]! >> 4 === 4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6;
-      hdr.writeUInt16LE(gsoMss, 4);
-    }
-    const frame = Buffer.concat([hdr, ip]);
+    const frame = this.framing.encode(ip, gsoMss);
     await waitUntil(atNs);
     const r = this.io.write(frame);
     if (r.ret < 0) throw new TunWriteError(`tun write failed: errno ${r.errno}`);
     this.injectionErrorsNs.push(r.tsNs - atNs);
-    this.capture.add({ data: ip, tsNs: r.tsNs, direction: 'in', comment });
+    const kept = this.framing.linkType === 'raw-ip' ? ip : frame.subarray(this.framing.captureOffset);
+    this.capture.add({ data: kept, tsNs: r.tsNs, direction: 'in', comment });
+    this.onPacketHook?.(kept, r.tsNs, 'in');
     return r.tsNs;
   }
 

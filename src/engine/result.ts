@@ -1,5 +1,6 @@
 /** What a run reports to its parent and to reports (terminal, TAP, JUnit, JSON). */
 import type { IpVersion } from './config.js';
+import type { SystemDescription } from '../backend/system-under-test.js';
 
 export type Verdict = 'pass' | 'fail' | 'error' | 'timeout' | 'environment';
 
@@ -33,6 +34,8 @@ export interface RunResult {
   packets: { injected: number; sniffed: number };
   /** Injection timing error in µs (actual minus scheduled) per injected packet. */
   injectionErrorsUsecs: number[];
+  /** The system under test the run ran against (absent when it never opened one). */
+  system?: SystemDescription;
   /** Set-up costs, in ms. */
   overhead?: { startMs: number; tunMs: number; netMs: number; addonMs: number };
 }

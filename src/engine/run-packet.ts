@@ -6,7 +6,7 @@
  */
 import type { PacketSpec } from '../script/ast.js';
 import { buildScriptPacket, PacketBuildError, type ScriptPacket } from './build-packet.js';
-import type { CaptureLog } from './capture-log.js';
+import type { CaptureLog } from '../evidence/capture-log.js';
 import { TestFailure } from './errors.js';
 import type { LivePacket, NetDevice } from './netdev.js';
 import {

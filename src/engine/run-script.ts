@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as native from '../native/addon.js';
 import { parseScript, ScriptError, effectiveOptions, type OptionSetting } from '../script/index.js';
-import { CaptureLog } from './capture-log.js';
+import { CaptureLog } from '../evidence/capture-log.js';
 import { applyOption, ConfigError, finalizeConfig, type RunConfig, type RunOptions } from './config.js';
 import { EXIT_FAIL, EXIT_PASS, EXIT_USAGE, TestFailure } from './errors.js';
-import { NetDevice } from './netdev.js';
+import { NetDevice, type PacketHook } from './netdev.js';
 import type { FirstError, RunResult } from './result.js';
 import { CodeRecorder } from './run-code.js';
 import { runShellCommand } from './run-command.js';
@@ -22,12 +22,11 @@ import { SyscallEvents } from './syscall-events.js';
 import { prepareSyscall, syscallClockFromMonotonic, warmUpSyscalls } from './run-syscall.js';
 import { nativeExecutor } from './native-executor.js';
 import { codeDataAssignments } from './code-data.js';
-import { openTunDevice } from '../net/tun.js';
 import { warmUp } from './warm-up.js';
 import { waitUntil } from './clock-wait.js';
 import { enterRealtime, leaveRealtime } from './priority.js';
 import { flushTrace, trace, traceOrigin, TRACING } from './trace.js';
-import { configureNamespace } from '../net/setup.js';
+import type { LinkType, SystemDescription, SystemUnderTest } from '../backend/system-under-test.js';
 
 export interface RunRequest {
   /** Absolute path of the script file. */
@@ -41,10 +40,18 @@ export interface RunRequest {
   verbose?: boolean;
 }
 
+/** The system a run got, as evidence needs to know it. */
+export interface OpenedRun {
+  system: SystemDescription;
+  linkType: LinkType;
+}
+
 /** Hooks the worker plugs evidence collection into. */
 export interface RunHooks {
-  /** After tun0 is up, before the first event (start samplers, read counters). */
-  onNetworkReady?(config: RunConfig): Promise<void> | void;
+  /** After the device is up, before the first event (start samplers, read counters). */
+  onNetworkReady?(config: RunConfig, opened: OpenedRun): Promise<void> | void;
+  /** Every packet injected or read, as the capture keeps it, with its monotonic stamp (keep it cheap). */
+  onPacket?: PacketHook;
   /** The script's clock has started: `liveStartNs` is script time 0 (CLOCK_MONOTONIC). */
   onClockStart?(liveStartNs: bigint): void;
   /** After the last event or the failure, before tun0 goes away; `failed` tells which. */
@@ -103,7 +110,7 @@ function phase(name: string): void {
   if (TRACING) trace(`phase ${name} (${performance.now().toFixed(1)} ms since process start)`);
 }
 
-export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<RunResult> {
+export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: RunHooks = {}): Promise<RunResult> {
   const started = performance.now();
   phase('start');
   const log = hooks.log ?? (() => {});
@@ -165,13 +172,10 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
 
   phase('parsed');
   // ---- device and namespace --------------------------------------------------
-  const t0 = performance.now();
-  const tun = openTunDevice('tun0');
-  const t1 = performance.now();
-  configureNamespace(config, tun.name);
-  const t2 = performance.now();
-  result.overhead = { startMs: 0, tunMs: t1 - t0, netMs: t2 - t1, addonMs: 0 };
-  const dev = new NetDevice(tun.io, capture);
+  const system = await sut.open(config);
+  result.overhead = { startMs: 0, tunMs: system.openTimings.deviceMs, netMs: system.openTimings.namespaceMs, addonMs: 0 };
+  result.system = system.description;
+  const dev = new NetDevice(system.io, capture, hooks.onPacket);
   dev.start();
 
   const fds = new FdTable();
@@ -245,7 +249,7 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
 
   try {
     phase('network configured');
-    await hooks.onNetworkReady?.(config);
+    await hooks.onNetworkReady?.(config, { system: system.description, linkType: system.io.framing.linkType });
     phase('evidence started');
     if (script.initCommand) {
       const r = runShellCommand(script.initCommand.commandLine, { cwd: ctx.scriptDir });
@@ -291,7 +295,7 @@ export async function runScript(req: RunRequest, hooks: RunHooks = {}): Promise<
     dev.stop();
     result.injectionErrorsUsecs = dev.injectionErrorsNs.map((ns) => Number(ns) / 1000);
     await hooks.writeCapture?.(capture);
-    tun.close();
+    system.close();
     phase('evidence written');
     flushTrace();
   }

@@ -1,6 +1,9 @@
 /**
  * Typed access to the native addon (build/Release/tundrill.node), the only
- * module that loads it. The addon does what JavaScript cannot: TUN access,
+ * module that loads it. It is loaded on first use, not on import, through
+ * one injectable function: `useNativeBinding()` hands in another binding
+ * (an object, e.g. a fake for unit tests, or the path of a compiled addon)
+ * before that, the way better-sqlite3's `nativeBinding` option does. The addon does what JavaScript cannot: TUN access,
  * raw system calls with errno and CLOCK_MONOTONIC stamps taken in C,
  * blocking calls on their own native threads, and a precise timer.
  *
@@ -107,7 +110,7 @@ interface ReaderHandle {
 }
 
 /** The addon's raw exports (see native/*.c). */
-interface Native {
+export interface NativeBinding {
   nowNs(): bigint;
   sleepUntil(deadlineNs: bigint): Promise<bigint>;
   setRealtimePriority(priority: number): boolean;
@@ -168,35 +171,103 @@ function packageRoot(): string {
 /** Absolute path of the compiled addon. */
 export const ADDON_PATH = path.join(packageRoot(), 'build', 'Release', 'tundrill.node');
 
-function load(): Native {
-  if (!existsSync(ADDON_PATH)) {
-    throw new Error(`native addon not built: run npm ci / npm run install (missing ${ADDON_PATH})`);
+function loadFrom(file: string): NativeBinding {
+  if (!existsSync(file)) {
+    throw new Error(`native addon not built: run npm ci / npm run install (missing ${file})`);
   }
   const require = createRequire(import.meta.url);
-  return require(ADDON_PATH) as Native;
+  return require(file) as NativeBinding;
 }
 
-const native: Native = load();
+let bound: NativeBinding | null = null;
+let tables: {
+  SYMBOLS: Readonly<Record<string, bigint>>;
+  CONSTANTS: Readonly<Record<string, bigint>>;
+  SYS: Readonly<Record<string, number>>;
+  ERRNO: Readonly<Record<string, number>>;
+  errnoNames: ReadonlyMap<number, string>;
+} | null = null;
 
-/** Symbol name -> value for every name a packetdrill script may use on Linux
- * (socket options, flags, errno names, ...), from the system headers. */
-export const SYMBOLS: Readonly<Record<string, bigint>> = Object.freeze({ ...native.SYMBOLS });
-/** Further constants the harness needs (AF_UNIX, SOCK_CLOEXEC, SIOCOUTQ, ...). */
-export const CONSTANTS: Readonly<Record<string, bigint>> = Object.freeze({ ...native.CONSTANTS });
-/** System call numbers of this architecture (names without the SYS_ prefix;
- * legacy calls such as open, poll or pipe are absent on arm64). */
-export const SYS: Readonly<Record<string, number>> = Object.freeze({ ...native.SYS });
-/** Every errno name -> number (aliases such as EWOULDBLOCK included). */
-export const ERRNO: Readonly<Record<string, number>> = Object.freeze({ ...native.ERRNO });
+/**
+ * Use `binding` as the addon: an object with the addon's exports (a fake
+ * in unit tests), or the path of a compiled addon. Call it before anything
+ * uses the addon; a later call replaces the binding for later calls.
+ */
+export function useNativeBinding(binding: NativeBinding | string): void {
+  bound = typeof binding === 'string' ? loadFrom(binding) : binding;
+  unloadTables();
+}
+
+/** The binding in use, loaded from ADDON_PATH on first use unless one was handed in. */
+export function nativeBinding(): NativeBinding {
+  return bound ?? (bound = loadFrom(ADDON_PATH));
+}
 
 const ERRNO_ALIASES = new Set(['EWOULDBLOCK', 'EDEADLOCK', 'ENOTSUP']);
-const ERRNO_NAMES: ReadonlyMap<number, string> = (() => {
-  const m = new Map<number, string>();
-  const entries = Object.entries(ERRNO);
-  for (const [name, value] of entries) if (!ERRNO_ALIASES.has(name) && !m.has(value)) m.set(value, name);
-  for (const [name, value] of entries) if (!m.has(value)) m.set(value, name);
-  return m;
-})();
+
+function nativeTables(): NonNullable<typeof tables> {
+  if (tables) return tables;
+  const b = nativeBinding();
+  const errnos = Object.freeze({ ...b.ERRNO });
+  const errnoNames = new Map<number, string>();
+  const entries = Object.entries(errnos);
+  for (const [name, value] of entries) if (!ERRNO_ALIASES.has(name) && !errnoNames.has(value)) errnoNames.set(value, name);
+  for (const [name, value] of entries) if (!errnoNames.has(value)) errnoNames.set(value, name);
+  const t = {
+    SYMBOLS: Object.freeze({ ...b.SYMBOLS }),
+    CONSTANTS: Object.freeze({ ...b.CONSTANTS }),
+    SYS: Object.freeze({ ...b.SYS }),
+    ERRNO: errnos,
+    errnoNames,
+  };
+  tables = t;
+  SYMBOLS = t.SYMBOLS;
+  CONSTANTS = t.CONSTANTS;
+  SYS = t.SYS;
+  ERRNO = t.ERRNO;
+  return t;
+}
+
+/** A stand-in for a table of the binding that loads the binding when first read. */
+function lazyTable<V>(pick: (t: NonNullable<typeof tables>) => Readonly<Record<string, V>>): Readonly<Record<string, V>> {
+  return new Proxy({} as Record<string, V>, {
+    get: (_t, key) => (typeof key === 'string' ? pick(nativeTables())[key] : undefined),
+    has: (_t, key) => key in pick(nativeTables()),
+    ownKeys: () => Reflect.ownKeys(pick(nativeTables())),
+    getOwnPropertyDescriptor: (_t, key) => {
+      const d = Object.getOwnPropertyDescriptor(pick(nativeTables()), key);
+      return d ? { ...d, configurable: true } : undefined;
+    },
+    set: () => false,
+    defineProperty: () => false,
+    deleteProperty: () => false,
+  });
+}
+
+/*
+ * The tables are live bindings: until the binding is loaded each one is a
+ * stand-in that loads it on first read, after which every table is the
+ * binding's own frozen copy.
+ */
+/** Symbol name -> value for every name a packetdrill script may use on Linux
+ * (socket options, flags, errno names, ...), from the system headers. */
+export let SYMBOLS: Readonly<Record<string, bigint>>;
+/** Further constants the harness needs (AF_UNIX, SOCK_CLOEXEC, SIOCOUTQ, ...). */
+export let CONSTANTS: Readonly<Record<string, bigint>>;
+/** System call numbers of this architecture (names without the SYS_ prefix;
+ * legacy calls such as open, poll or pipe are absent on arm64). */
+export let SYS: Readonly<Record<string, number>>;
+/** Every errno name -> number (aliases such as EWOULDBLOCK included). */
+export let ERRNO: Readonly<Record<string, number>>;
+
+function unloadTables(): void {
+  tables = null;
+  SYMBOLS = lazyTable((t) => t.SYMBOLS);
+  CONSTANTS = lazyTable((t) => t.CONSTANTS);
+  SYS = lazyTable((t) => t.SYS);
+  ERRNO = lazyTable((t) => t.ERRNO);
+}
+unloadTables();
 
 /**
  * Tell the addon that the calling (JS) thread has entered another network
@@ -204,18 +275,18 @@ const ERRNO_NAMES: ReadonlyMap<number, string> = (() => {
  * start-up (records the base namespace) and after every unshare/setns.
  */
 export function netnsFollow(): void {
-  native.netnsFollow();
+  nativeBinding().netnsFollow();
 }
 
 /** Current CLOCK_MONOTONIC time in nanoseconds. */
 export function nowNs(): bigint {
-  return native.nowNs();
+  return nativeBinding().nowNs();
 }
 
 /** Resolves at `deadlineNs` (precise: kernel sleep, then a short busy wait on
  * a native thread) with the actual wake-up time. */
 export function sleepUntil(deadlineNs: bigint): Promise<bigint> {
-  return native.sleepUntil(deadlineNs);
+  return nativeBinding().sleepUntil(deadlineNs);
 }
 
 /**
@@ -226,17 +297,17 @@ export function sleepUntil(deadlineNs: bigint): Promise<bigint> {
  * Returns false once real-time scheduling turned out not to be permitted.
  */
 export function setRealtimePriority(priority: number): boolean {
-  return native.setRealtimePriority(priority);
+  return nativeBinding().setRealtimePriority(priority);
 }
 
 /** Message for an errno value, as strerror(3) gives it. */
 export function strerror(errno: number): string {
-  return native.strerror(errno);
+  return nativeBinding().strerror(errno);
 }
 
 /** Canonical name of an errno value (EAGAIN rather than EWOULDBLOCK). */
 export function errnoName(errno: number): string {
-  return ERRNO_NAMES.get(errno) ?? `UNKNOWN_ERRNO_${errno}`;
+  return nativeTables().errnoNames.get(errno) ?? `UNKNOWN_ERRNO_${errno}`;
 }
 
 /** The number of a system call on this architecture; throws if it has none. */
@@ -248,7 +319,7 @@ export function sysNr(name: string): number {
 
 /** Runs a system call on the JS thread (for calls that do not block). */
 export function syscall(nr: number, args: readonly SyscallArg[] = []): SyscallResult {
-  return native.syscall(nr, args);
+  return nativeBinding().syscall(nr, args);
 }
 
 /**
@@ -261,7 +332,7 @@ export function syscallAsync(
   args: readonly SyscallArg[] = [],
   opts: SyscallAsyncOptions = {},
 ): Promise<SyscallResult> {
-  const p = native.syscallAsync(nr, args, opts.atNs, opts.keepAlive ?? true, opts.status);
+  const p = nativeBinding().syscallAsync(nr, args, opts.atNs, opts.keepAlive ?? true, opts.status);
   const hold = opts.hold;
   if (!hold || hold.length === 0) return p;
   return p.finally(() => {
@@ -272,7 +343,7 @@ export function syscallAsync(
 
 /** Address of a buffer's first byte, for structures that point at buffers. */
 export function addressOf(buf: ArrayBufferView | ArrayBuffer): bigint {
-  return native.addressOf(buf);
+  return nativeBinding().addressOf(buf);
 }
 
 /**
@@ -281,12 +352,12 @@ export function addressOf(buf: ArrayBufferView | ArrayBuffer): bigint {
  * kernel choose; the name it used is returned.
  */
 export function tunOpen(name: string): { fd: number; name: string } {
-  return native.tunOpen(name);
+  return nativeBinding().tunOpen(name);
 }
 
 /** Writes one packet to the TUN now. */
 export function tunWrite(fd: number, data: ArrayBufferView): TunWriteResult {
-  return native.tunWrite(fd, data);
+  return nativeBinding().tunWrite(fd, data);
 }
 
 /**
@@ -295,7 +366,7 @@ export function tunWrite(fd: number, data: ArrayBufferView): TunWriteResult {
  * the past writes at once.
  */
 export function tunWriteAt(fd: number, data: ArrayBufferView, deadlineNs: bigint): Promise<TunWriteResult> {
-  return native.tunWriteAt(fd, data, deadlineNs);
+  return nativeBinding().tunWriteAt(fd, data, deadlineNs);
 }
 
 /**
@@ -313,22 +384,23 @@ export function tunReaderStart(
     if (opts.onError) opts.onError(err);
     else throw err;
   };
-  const handle = native.tunReaderStart(fd, onPackets, onError, opts.keepAlive ?? false);
+  const b = nativeBinding();
+  const handle = b.tunReaderStart(fd, onPackets, onError, opts.keepAlive ?? false);
   let running = true;
   return {
     stop(): TunPacket[] {
       if (!running) return [];
       running = false;
-      return native.tunReaderStop(handle);
+      return b.tunReaderStop(handle);
     },
     pending(): number {
-      return running ? native.tunReaderPending(handle) : 0;
+      return running ? b.tunReaderPending(handle) : 0;
     },
     take(): TunPacket[] {
-      return running ? native.tunReaderTake(handle) : [];
+      return running ? b.tunReaderTake(handle) : [];
     },
     waitFor(deadlineNs: bigint): number {
-      return running ? native.tunReaderWait(handle, deadlineNs) : 0;
+      return running ? b.tunReaderWait(handle, deadlineNs) : 0;
     },
     get running(): boolean {
       return running;

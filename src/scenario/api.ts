@@ -19,7 +19,7 @@
  *
  * Run it with `tundrill run my-case.ts`.
  */
-import type { HoldOptions } from '../cli/evidence.js';
+import type { HoldOptions } from '../runner/hold.js';
 import type { IpVersion } from '../engine/config.js';
 import type { EvidenceFiles, ScenarioEvidence } from './evidence.js';
 

@@ -7,10 +7,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { RunArgs } from '../cli/args.js';
-import { runMarksPath } from '../cli/evidence.js';
-import { planRuns, toSettings } from '../cli/plan.js';
-import { runWorker } from '../cli/spawn.js';
+import type { RunnerOptions } from '../runner/options.js';
+import { evidenceFiles } from '../evidence/files.js';
+import { planRuns, toSettings } from '../runner/plan.js';
+import { runWorker } from '../runner/spawn.js';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS, EXIT_USAGE } from '../engine/errors.js';
 import type { RunResult } from '../engine/result.js';
 import type { ReportedRun } from '../report/reports.js';
@@ -59,7 +59,7 @@ export interface RunScenarioOptions {
 }
 
 /** Run a loaded scenario. */
-export async function runScenario(s: Scenario, file: string, args: RunArgs, ro: RunScenarioOptions = {}): Promise<ScenarioOutcome> {
+export async function runScenario(s: Scenario, file: string, args: RunnerOptions, ro: RunScenarioOptions = {}): Promise<ScenarioOutcome> {
   const started = performance.now();
   const long = args.long && s.long !== undefined;
   const settings = effectiveSettings(s, long);
@@ -105,15 +105,16 @@ export async function runScenario(s: Scenario, file: string, args: RunArgs, ro: 
   const ssIntervalMs = settings.ssIntervalMs ?? args.ssIntervalMs;
   const holdMs = settings.hold?.maxMs ?? 0;
   const timeoutSecs = settings.timeoutSecs ?? Math.max(args.timeoutSecs, Math.ceil(lastUsecs / 1e6 + holdMs / 1000 + 30));
+  const names = evidenceFiles(dir, stem, args.captureFormat);
   const files: EvidenceFiles = {
     dir,
-    capture: join(dir, `${stem}.${args.captureFormat}`),
-    counters: join(dir, `${stem}.counters.json`),
-    marks: runMarksPath(dir, stem),
-    verdict: join(dir, `${stem}.verdict.json`),
+    capture: names.capture,
+    counters: names.counters,
+    marks: names.marks,
+    verdict: names.verdict,
     script: scriptPath,
   };
-  if (ssIntervalMs > 0) files.timeline = join(dir, `${stem}.ss.jsonl`);
+  if (ssIntervalMs > 0) files.timeline = names.timeline;
   // A run of the same stem before this one must not be mistaken for this one's evidence.
   for (const p of [files.capture, files.counters, files.marks, files.verdict, files.timeline]) if (p) rmSync(p, { force: true });
 
@@ -232,7 +233,7 @@ export function scenarioReportRow(o: ScenarioOutcome, file: string): ReportedRun
 }
 
 /** Load and run a scenario file; the outcome, or an exit status when it could not run. */
-export async function runScenarioFileOutcome(file: string, args: RunArgs): Promise<ScenarioOutcome | number> {
+export async function runScenarioFileOutcome(file: string, args: RunnerOptions): Promise<ScenarioOutcome | number> {
   let s: Scenario;
   try {
     s = await loadScenario(file);
@@ -254,7 +255,7 @@ export async function runScenarioFileOutcome(file: string, args: RunArgs): Promi
   }
 }
 
-export async function runScenarioFile(file: string, args: RunArgs): Promise<number> {
+export async function runScenarioFile(file: string, args: RunnerOptions): Promise<number> {
   const o = await runScenarioFileOutcome(file, args);
   return typeof o === 'number' ? o : o.exitCode;
 }

@@ -2,9 +2,12 @@
  * tun0 as packetdrill sets it up: a layer-3 TUN with a virtio-net header
  * (IFF_VNET_HDR) and checksum/TSO offload, so the kernel may hand over TSO
  * super-segments and accept GSO packets, just as it does on a real NIC.
+ * The addon's reader thread drains it continuously (the kernel holds back
+ * retransmissions of segments still queued in the host, so a reader that
+ * lags would change TCP's behaviour).
  */
 import * as native from '../native/addon.js';
-import type { TunIo } from '../engine/netdev.js';
+import type { DecodedFrame, DeviceIo, LinkFraming } from './system-under-test.js';
 
 const TUNSETIFF = 0x400454ca;
 const TUNSETOFFLOAD = 0x400454d0;
@@ -20,12 +23,36 @@ const O_CLOEXEC = 0x80000;
 const O_NONBLOCK = 0x800;
 const AT_FDCWD = -100;
 
+/** struct virtio_net_hdr (without num_buffers), which precedes every packet on an IFF_VNET_HDR tun. */
+export const VNET_HDR_LEN = 10;
+export const VNET_GSO_NONE = 0;
+export const VNET_GSO_TCPV4 = 1;
+export const VNET_GSO_TCPV6 = 4;
+
+/** Raw IP packets behind a virtio-net header. */
+export const VNET_FRAMING: LinkFraming = {
+  linkType: 'raw-ip',
+  captureOffset: VNET_HDR_LEN,
+  decode(frame: Buffer): DecodedFrame | null {
+    if (frame.length < VNET_HDR_LEN) return null;
+    return { ip: frame.subarray(VNET_HDR_LEN), gsoType: frame[1]! & 0x7f, gsoSize: frame.readUInt16LE(4) };
+  },
+  encode(ip: Buffer, gsoMss: number): Buffer {
+    const hdr = Buffer.alloc(VNET_HDR_LEN);
+    if (gsoMss > 0) {
+      hdr[1] = ip[0]! >> 4 === 4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6;
+      hdr.writeUInt16LE(gsoMss, 4);
+    }
+    return Buffer.concat([hdr, ip]);
+  },
+};
+
 export class TunError extends Error {}
 
 export interface TunDevice {
   fd: number;
   name: string;
-  io: TunIo;
+  io: DeviceIo;
   close(): void;
 }
 
@@ -58,8 +85,9 @@ export function openTunDevice(name = 'tun0'): TunDevice {
     fd,
     name: actual,
     io: {
-      readerStart(onPackets) {
-        const r = native.tunReaderStart(fd, onPackets, {
+      framing: VNET_FRAMING,
+      readerStart(onFrames) {
+        const r = native.tunReaderStart(fd, onFrames, {
           onError: (err) => {
             if (!closed) process.emitWarning(`tun reader: ${err.message}`);
           },

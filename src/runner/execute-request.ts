@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import type { OptionSetting } from '../script/index.js';
 import type { RunResult } from '../engine/result.js';
 import { runScript } from '../engine/run-script.js';
+import { hostTunBackend } from '../backend/tun.js';
 import { attachEvidence, type EvidenceOptions, type HoldOptions } from './evidence.js';
 
 export interface WorkerRequest {
@@ -34,8 +35,9 @@ export async function executeRequest(req: WorkerRequest, onFlush: (flush: () => 
   onFlush(() => evidence.emergencyFlush());
   const result = await runScript(
     { scriptPath: req.scriptPath, displayPath: req.displayPath, commandLine: req.options, variant: req.variant, verbose: req.verbose },
+    hostTunBackend(),
     { ...evidence.hooks, log },
   );
-  result.evidence = evidence.paths(result);
+  result.evidence = evidence.paths();
   return result;
 }

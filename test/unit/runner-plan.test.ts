@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findScripts, ksftVersions, planRuns, PlanError, toSettings, variantLabel, type PlannedRun } from '../../src/cli/plan.js';
+import { findScripts, ksftVersions, planRuns, PlanError, toSettings, variantLabel, type PlannedRun } from '../../src/runner/plan.js';
 
 const PKT = '0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n';
 let dir = '';

@@ -6,7 +6,7 @@
  * touch the host's network.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import type { RunConfig } from '../engine/config.js';
+import type { NetworkPlan } from './system-under-test.js';
 
 export class NetSetupError extends Error {
   constructor(message: string) {
@@ -16,7 +16,7 @@ export class NetSetupError extends Error {
 }
 
 /** The `ip -batch` lines that configure the namespace for `config`. */
-export function setupCommands(config: RunConfig, dev: string): string[] {
+export function setupCommands(config: NetworkPlan, dev: string): string[] {
   const lines = [
     'link set dev lo up',
     `link set dev ${dev} mtu ${config.mtu}`,
@@ -45,12 +45,12 @@ function runIpBatch(lines: string[]): void {
  * the gateway may equal the local address (packetdrill's IPv4 plan) or sit
  * in the local prefix; otherwise route it on-link first.
  */
-function onLinkGatewayCommand(config: RunConfig, dev: string): string | null {
+function onLinkGatewayCommand(config: NetworkPlan, dev: string): string | null {
   if (config.gatewayIp === config.localIp) return null;
   return `route replace ${config.gatewayIp} dev ${dev}`;
 }
 
-export function configureNamespace(config: RunConfig, dev = 'tun0'): void {
+export function configureNamespace(config: NetworkPlan, dev = 'tun0'): void {
   const lines = setupCommands(config, dev);
   const gw = onLinkGatewayCommand(config, dev);
   if (gw) lines.splice(lines.length - 1, 0, gw);

@@ -1,0 +1,108 @@
+/**
+ * The engine's device over a system under test that is not a kernel: a
+ * fake DeviceIo behind the tun backend's own framing, with the native
+ * addon replaced by a fake binding, so nothing here needs the compiled
+ * addon, a TUN device or root.
+ */
+import { beforeAll, describe, expect, test } from 'vitest';
+import { nativeBinding, nowNs, SYS, useNativeBinding } from '../../src/native/addon.js';
+import { NetDevice } from '../../src/engine/netdev.js';
+import { CaptureLog } from '../../src/evidence/capture-log.js';
+import { VNET_FRAMING, VNET_GSO_TCPV4, VNET_HDR_LEN } from '../../src/backend/tun-device.js';
+import type { DeviceFrame, DeviceIo } from '../../src/backend/system-under-test.js';
+import { fakeNativeBinding, type FakeBinding } from '../fakes/native-binding.js';
+
+/** An in-memory device: frames written are kept, frames "from the kernel" are pushed by the test. */
+function fakeDevice(): { io: DeviceIo; written: Buffer[]; kernelSends(frame: Buffer): void } {
+  const written: Buffer[] = [];
+  let deliver: ((f: DeviceFrame[]) => void) | null = null;
+  const queued: DeviceFrame[] = [];
+  return {
+    written,
+    kernelSends(frame) {
+      const f = { data: frame, tsNs: nowNs() };
+      if (deliver) deliver([f]);
+      else queued.push(f);
+    },
+    io: {
+      framing: VNET_FRAMING,
+      readerStart(onFrames) {
+        deliver = onFrames;
+        return { stop: () => queued.splice(0), take: () => queued.splice(0), waitFor: () => queued.length };
+      },
+      write(frame) {
+        written.push(Buffer.from(frame));
+        return { tsNs: nowNs(), ret: frame.length, errno: 0 };
+      },
+    },
+  };
+}
+
+/** A minimal IPv4 header (20 bytes) followed by `payload`. */
+function ipv4(payload: number[]): Buffer {
+  const b = Buffer.alloc(20 + payload.length);
+  b[0] = 0x45;
+  b.writeUInt16BE(b.length, 2);
+  b[9] = 6;
+  Buffer.from(payload).copy(b, 20);
+  return b;
+}
+
+describe('engine device with a fake native binding', () => {
+  let fake: FakeBinding;
+  beforeAll(() => {
+    fake = fakeNativeBinding();
+    useNativeBinding(fake);
+  });
+
+  test('the fake is the binding in use and answers the addon tables', () => {
+    expect(nativeBinding()).toBe(fake);
+    expect(SYS['times']).toBe(100);
+    expect(Object.keys(SYS)).toContain('openat');
+  });
+
+  test('injects at its time through the framing, keeps the IP packet in the capture and calls the packet hook', async () => {
+    const dev = fakeDevice();
+    const capture = new CaptureLog();
+    const seen: Array<[string, number]> = [];
+    const nd = new NetDevice(dev.io, capture, (data, _ts, dir) => seen.push([dir, data.length]));
+    nd.start();
+    const ip = ipv4([1, 2, 3, 4]);
+    const at = nowNs() + 2_000_000n;
+    const ts = await nd.inject(ip, at, 1000, 'line 3');
+    expect(ts >= at).toBe(true);
+    expect(dev.written).toHaveLength(1);
+    const frame = dev.written[0]!;
+    expect(frame.length).toBe(VNET_HDR_LEN + ip.length);
+    expect(frame[1]).toBe(VNET_GSO_TCPV4);
+    expect(frame.readUInt16LE(4)).toBe(1000);
+    expect(capture.records[0]!.data.equals(ip)).toBe(true);
+    expect(capture.records[0]!.comment).toBe('line 3');
+    expect(nd.injectionErrorsNs).toHaveLength(1);
+    expect(seen).toEqual([['in', ip.length]]);
+    nd.stop();
+  });
+
+  test('reads what the kernel sends, without the virtio-net header, in order; short frames are dropped', async () => {
+    const dev = fakeDevice();
+    const capture = new CaptureLog();
+    const seen: string[] = [];
+    const nd = new NetDevice(dev.io, capture, (_d, _ts, dir) => seen.push(dir));
+    nd.start();
+    const a = ipv4([0xaa]);
+    const b = ipv4([0xbb]);
+    dev.kernelSends(Buffer.concat([Buffer.alloc(VNET_HDR_LEN), a]));
+    dev.kernelSends(Buffer.alloc(4));
+    dev.kernelSends(Buffer.concat([Buffer.alloc(VNET_HDR_LEN), b]));
+    const first = await nd.receive(10);
+    const second = await nd.receive(10);
+    expect(first!.data.equals(a)).toBe(true);
+    expect(second!.data.equals(b)).toBe(true);
+    expect(first!.gsoType).toBe(0);
+    expect(await nd.receive(5)).toBeNull();
+    expect(capture.sniffed).toBe(2);
+    expect(seen).toEqual(['out', 'out']);
+    nd.stop();
+    expect(await nd.receive(null)).toBeNull();
+  });
+});
