@@ -144,7 +144,7 @@ fi
 mkdir -p "$out"
 log=$out/build.log
 : > "$log"
-mk() { nice -n 10 make -C "$tree" ARCH=x86_64 "$@" >> "$log" 2>&1; }
+mk() { make -C "$tree" ARCH=x86_64 "$@" >> "$log" 2>&1; }
 fail() { echo "build-test-kernel: $1 failed; the last lines of $log:" >&2; tail -n 25 "$log" >&2; exit 1; }
 
 # Configure only when the fragment changed: an unchanged .config keeps the
