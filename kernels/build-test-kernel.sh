@@ -53,18 +53,6 @@ while [ $# -gt 0 ]; do
 done
 case "$jobs" in ''|*[!0-9]*) echo "build-test-kernel: -j wants a number, got '$jobs'" >&2; exit 2 ;; esac
 
-missing=()
-for tool in make gcc bc bison flex patch xz tar sha256sum flock; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-done
-[ -e /usr/include/libelf.h ] || missing+=("libelf-dev")
-[ -e /usr/include/openssl/ssl.h ] || missing+=("libssl-dev")
-[ -f "$source_tarball" ] || missing+=("$source_tarball")
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "build-test-kernel: missing ${missing[*]}: run apt-get install --no-install-recommends linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils" >&2
-  exit 4
-fi
-
 name=stock
 patch_file=""
 if [ -n "$patch_arg" ]; then
@@ -76,6 +64,18 @@ if [ -n "$patch_arg" ]; then
   fi
   name=$(basename "$patch_file" .patch)
   [ "$name" != stock ] || { echo "build-test-kernel: a patch may not be called 'stock'" >&2; exit 2; }
+fi
+
+missing=()
+for tool in make gcc bc bison flex patch xz tar sha256sum flock; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+[ -e /usr/include/libelf.h ] || missing+=("libelf-dev")
+[ -e /usr/include/openssl/ssl.h ] || missing+=("libssl-dev")
+[ -f "$source_tarball" ] || missing+=("$source_tarball")
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "build-test-kernel: missing ${missing[*]}: run apt-get install --no-install-recommends linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils" >&2
+  exit 4
 fi
 
 if [ -n "${TUNDRILL_CACHE:-}" ]; then cache=$TUNDRILL_CACHE
