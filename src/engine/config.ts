@@ -5,6 +5,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { canonicalIpv6 } from '../packet/address.js';
+import { parseDefine } from '../script/defines.js';
 
 export type IpVersion = 'ipv4' | 'ipv4-mapped-ipv6' | 'ipv6';
 export const IP_VERSIONS: readonly IpVersion[] = ['ipv4', 'ipv4-mapped-ipv6', 'ipv6'];
@@ -130,9 +131,13 @@ export function applyOption(opts: RunOptions, name: string, value: string | unde
     case 'dry_run': opts.dryRun = true; return;
     case 'define': case 'D': {
       const v = need();
-      const eq = v.indexOf('=');
-      if (eq <= 0) throw new ConfigError(`${where}: bad --define: ${v} (expected NAME=VALUE)`);
-      opts.defines = { ...(opts.defines ?? {}), [v.slice(0, eq)]: v.slice(eq + 1) };
+      let def: [string, string];
+      try {
+        def = parseDefine(v, where);
+      } catch {
+        throw new ConfigError(`${where}: bad --define: ${v} (expected NAME=VALUE)`);
+      }
+      opts.defines = { ...(opts.defines ?? {}), [def[0]]: def[1] };
       return;
     }
     default:

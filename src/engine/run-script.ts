@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as native from '../native/addon.js';
-import { parseScript, ScriptError, effectiveOptions, type OptionSetting } from '../script/index.js';
+import { parseScript, ScriptError, effectiveOptions, settingDefines, type OptionSetting } from '../script/index.js';
 import { CaptureLog } from '../evidence/capture-log.js';
 import { applyOption, ConfigError, finalizeConfig, type RunConfig, type RunOptions } from './config.js';
 import { EXIT_FAIL, EXIT_PASS, EXIT_USAGE, TestFailure } from './errors.js';
@@ -134,13 +134,9 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
 
   // ---- script and configuration --------------------------------------------
   const source = readFileSync(req.scriptPath, 'utf8');
-  const cmdDefines: Record<string, string> = {};
+  const cmdDefines = settingDefines(req.commandLine);
   let cmdIpVersion: RunOptions['ipVersion'];
   for (const o of req.commandLine) {
-    if (o.name === 'define' && o.value) {
-      const eq = o.value.indexOf('=');
-      if (eq > 0) cmdDefines[o.value.slice(0, eq)] = o.value.slice(eq + 1);
-    }
     if (o.name === 'ip_version') cmdIpVersion = o.value as RunOptions['ipVersion'];
   }
   let config: RunConfig;

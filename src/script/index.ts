@@ -12,6 +12,7 @@ export {
   scriptDefines,
   scriptIpVersion,
   parseIpVersion,
+  settingDefines,
   type OptionSetting,
 } from './options.js';
 export { formatExpr, formatTime, formatSyscall } from './format.js';

@@ -9,7 +9,7 @@
 
 import type { IpVersion, ScriptOption } from './ast.js';
 import { ScriptError } from './errors.js';
-import { parseDefine } from './defines.js';
+import { DefineError, parseDefine } from './defines.js';
 
 /** packetdrill's long options and whether each requires a value. */
 export const PACKETDRILL_OPTIONS: ReadonlyMap<string, { hasArg: boolean }> = new Map(
@@ -98,6 +98,26 @@ export function scriptIpVersion(options: readonly ScriptOption[]): IpVersion | u
   let v: IpVersion | undefined;
   for (const o of options) if (o.name === 'ip_version' && o.value !== undefined) v = parseIpVersion(o.value) ?? v;
   return v;
+}
+
+/**
+ * Definitions given as `define` settings (`-D NAME=VALUE` on the command
+ * line), in order, later ones replacing earlier ones; a setting that is no
+ * definition (no NAME before its `=`) is passed over here: the option
+ * check reports it.
+ */
+export function settingDefines(settings: readonly OptionSetting[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const o of settings) {
+    if (o.name !== 'define' || o.value === undefined) continue;
+    try {
+      const [k, v] = parseDefine(o.value);
+      out[k] = v;
+    } catch (e) {
+      if (!(e instanceof DefineError)) throw e;
+    }
+  }
+  return out;
 }
 
 /** Definitions written as `--define=NAME=VALUE` in the script, in order. */

@@ -5,6 +5,7 @@ import {
   mergeOptions,
   scriptDefines,
   scriptIpVersion,
+  settingDefines,
   validateScriptOptions,
 } from '../../src/script/options.js';
 import { parseScript } from '../../src/script/parser.js';
@@ -21,6 +22,16 @@ describe('defines', () => {
     expect(() => parseDefine('=x')).toThrow('Command Line: bad definition: =x');
     expect(() => parseDefine('AB', 'x.pkt')).toThrow('x.pkt: bad definition: AB');
     expect(parseDefines(['A=1', 'B=2', 'A=3'])).toEqual({ A: '3', B: '2' });
+  });
+
+  it('reads -D settings with parseDefine: later ones win, other options and non-definitions are passed over', () => {
+    expect(settingDefines([
+      { name: 'define', value: 'A=1' },
+      { name: 'mtu', value: '1500' },
+      { name: 'define', value: 'B=x=y' },
+      { name: 'define', value: '=bad' },
+      { name: 'define', value: 'A=2' },
+    ])).toEqual({ A: '2', B: 'x=y' });
   });
 
   it('behaves like strtol(value, &end, 0)', () => {
