@@ -127,7 +127,7 @@ export interface TunOrphanDiagnosis {
   /** Where the previous copy waited when a retransmission was skipped. */
   heldIn: 'qdisc' | 'driver' | 'nowhere' | 'unknown';
   numbers: {
-    /** Retransmissions the kernel attempted: sent loss probes + timeouts that backed off. */
+    /** Retransmissions the kernel attempted: sent loss probes + retransmission timeouts (ss backoff, or TcpExtTCPTimeouts when higher). */
     attempted: number;
     /** Retransmissions that reached the device. */
     onWire: number;
@@ -163,7 +163,8 @@ function wmemText(w: { min: number | null; max: number | null; last: number | nu
 
 export function diagnoseTunOrphan(ev: TunOrphanEvidence): TunOrphanDiagnosis {
   const c = ev.counters;
-  const attempted = c.lossProbes + ev.socket.maxBackoff;
+  // Timeouts that back off, or all timeouts where some do not (6.x's linear SYN timeouts).
+  const attempted = c.lossProbes + Math.max(ev.socket.maxBackoff, c.timeouts);
   const onWire = Math.max(0, ev.wire.transmissions - 1);
   const skipped = Math.max(0, attempted - onWire);
   const w = wmemStats(ev.wmemAlloc);
