@@ -1,8 +1,23 @@
 /** What a run reports to its parent and to reports (terminal, TAP, JUnit, JSON). */
-import type { IpVersion } from './config.js';
+import type { ScriptErrorKind } from '../script/errors.js';
+import type { FailureKind } from './errors.js';
 import type { SystemDescription } from '../backend/system-under-test.js';
 
 export type Verdict = 'pass' | 'fail' | 'error' | 'timeout' | 'environment';
+
+/**
+ * What went wrong first: a test failure at run time (FailureKind), a
+ * script that does not parse or whose options are wrong (ScriptErrorKind),
+ * the run's time limit, or a scenario's verify step.
+ */
+export type FirstErrorKind = FailureKind | ScriptErrorKind | 'timeout' | 'scenario';
+
+/**
+ * The IP variant a run was made in, as reports label it: `ipv4`, `ipv6`,
+ * `ipv4-mapped-v6` (run_all.py's label for ipv4-mapped-ipv6), with
+ * `-ksft` variants and others as the plan names them.
+ */
+export type VariantLabel = string;
 
 export interface FirstError {
   /** Script line at fault (0 when none). */
@@ -11,7 +26,7 @@ export interface FirstError {
   headline: string;
   /** The whole text, with packet dumps. */
   text: string;
-  kind: string;
+  kind: FirstErrorKind;
 }
 
 export interface EvidencePaths {
@@ -23,7 +38,7 @@ export interface EvidencePaths {
 
 export interface RunResult {
   script: string;
-  variant: IpVersion;
+  variant: VariantLabel;
   verdict: Verdict;
   exitCode: number;
   durationMs: number;

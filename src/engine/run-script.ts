@@ -117,7 +117,7 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
   const capture = hooks.captureLog ?? new CaptureLog();
   const result: RunResult = {
     script: req.displayPath,
-    variant: req.variant as RunResult['variant'],
+    variant: req.variant,
     verdict: 'pass',
     exitCode: EXIT_PASS,
     durationMs: 0,

@@ -14,7 +14,7 @@ import { runWorker } from '../runner/spawn.js';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS, EXIT_USAGE } from '../engine/errors.js';
 import type { RunResult } from '../engine/result.js';
 import type { ReportedRun } from '../report/reports.js';
-import { parseScript, settingDefines, type OptionSetting, type Script } from '../script/index.js';
+import { parseIpVersion, parseScript, settingDefines, type OptionSetting, type Script } from '../script/index.js';
 import { toJsonLine } from '../evidence/timeline.js';
 import { effectiveSettings, scenarioProblems, type Scenario, type Verdict } from './api.js';
 import { loadEvidence, type EvidenceFiles, type ScenarioEvidence } from './evidence.js';
@@ -93,7 +93,7 @@ export async function runScenario(s: Scenario, file: string, args: RunnerOptions
   let lastUsecs = 0;
   try {
     const defines = settingDefines(run.options);
-    times = lineTimes(parseScript(source, { path: basename(scriptPath), defines, ipVersion: variant as 'ipv4' }));
+    times = lineTimes(parseScript(source, { path: basename(scriptPath), defines, ...(parseIpVersion(variant) ? { ipVersion: parseIpVersion(variant)! } : {}) }));
     lastUsecs = Math.max(0, ...times.values());
   } catch {
     // The worker reports the script's errors.
