@@ -17,7 +17,7 @@
  * Passes when the check reports the bug's signature: "retransmissions lost
  * inside the host".
  */
-import { check, checkSkbOrphan, defineScenario, skbOrphanNumbers, skbOrphanTable, transmissionTable, verdict, type ScenarioEvidence } from '../src/scenario/index.js';
+import { check, checkSkbOrphan, defineScenario, diagnoseTunOrphan, tunOrphanEvidence, skbOrphanNumbers, skbOrphanTable, transmissionTable, verdict, type ScenarioEvidence } from '../src/scenario/index.js';
 import { PORTABLE_SYSCTLS, simultaneousCloseScript } from './lib/simultaneous-close.js';
 
 const SCRIPT = simultaneousCloseScript({
@@ -29,9 +29,10 @@ const SCRIPT = simultaneousCloseScript({
 
 function verify(ev: ScenarioEvidence) {
   const r = checkSkbOrphan(ev);
+  const d = diagnoseTunOrphan(tunOrphanEvidence(ev));
   const fins = ev.finTransmissions();
   return verdict(
-    `${r.text} (the expected signature): the kernel backed off to ${r.kernel.maxBackoff} (rto ${r.kernel.maxRtoMs ?? '?'} ms, retrans ${r.kernel.retrans}/${r.kernel.retransTotal}, TcpRetransSegs ${r.kernel.retransSegs}, TcpExtTCPSpuriousRtxHostQueues ${r.kernel.spuriousRtxHostQueues}), the TUN reader received ${r.wire.finRetransmissions} FIN retransmissions`,
+    `${r.text} (the expected signature): the kernel backed off to ${r.kernel.maxBackoff} (rto ${r.kernel.maxRtoMs ?? '?'} ms, retrans ${r.kernel.retrans}/${r.kernel.retransTotal}, TcpRetransSegs ${r.kernel.retransSegs}, TcpExtTCPSpuriousRtxHostQueues ${r.kernel.spuriousRtxHostQueues}), the TUN reader received ${r.wire.finRetransmissions} FIN retransmissions — ${d.headline}`,
     [
       check('the kernel backed off its retransmission timer', r.kernel.maxBackoff >= 3,
         `backoff ${r.kernel.maxBackoff}, rto ${r.kernel.maxRtoMs ?? '?'} ms, TcpExtTCPTimeouts ${r.kernel.timeouts}`),
@@ -43,8 +44,8 @@ function verify(ev: ScenarioEvidence) {
         r.wmem ? `wmem_alloc up to ${r.wmem.maxBytes} B, > 0 in ${r.wmem.heldSamples}/${r.wmem.samples} CLOSING samples` : 'no skmem in the timeline'),
     ],
     {
-      failSummary: `the control did not show the signature: ${r.text}`,
-      numbers: skbOrphanNumbers(r),
+      failSummary: `the control did not show the signature: ${r.text} — ${d.headline}`,
+      numbers: { diagnosis: d.text, 'diagnosis: why': d.why, ...skbOrphanNumbers(r) },
       tables: [skbOrphanTable(r), transmissionTable(ev, 'FIN transmissions (kernel)', fins)],
     },
   );

@@ -16,7 +16,7 @@
  * passes) or "retransmissions lost inside the host" (the bug's signature:
  * it fails). tun-skb-orphan-held.ts is the positive control.
  */
-import { check, checkSkbOrphan, defineScenario, skbOrphanNumbers, skbOrphanTable, transmissionTable, verdict, type ScenarioEvidence } from '../src/scenario/index.js';
+import { check, checkSkbOrphan, defineScenario, diagnoseTunOrphan, tunOrphanEvidence, skbOrphanNumbers, skbOrphanTable, transmissionTable, verdict, type ScenarioEvidence } from '../src/scenario/index.js';
 import { PORTABLE_SYSCTLS, simultaneousCloseScript } from './lib/simultaneous-close.js';
 
 const SCRIPT = simultaneousCloseScript({
@@ -26,9 +26,10 @@ const SCRIPT = simultaneousCloseScript({
 
 function verify(ev: ScenarioEvidence) {
   const r = checkSkbOrphan(ev);
+  const d = diagnoseTunOrphan(tunOrphanEvidence(ev));
   const fins = ev.finTransmissions();
   return verdict(
-    `${r.text}: the kernel attempted ${r.kernel.attempted} FIN retransmissions (backoff ${r.kernel.maxBackoff}, rto ${r.kernel.maxRtoMs ?? '?'} ms, TcpRetransSegs ${r.kernel.retransSegs}), the TUN reader received ${r.wire.finRetransmissions}`,
+    `${r.text}: the kernel attempted ${r.kernel.attempted} FIN retransmissions (backoff ${r.kernel.maxBackoff}, rto ${r.kernel.maxRtoMs ?? '?'} ms, TcpRetransSegs ${r.kernel.retransSegs}), the TUN reader received ${r.wire.finRetransmissions} — ${d.headline}`,
     [
       check('the kernel attempted FIN retransmissions in CLOSING', r.kernel.attempted >= 3,
         `${r.kernel.lossProbes} loss probe(s) + backoff ${r.kernel.maxBackoff}`),
@@ -41,8 +42,8 @@ function verify(ev: ScenarioEvidence) {
         r.wmem ? `wmem_alloc after each FIN: ${r.wmem.afterEachFin.map((v) => v ?? '-').join(', ')} B` : 'no skmem in the timeline'),
     ],
     {
-      failSummary: `${r.text}: the kernel attempted ${r.kernel.attempted} FIN retransmissions, the TUN reader received ${r.wire.finRetransmissions}`,
-      numbers: skbOrphanNumbers(r),
+      failSummary: `${r.text}: the kernel attempted ${r.kernel.attempted} FIN retransmissions, the TUN reader received ${r.wire.finRetransmissions} — ${d.headline}`,
+      numbers: { diagnosis: d.text, 'diagnosis: why': d.why, ...skbOrphanNumbers(r) },
       tables: [skbOrphanTable(r), transmissionTable(ev, 'FIN transmissions (kernel)', fins)],
     },
   );

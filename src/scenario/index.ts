@@ -56,6 +56,16 @@ export {
   type RtoObservation,
 } from './backoff.js';
 export { checkSkbOrphan, skbOrphanNumbers, skbOrphanTable, type SkbOrphanReport, type SkbOrphanFinding } from './checks.js';
+export {
+  diagnoseTunOrphan,
+  tunOrphanEvidence,
+  runDeviceReport,
+  TUN_ORPHAN_VERDICT_TEXT,
+  type TunOrphanEvidence,
+  type TunOrphanDiagnosis,
+  type TunOrphanVerdictKind,
+  type TunDeviceKind,
+} from './tun-orphan-diagnosis.js';
 export { formatTable, timelineView, ssLine, transmissionTable } from './summary.js';
 export type { SsSocket, SsState, SsTcpInfo } from '../evidence/ss-parser.js';
 export type { SocketState, Skmem, SocketTimer, TcpInfoFields } from '../evidence/socket-state.js';
