@@ -185,13 +185,13 @@ describe('JSON', () => {
         script: 'tcp/close/a.pkt', variant: 'ipv4', verdict: 'pass', exitCode: 0, durationMs: 412.346, firstError: null,
         evidence: { capture: '/c/a_ipv4.pcapng' }, packets: { injected: 3, sniffed: 4 },
         warnings: ['a.pkt: error executing cleanup command: non-zero status 1'],
-        injectionErrorsUsecs: [], overhead: null, timing: [], output: '',
+        injectionErrorsUsecs: [], overhead: null, timing: [], device: null, output: '',
       },
       {
         script: 'tcp/close/wrong-ack.pkt', variant: 'ipv4-mapped-v6', verdict: 'fail', exitCode: 1, durationMs: 412.346,
         firstError: failure, evidence: {}, packets: { injected: 3, sniffed: 4 }, warnings: [],
         injectionErrorsUsecs: [12.5, -3], overhead: { startMs: 40, tunMs: 1, netMs: 5, addonMs: 20 },
-        timing: [{ line: 12, kind: 'outbound', expectedUsecs: 10_000, actualUsecs: 10_250.5, toleranceUsecs: 4000 }],
+        timing: [{ line: 12, kind: 'outbound', expectedUsecs: 10_000, actualUsecs: 10_250.5, toleranceUsecs: 4000 }], device: null,
         output: 'worker said <this> & "that"\n\n',
       },
     ]);

@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CaptureFile, CaptureRecord } from '../../src/evidence/pcap-reader.js';
 import { parseSs, type SsSocket } from '../../src/evidence/ss-parser.js';
+import { socketStateFromSs } from '../../src/evidence/socket-state.js';
 import { encodePacket } from '../../src/packet/index.js';
 import { ScenarioEvidence, type EvidenceData } from '../../src/scenario/evidence.js';
 import { packetsFromCapture } from '../../src/scenario/packets.js';
@@ -189,7 +190,7 @@ function synEvidence(opts: { sent: number[]; t: number; total: (backoff: number)
   const ss: SsPoint[] = [];
   for (let ms = 100; ms < 6900; ms += 400) {
     const backoff = ms < 1000 ? 0 : ms < 3000 ? 1 : ms < 7000 ? 2 : 3;
-    ss.push({ tMs: ms, endMs: ms + 5, sockets: [synSent(backoff, 1000 << backoff, opts.total(backoff), opts.t)] });
+    ss.push({ tMs: ms, endMs: ms + 5, sockets: [socketStateFromSs(synSent(backoff, 1000 << backoff, opts.total(backoff), opts.t))] });
   }
   const result: RunResult & { device?: unknown } = {
     script: 'syn.pkt', variant: 'ipv4', verdict: 'pass', exitCode: 0, durationMs: 7600, warnings: [], evidence: {},
