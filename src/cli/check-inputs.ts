@@ -81,8 +81,14 @@ export function checkReportFile(option: string, path: string): void {
   let dst;
   try {
     dst = statSync(dir);
-  } catch (e) {
-    throw new InputError(`${option} ${path}: ${describeFileError(e, dir, 'use the folder') ?? `cannot use the folder ${dir}`}`);
+  } catch {
+    // Reports create their folder, as the capture folder is created.
+    try {
+      mkdirSync(dir, { recursive: true });
+      dst = statSync(dir);
+    } catch (e) {
+      throw new InputError(`${option} ${path}: ${describeFileError(e, dir, 'create the folder') ?? `cannot create the folder ${dir}`}`);
+    }
   }
   if (!dst.isDirectory()) throw new InputError(`${option} ${path}: ${dir} is not a folder (check the path)`);
   probeWrite(option, path, st ? abs : join(dir, `.tundrill-probe-${process.pid}`), st !== null);
