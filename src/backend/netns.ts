@@ -5,6 +5,7 @@
  * the namespace of the thread that starts them; sockets stay in the
  * namespace they were made in.
  */
+import { readlinkSync } from 'node:fs';
 import * as native from '../native/addon.js';
 
 const CLONE_NEWNET = 0x40000000;
@@ -63,7 +64,17 @@ export function newNetns(): number {
   }
 }
 
-/** A path naming the namespace behind `fd`, for `ip ... netns PATH` and `nsenter --net=PATH`. */
+/**
+ * A path naming the namespace behind `fd`, for `ip ... netns PATH` and
+ * `nsenter --net=PATH`. The process number is the one /proc knows: a worker
+ * that is process 1 of a PID namespace of its own still sees the host's /proc.
+ */
 export function netnsPath(fd: number): string {
-  return `/proc/${process.pid}/fd/${fd}`;
+  return `/proc/${procPid()}/fd/${fd}`;
+}
+
+let procPidCache: string | null = null;
+function procPid(): string {
+  procPidCache ??= readlinkSync('/proc/self');
+  return procPidCache;
 }

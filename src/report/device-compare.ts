@@ -7,7 +7,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { readCaptureSync } from '../evidence/pcap-reader.js';
-import { readTimeline } from '../evidence/timeline.js';
+import type { SocketState } from '../evidence/socket-state.js';
+import { parseSocketTimeline, socketSnapshots } from '../evidence/socket-timeline.js';
 import type { RunResult } from '../engine/result.js';
 
 export interface CompareTable {
@@ -105,34 +106,29 @@ export function compareScriptRuns(runs: DeviceRun[], scriptLines?: Map<number, s
   return tables;
 }
 
-interface TimelineSocket {
-  state: string;
-  local?: { text: string };
-  peer?: { text: string };
-  timer?: { retransmits?: number };
-  info?: { backoff?: number; retrans?: number; retransTotal?: number; rtoMs?: number; segsOut?: number };
-  skmem?: { wmemAlloc: number; wmemQueued: number };
-}
-
-/** The last ss sample of each run: every socket's state, backoff, retransmissions and skmem t / w. */
+/** The sockets present at the end of each run's socket-state timeline: state, backoff, retransmissions and skmem t / w. */
 function socketTable(runs: DeviceRun[]): CompareTable {
-  const last = runs.map((r) => {
+  const last = runs.map((r): SocketState[] | null => {
     const p = r.result.evidence.timeline;
     if (!p || !existsSync(p)) return null;
-    const samples = readTimeline<{ sockets: TimelineSocket[] }>(p);
-    for (let i = samples.length - 1; i >= 0; i--) if (samples[i]!.sockets.length > 0) return samples[i]!.sockets;
+    const snaps = socketSnapshots(parseSocketTimeline(readFileSync(p, 'utf8')));
+    for (let i = snaps.length - 1; i >= 0; i--) if (snaps[i]!.sockets.length > 0) return snaps[i]!.sockets;
     return [];
   });
   const n = Math.max(0, ...last.map((l) => l?.length ?? 0));
   const rows: CompareTable['rows'] = [];
   for (let i = 0; i < n; i++) {
     const s = last.map((l) => l?.[i]);
+    const info = (x: SocketState | undefined) => x?.tcpInfo;
     rows.push(row(`socket ${i + 1} state`, s.map((x) => x?.state ?? '-')));
-    rows.push(row(`socket ${i + 1} backoff / retrans`, s.map((x) => (x?.info ? `${x.info.backoff ?? 0} / ${x.info.retrans ?? 0}/${x.info.retransTotal ?? 0}` : '-'))));
-    rows.push(row(`socket ${i + 1} segs_out`, s.map((x) => String(x?.info?.segsOut ?? '-'))));
-    rows.push(row(`socket ${i + 1} skmem t / w`, s.map((x) => (x?.skmem ? `${x.skmem.wmemAlloc} / ${x.skmem.wmemQueued}` : '-'))));
+    rows.push(row(`socket ${i + 1} backoff / retrans`, s.map((x) => {
+      const t = info(x);
+      return t ? `${t.tcpi_backoff ?? 0} / ${t.tcpi_retrans ?? 0}/${t.tcpi_total_retrans ?? 0}` : '-';
+    })));
+    rows.push(row(`socket ${i + 1} segs_out`, s.map((x) => String(info(x)?.tcpi_segs_out ?? '-'))));
+    rows.push(row(`socket ${i + 1} skmem t / w`, s.map((x) => (x?.skmem ? `${x.skmem.t} / ${x.skmem.w}` : '-'))));
   }
-  return { title: 'sockets in the last ss sample', devices: runs.map((r) => r.device), rows };
+  return { title: 'sockets at the end of the socket-state timeline', devices: runs.map((r) => r.device), rows };
 }
 
 /** MIB counter differences over the run: every counter that moved on some device. */

@@ -50,7 +50,7 @@ describe.skipIf(skip !== null)('stopping runs', () => {
     const { child, done } = start(['run', '-j', '2', '-q', '--ip_version=ipv4', '--capture-dir', cap, '--json', report,
       join(STOP, 'data-5s.pkt'), join(STOP, 'long-accept.pkt')]);
     // Both runs under way: their socket-state timelines exist.
-    expect(await waitFor(() => existsSync(cap) && readdirSync(cap).filter((f) => f.endsWith('.ss.jsonl')).length === 2, 60_000)).toBe(true);
+    expect(await waitFor(() => existsSync(cap) && readdirSync(cap).filter((f) => f.endsWith('.sockets.jsonl')).length === 2, 60_000)).toBe(true);
     await sleep(1500);
     child.kill('SIGTERM');
     expect(await done).toBe(143);
@@ -71,7 +71,7 @@ describe.skipIf(skip !== null)('stopping runs', () => {
   it('SIGKILL of the CLI takes its workers and what they started along', async () => {
     const cap = join(dir, 'kill');
     const { child, done } = start(['run', '-j', '2', '-q', '--ip_version=ipv4', '--capture-dir', cap, join(STOP, 'sleep.pkt'), join(STOP, 'long-accept.pkt')]);
-    expect(await waitFor(() => existsSync(cap) && readdirSync(cap).filter((f) => f.endsWith('.ss.jsonl')).length === 2, 60_000)).toBe(true);
+    expect(await waitFor(() => existsSync(cap) && readdirSync(cap).filter((f) => f.endsWith('.sockets.jsonl')).length === 2, 60_000)).toBe(true);
     await sleep(1000);
     child.kill('SIGKILL');
     await done;
