@@ -5,12 +5,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+import type { RunResult } from '../engine/result.js';
+import type { RepeatSummary } from '../runner/repeat.js';
+import type { KernelFacts } from '../backend/microvm/kernel.js';
+
+export type { KernelFacts };
+
 function writeReport(file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, text);
 }
-import type { RunResult } from '../engine/result.js';
-import type { RepeatSummary } from '../runner/repeat.js';
 
 export interface ReportedRun {
   /** Script path as the report shows it. */
@@ -40,15 +44,6 @@ export function repeatNote(r: ReportedRun): string {
   return `passed ${r.repeat.passed}/${r.repeat.runs}${r.repeat.flaky ? ', flaky' : ''}`;
 }
 
-/** A kernel as reports name it: what the user chose and what it is. */
-export interface KernelFacts {
-  spec: string;
-  release: string;
-  configHash: string | null;
-  hz: number | null;
-  accelerator: string;
-  clock: string;
-}
 
 /** The name of a run in reports: path and variant, and the kernel when one was chosen. */
 function runName(r: ReportedRun): string {
