@@ -30,7 +30,7 @@ export function checkOptionValues(o: CheckedOptions): void {
     throw new InputError(`--timeout must be more than 0 and at most ${MAX_TIMEOUT_SECS} seconds, not ${o.timeoutSecs}`);
   }
   if (!(o.ssIntervalMs === 0 || (o.ssIntervalMs >= 1 && o.ssIntervalMs <= MAX_SS_INTERVAL_MS))) {
-    throw new InputError(`--ss-interval must be 0 (off) or from 1 to ${MAX_SS_INTERVAL_MS} ms, not ${o.ssIntervalMs}`);
+    throw new InputError(`--sample-interval must be 0 (off) or from 1 to ${MAX_SS_INTERVAL_MS} ms, not ${o.ssIntervalMs}`);
   }
 }
 

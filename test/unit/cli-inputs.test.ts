@@ -46,7 +46,7 @@ describe('run: options', () => {
     [['-j', '65'], /-j\/--jobs must be a whole number from 1 to 64, not 65/],
     [['-j', '0'], /--jobs needs a number >= 1/],
     [['--timeout', '2147484'], /--timeout must be more than 0 and at most 2147483 seconds/],
-    [['--ss-interval', '1e12'], /--ss-interval must be 0 \(off\) or from 1 to 60000 ms/],
+    [['--ss-interval', '1e12'], /--sample-interval must be 0 \(off\) or from 1 to 60000 ms/],
     [['--frobnicate'], /unknown option --frobnicate/],
   ])('%j is refused before any run', (opts, re) => oneLine(['run', ...opts, '$D/a.pkt'], re));
 });
