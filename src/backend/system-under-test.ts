@@ -66,6 +66,12 @@ export interface LinkFraming {
   decode(frame: Buffer): DecodedFrame | null;
   /** The frame that carries `ip`; `gsoMss` > 0 asks the kernel to segment it at that size. */
   encode(ip: Buffer, gsoMss: number): Buffer;
+  /**
+   * What the capture keeps of a frame `encode` made from `ip`, when that is
+   * not simply the frame from `captureOffset` on (a GSO frame carries a
+   * partial checksum that the capture should not show).
+   */
+  captured?(frame: Buffer, ip: Buffer): Buffer;
 }
 
 /** A running reader of the device's outbound frames. */

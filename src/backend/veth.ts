@@ -17,6 +17,7 @@ import * as native from '../native/addon.js';
 import type { DecodedFrame, DeviceIo, LinkFraming, NetworkPlan, OpenedSystem, SystemUnderTest } from './system-under-test.js';
 import { VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_HDR_LEN } from './tun-device.js';
 import { configureNamespace, NetSetupError } from './namespace.js';
+import { foldSum, pseudoHeaderSum } from '../packet/checksum.js';
 import { ipBatch, linkStats, rootQdisc, tc, writeSysctlSync } from './ip-commands.js';
 import { closeFd, inNetns, netnsPath, newNetns } from './netns.js';
 
@@ -45,13 +46,58 @@ function macBytes(mac: string): Buffer {
   return b;
 }
 
+/** virtio_net_hdr flags: the checksum at csum_start + csum_offset is partial (CHECKSUM_PARTIAL). */
+export const VNET_F_NEEDS_CSUM = 1;
+const PROTO_TCP = 6;
+const TCP_CHECK = 16;
+
+/** Where the TCP header of an IPv4 or IPv6 packet begins; -1 when it is not TCP (or sits behind IPv6 extension headers). */
+function tcpHeaderOffset(ip: Buffer): number {
+  const v = ip[0]! >> 4;
+  if (v === 4 && ip.length >= 20 && ip[9] === PROTO_TCP) return (ip[0]! & 0x0f) * 4;
+  if (v === 6 && ip.length >= 40 && ip[6] === PROTO_TCP) return 40;
+  return -1;
+}
+
+/**
+ * The gso_size for a TCP packet over veth, or 0 for a plain frame.
+ *
+ * A frame longer than the link's MTU leaves an AF_PACKET socket only as a
+ * GSO frame (packet_snd() refuses it with EMSGSIZE otherwise), and veth
+ * hands only GSO skbs longer than the MTU to its peer (is_skb_forwardable()).
+ * Over tun the kernel takes such a packet whole, as one skb; here it also
+ * arrives whole (veth offers TSO, so the GSO skb is not segmented on its
+ * way) but carries a gso_size, which the receiving TCP reads instead of the
+ * length when it measures the peer's segment size (tcp_measure_rcv_mss()).
+ * So the size is packetdrill's --mss where the script gives one (as over
+ * tun), else the largest MSS the MTU allows (MTU - IP header - 20): both
+ * clamp to the connection's advertised MSS, as the length over tun does.
+ */
+export function vethGsoSize(ip: Buffer, gsoMss: number, mtu: number): number {
+  const t = tcpHeaderOffset(ip);
+  if (t < 0 || ip.length < t + 20) return 0;
+  const payload = ip.length - t - (ip[t + 12]! >> 4) * 4;
+  if (gsoMss > 0 && payload > gsoMss) return gsoMss;
+  if (ip.length <= mtu) return 0;
+  const linkMss = mtu - (ip[0]! >> 4 === 6 ? 40 : 20) - 20;
+  // With long options the headers alone may eat into linkMss: then the
+  // payload that fits one MTU-sized frame, which the payload exceeds.
+  return payload > linkMss ? linkMss : mtu - ip.length + payload;
+}
+
 /**
  * Ethernet frames behind a virtio-net header (the packet socket's
  * PACKET_VNET_HDR, with the same GSO marks as tun0's): injected frames go
  * from the harness's address to the kernel's; frames that do not carry IP
- * are dropped.
+ * are dropped. A TCP packet to be handed over as GSO (see vethGsoSize)
+ * goes as the kernel's own TSO frames go to a NIC: gso_type and gso_size,
+ * hdr_len (Ethernet, IP and TCP headers), and NEEDS_CSUM with csum_start
+ * at the TCP header, csum_offset at its checksum field, and the
+ * pseudo-header sum in that field (CHECKSUM_PARTIAL: the receiving side
+ * trusts it, as it trusts a frame from a NIC that checked it). The capture
+ * keeps the packet as the script built it, with its full checksum.
  */
-export function ethernetFraming(src: Buffer, dst: Buffer): LinkFraming {
+export function ethernetFraming(src: Buffer, dst: Buffer, mtu: number): LinkFraming {
   const header = (type: number): Buffer => {
     const h = Buffer.alloc(ETH_HLEN);
     dst.copy(h, 0);
@@ -61,25 +107,38 @@ export function ethernetFraming(src: Buffer, dst: Buffer): LinkFraming {
   };
   const eth4 = header(ETH_P_IP);
   const eth6 = header(ETH_P_IPV6);
+  const IP_AT = VNET_HDR_LEN + ETH_HLEN;
   return {
     linkType: 'ethernet',
     captureOffset: VNET_HDR_LEN,
     decode(frame: Buffer): DecodedFrame | null {
-      if (frame.length < VNET_HDR_LEN + ETH_HLEN) return null;
+      if (frame.length < IP_AT) return null;
       const type = frame.readUInt16BE(VNET_HDR_LEN + 12);
       if (type !== ETH_P_IP && type !== ETH_P_IPV6) return null;
-      return { ip: frame.subarray(VNET_HDR_LEN + ETH_HLEN), gsoType: frame[1]! & 0x7f, gsoSize: frame.readUInt16LE(4) };
+      return { ip: frame.subarray(IP_AT), gsoType: frame[1]! & 0x7f, gsoSize: frame.readUInt16LE(4) };
     },
     encode(ip: Buffer, gsoMss: number): Buffer {
       const v6 = ip[0]! >> 4 === 6;
-      const frame = Buffer.alloc(VNET_HDR_LEN + ETH_HLEN + ip.length);
-      if (gsoMss > 0) {
-        frame[1] = v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4;
-        frame.writeUInt16LE(gsoMss, 4);
-      }
+      const frame = Buffer.alloc(IP_AT + ip.length);
       (v6 ? eth6 : eth4).copy(frame, VNET_HDR_LEN);
-      ip.copy(frame, VNET_HDR_LEN + ETH_HLEN);
+      ip.copy(frame, IP_AT);
+      const gso = vethGsoSize(ip, gsoMss, mtu);
+      if (gso > 0) {
+        const t = tcpHeaderOffset(ip);
+        const l4Len = ip.length - t;
+        frame[0] = VNET_F_NEEDS_CSUM;
+        frame[1] = v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4;
+        frame.writeUInt16LE(ETH_HLEN + t + (ip[t + 12]! >> 4) * 4, 2); // hdr_len
+        frame.writeUInt16LE(gso, 4); // gso_size
+        frame.writeUInt16LE(ETH_HLEN + t, 6); // csum_start
+        frame.writeUInt16LE(TCP_CHECK, 8); // csum_offset
+        frame.writeUInt16BE(foldSum(pseudoHeaderSum(ip, 0, PROTO_TCP, l4Len)), IP_AT + t + TCP_CHECK);
+      }
       return frame;
+    },
+    captured(frame: Buffer, ip: Buffer): Buffer {
+      if ((frame[0]! & VNET_F_NEEDS_CSUM) === 0) return frame.subarray(VNET_HDR_LEN);
+      return Buffer.concat([frame.subarray(VNET_HDR_LEN, IP_AT), ip]);
     },
   };
 }
@@ -124,7 +183,7 @@ export function openVethDevice(config: NetworkPlan): VethDevice {
   }
   const s = sock;
   const kernelMac = linkStats(VETH_KERNEL_IF).mac;
-  const framing = ethernetFraming(macBytes(s.mac), macBytes(kernelMac));
+  const framing = ethernetFraming(macBytes(s.mac), macBytes(kernelMac), config.mtu);
   let received = 0;
   let closed = false;
   return {

@@ -9,7 +9,7 @@
  */
 import type { CaptureLog, CaptureRecord } from '../evidence/capture-log.js';
 import { waitUntil } from './clock-wait.js';
-import { nowNs } from '../native/addon.js';
+import { errnoName, nowNs, strerror } from '../native/addon.js';
 import type { DeviceIo, DeviceReader, LinkFraming } from '../backend/system-under-test.js';
 
 /** How long receive() waits on the reader thread directly before yielding to the event loop. */
@@ -115,9 +115,11 @@ export class NetDevice {
     const frame = this.framing.encode(ip, gsoMss);
     await waitUntil(atNs);
     const r = this.io.write(frame);
-    if (r.ret < 0) throw new TunWriteError(`tun write failed: errno ${r.errno}`);
+    if (r.ret < 0) {
+      throw new TunWriteError(`the device refused the ${frame.length}-byte frame: ${errnoName(r.errno)} (${strerror(r.errno)})`);
+    }
     this.injectionErrorsNs.push(r.tsNs - atNs);
-    const kept = this.framing.linkType === 'raw-ip' ? ip : frame.subarray(this.framing.captureOffset);
+    const kept = this.framing.linkType === 'raw-ip' ? ip : this.framing.captured?.(frame, ip) ?? frame.subarray(this.framing.captureOffset);
     this.capture.add({ data: kept, tsNs: r.tsNs, direction: 'in', comment });
     this.onPacketHook?.(kept, r.tsNs, 'in');
     return r.tsNs;
