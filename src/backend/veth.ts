@@ -64,25 +64,26 @@ function tcpHeaderOffset(ip: Buffer): number {
  *
  * A frame longer than the link's MTU leaves an AF_PACKET socket only as a
  * GSO frame (packet_snd() refuses it with EMSGSIZE otherwise), and veth
- * hands only GSO skbs longer than the MTU to its peer (is_skb_forwardable()).
- * Over tun the kernel takes such a packet whole, as one skb; here it also
- * arrives whole (veth offers TSO, so the GSO skb is not segmented on its
- * way) but carries a gso_size, which the receiving TCP reads instead of the
- * length when it measures the peer's segment size (tcp_measure_rcv_mss()).
- * So the size is packetdrill's --mss where the script gives one (as over
- * tun), else the largest MSS the MTU allows (MTU - IP header - 20): both
- * clamp to the connection's advertised MSS, as the length over tun does.
+ * hands only GSO skbs longer than the MTU to its peer (is_skb_forwardable()
+ * drops the others). Over tun the kernel takes such a packet whole, as one
+ * skb without GSO marks; here it arrives whole too (veth offers TSO, so the
+ * skb is not segmented on its way), and its gso_size is what the receiving
+ * TCP reads instead of the length when it measures the peer's segments
+ * (tcp_measure_rcv_mss(): the receive MSS it clamps to the advertised MSS,
+ * and, whenever that length differs from the current receive MSS, the
+ * payload-to-truesize ratio its window is computed with). So where the
+ * script gives packetdrill's --mss and the segment is longer, --mss (as
+ * tun0 gets it); otherwise, for a segment longer than the MTU, one byte
+ * less than its payload: the largest size that still makes it GSO, so TCP
+ * sees nearly the length it sees over tun (a GSO skb of two segments).
  */
 export function vethGsoSize(ip: Buffer, gsoMss: number, mtu: number): number {
   const t = tcpHeaderOffset(ip);
   if (t < 0 || ip.length < t + 20) return 0;
   const payload = ip.length - t - (ip[t + 12]! >> 4) * 4;
   if (gsoMss > 0 && payload > gsoMss) return gsoMss;
-  if (ip.length <= mtu) return 0;
-  const linkMss = mtu - (ip[0]! >> 4 === 6 ? 40 : 20) - 20;
-  // With long options the headers alone may eat into linkMss: then the
-  // payload that fits one MTU-sized frame, which the payload exceeds.
-  return payload > linkMss ? linkMss : mtu - ip.length + payload;
+  if (ip.length <= mtu || payload < 2) return 0;
+  return Math.min(payload - 1, 0xffff);
 }
 
 /**
@@ -91,11 +92,13 @@ export function vethGsoSize(ip: Buffer, gsoMss: number, mtu: number): number {
  * from the harness's address to the kernel's; frames that do not carry IP
  * are dropped. A TCP packet to be handed over as GSO (see vethGsoSize)
  * goes as the kernel's own TSO frames go to a NIC: gso_type and gso_size,
- * hdr_len (Ethernet, IP and TCP headers), and NEEDS_CSUM with csum_start
- * at the TCP header, csum_offset at its checksum field, and the
- * pseudo-header sum in that field (CHECKSUM_PARTIAL: the receiving side
- * trusts it, as it trusts a frame from a NIC that checked it). The capture
- * keeps the packet as the script built it, with its full checksum.
+ * NEEDS_CSUM with csum_start at the TCP header, csum_offset at its checksum
+ * field and the pseudo-header sum in that field (CHECKSUM_PARTIAL: the
+ * receiving side trusts it, as it trusts a frame from a NIC that checked
+ * it), and hdr_len the Ethernet, IP and TCP headers (the linear part
+ * packet_snd() allocates; the payload goes into pages, as tun puts it).
+ * The capture keeps the packet as the script built it, with its full
+ * checksum.
  */
 export function ethernetFraming(src: Buffer, dst: Buffer, mtu: number): LinkFraming {
   const header = (type: number): Buffer => {

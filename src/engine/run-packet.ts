@@ -8,7 +8,7 @@ import type { PacketSpec } from '../script/ast.js';
 import { buildScriptPacket, PacketBuildError, type ScriptPacket } from './build-packet.js';
 import type { CaptureLog } from '../evidence/capture-log.js';
 import { TestFailure } from './errors.js';
-import type { LivePacket, NetDevice } from './netdev.js';
+import { TunWriteError, type LivePacket, type NetDevice } from './netdev.js';
 import {
   findTcpTimestamp, forEachSackBlock, layoutOf, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP,
   rawTcpOptions, readAddr, writeAddr, type Layout,
@@ -203,7 +203,13 @@ export class PacketRunner {
     const atNs = this.ctx.clock.liveNs(ev.times.usecs);
     const gso = l.proto === PROTO_TCP ? this.ctx.config.mss : 0;
     const note = `script line ${ev.line}: < ${packetText(pkt.buf, l, { parseAce: pkt.parseAce, winNoCheck: pkt.winNoCheck })}`;
-    const tsNs = await this.dev.inject(live, atNs, gso, note);
+    let tsNs: bigint;
+    try {
+      tsNs = await this.dev.inject(live, atNs, gso, note);
+    } catch (e) {
+      if (e instanceof TunWriteError) throw new TestFailure('packet', ev.line, `error writing packet: ${e.message}`);
+      throw e;
+    }
     this.ctx.lastCompletionNs = tsNs;
     this.opts.verbose?.(`inbound injected packet: ${dumpTime(this.ctx.clock.scriptUsecs(tsNs))} ${packetText(live, l, pkt)}`);
     if (this.ctx.numEvents > 0) checkEventTime(this.ctx, ev, tsNs);

@@ -6,9 +6,11 @@
  */
 import { beforeAll, describe, expect, test } from 'vitest';
 import { nativeBinding, nowNs, SYS, useNativeBinding } from '../../src/native/addon.js';
-import { NetDevice } from '../../src/engine/netdev.js';
+import { NetDevice, TunWriteError } from '../../src/engine/netdev.js';
 import { CaptureLog } from '../../src/evidence/capture-log.js';
 import { VNET_FRAMING, VNET_GSO_TCPV4, VNET_HDR_LEN } from '../../src/backend/tun-device.js';
+import { ethernetFraming, VNET_F_NEEDS_CSUM } from '../../src/backend/veth.js';
+import { encodePacket } from '../../src/packet/index.js';
 import type { DeviceFrame, DeviceIo } from '../../src/backend/system-under-test.js';
 import { fakeNativeBinding, type FakeBinding } from '../fakes/native-binding.js';
 
@@ -80,6 +82,40 @@ describe('engine device with a fake native binding', () => {
     expect(capture.records[0]!.comment).toBe('line 3');
     expect(nd.injectionErrorsNs).toHaveLength(1);
     expect(seen).toEqual([['in', ip.length]]);
+    nd.stop();
+  });
+
+  test('a frame the device refuses is an error naming the errno, and nothing goes into the capture', async () => {
+    const dev = fakeDevice();
+    dev.io.write = () => ({ tsNs: nowNs(), ret: -1, errno: 11 });
+    const capture = new CaptureLog();
+    const nd = new NetDevice(dev.io, capture);
+    nd.start();
+    await expect(nd.inject(ipv4([1]), nowNs(), 0, 'line 4')).rejects.toThrow(TunWriteError);
+    await expect(nd.inject(ipv4([1]), nowNs(), 0, 'line 4')).rejects.toThrow(/refused the 31-byte frame: EAGAIN \(/);
+    expect(capture.records).toHaveLength(0);
+    nd.stop();
+  });
+
+  test('over veth framing a GSO frame goes out with its partial checksum and the capture keeps the full one', async () => {
+    const dev = fakeDevice();
+    const framing = ethernetFraming(Buffer.from([2, 0, 0, 0, 0, 1]), Buffer.from([2, 0, 0, 0, 0, 2]), 1500);
+    const io: DeviceIo = { ...dev.io, framing };
+    const capture = new CaptureLog();
+    const nd = new NetDevice(io, capture);
+    nd.start();
+    const ip = encodePacket({
+      ipv4: { src: '192.0.2.1', dst: '192.168.0.1' },
+      tcp: { srcPort: 5000, dstPort: 8080, seq: 1, ack: 1, flags: '.', window: 100 },
+      payload: 3000,
+    });
+    await nd.inject(ip, nowNs(), 0, 'line 5');
+    const frame = dev.written[0]!;
+    expect(frame[0]).toBe(VNET_F_NEEDS_CSUM);
+    expect(frame.readUInt16BE(VNET_HDR_LEN + 14 + 36)).not.toBe(ip.readUInt16BE(36));
+    const kept = capture.records[0]!.data;
+    expect(kept.length).toBe(14 + ip.length);
+    expect(kept.subarray(14).equals(ip)).toBe(true);
     nd.stop();
   });
 

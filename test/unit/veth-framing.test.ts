@@ -66,7 +66,7 @@ describe('veth framing: TCP segments larger than the MTU go as GSO frames', () =
     expect(frame[0]).toBe(VNET_F_NEEDS_CSUM);
     expect(frame[1]).toBe(VNET_GSO_TCPV4);
     expect(frame.readUInt16LE(2)).toBe(ETH + 20 + 20); // hdr_len: Ethernet + IP + TCP headers
-    expect(frame.readUInt16LE(4)).toBe(1460); // gso_size: the MSS the MTU allows
+    expect(frame.readUInt16LE(4)).toBe(9999); // gso_size: the largest that keeps it GSO
     expect(frame.readUInt16LE(6)).toBe(ETH + 20); // csum_start: the TCP header
     expect(frame.readUInt16LE(8)).toBe(16); // csum_offset: TCP's checksum field
     // The checksum field holds the pseudo-header sum over the whole segment (CHECKSUM_PARTIAL).
@@ -91,13 +91,13 @@ describe('veth framing: TCP segments larger than the MTU go as GSO frames', () =
     expect(f.captured!(small, tcp4(100)).equals(small.subarray(VNET_HDR_LEN))).toBe(true);
   });
 
-  it('IPv6: TCPV6 and the MSS of its MTU (1520 - 40 - 20)', () => {
+  it('IPv6: TCPV6, the checksum after the 40-byte header', () => {
     const f6 = ethernetFraming(harness, kernel, 1520);
     const ip = tcp6(20000);
     const frame = f6.encode(ip, 0);
     expect(frame[0]).toBe(VNET_F_NEEDS_CSUM);
     expect(frame[1]).toBe(VNET_GSO_TCPV6);
-    expect(frame.readUInt16LE(4)).toBe(1460);
+    expect(frame.readUInt16LE(4)).toBe(19999);
     expect(frame.readUInt16LE(6)).toBe(ETH + 40);
     expect(frame.readUInt16BE(VNET_HDR_LEN + ETH + 40 + 16)).toBe(foldSum(pseudoHeaderSum(ip, 0, 6, ip.length - 40)));
   });
@@ -108,24 +108,26 @@ describe('veth framing: TCP segments larger than the MTU go as GSO frames', () =
     expect(vethGsoSize(tcp4(1200), 1000, 1500)).toBe(1000);
     const frame = f.encode(tcp4(1200), 1000);
     expect([frame[0], frame[1], frame.readUInt16LE(4)]).toEqual([VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, 1000]);
-    // --mss larger than the segment, the segment larger than the MTU: the link's MSS.
-    expect(vethGsoSize(tcp4(5000), 9000, 1500)).toBe(1460);
+    // --mss larger than the segment, the segment larger than the MTU: GSO all the same.
+    expect(vethGsoSize(tcp4(5000), 9000, 1500)).toBe(4999);
   });
 
   it('leaves alone what fits, and what is not TCP', () => {
     expect(vethGsoSize(tcp4(1460), 0, 1500)).toBe(0);
     expect(vethGsoSize(tcp4(1461), 0, 1500)).toBe(1460);
+    expect(vethGsoSize(tcp4(60000), 0, 1500)).toBe(59999);
     expect(vethGsoSize(tcp4(1000), 1000, 1500)).toBe(0);
     const udp = encodePacket({ ipv4: { src: '192.0.2.1', dst: '192.168.0.1' }, udp: { srcPort: 1, dstPort: 2 }, payload: 3000 } as Parameters<typeof encodePacket>[0]);
     expect(vethGsoSize(udp, 0, 1500)).toBe(0);
     expect(f.encode(udp, 0).subarray(0, VNET_HDR_LEN).equals(Buffer.alloc(VNET_HDR_LEN))).toBe(true);
   });
 
-  it('with long TCP options just over the MTU, the payload that fits one frame', () => {
-    // 20 + 32 header bytes: 1449 payload bytes make 1501; linkMss 1460 would not be below the payload.
+  it('counts the TCP options as header, not payload', () => {
+    // 20 + 32 header bytes: 1449 payload bytes make 1501.
     const ip = tcp4(1449, true);
     expect(ip.length).toBe(1501);
     expect(vethGsoSize(ip, 0, 1500)).toBe(1448);
-    expect(vethGsoSize(tcp4(3000, true), 0, 1500)).toBe(1460);
+    expect(vethGsoSize(tcp4(1448, true), 0, 1500)).toBe(0);
+    expect(f.encode(ip, 0).readUInt16LE(2)).toBe(ETH + 20 + 32);
   });
 });
