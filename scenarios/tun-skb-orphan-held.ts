@@ -39,9 +39,9 @@ function verify(ev: ScenarioEvidence) {
       check('no FIN retransmission reached the TUN reader', r.wire.finRetransmissions === 0 && r.wire.finTransmissions === 1,
         `${r.wire.finTransmissions} FIN transmission(s) at ${r.wire.timesMs.map((t) => (t / 1000).toFixed(3)).join(', ')} s`),
       check('the check reports the signature', r.finding === 'lost-in-host', r.text),
-      check('wmem_alloc (skmem t) stays up while the kernel backs off: the held skbs are still charged to the socket',
-        r.wmem !== null && r.wmem.heldThroughBackoff && r.wmem.maxBytes > 0,
-        r.wmem ? `wmem_alloc up to ${r.wmem.maxBytes} B, > 0 in ${r.wmem.heldSamples}/${r.wmem.samples} CLOSING samples` : 'no skmem in the timeline'),
+      check('skmem t (sk_wmem_alloc) stays up while the kernel backs off: the held skbs are still charged to the socket',
+        r.skmemT !== null && r.skmemT.heldThroughBackoff && r.skmemT.maxBytes > 0,
+        r.skmemT ? `skmem t up to ${r.skmemT.maxBytes} B, > 0 in ${r.skmemT.heldSamples}/${r.skmemT.samples} CLOSING samples` : 'no skmem in the timeline'),
     ],
     {
       failSummary: `the control did not show the signature: ${r.text} — ${d.headline}`,

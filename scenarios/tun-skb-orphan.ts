@@ -37,9 +37,9 @@ function verify(ev: ScenarioEvidence) {
         `${r.wire.finRetransmissions} of ${r.kernel.attempted} on the wire (${r.text})`),
       check('none was held back in a host queue', r.kernel.spuriousRtxHostQueues === 0,
         `TcpExtTCPSpuriousRtxHostQueues ${r.kernel.spuriousRtxHostQueues}`),
-      check('wmem_alloc (skmem t) drops to 0 right after each transmission: the device released the skb',
-        r.wmem !== null && r.wmem.afterEachFin.length > 0 && r.wmem.afterEachFin.every((v) => v === 0),
-        r.wmem ? `wmem_alloc after each FIN: ${r.wmem.afterEachFin.map((v) => v ?? '-').join(', ')} B` : 'no skmem in the timeline'),
+      check('skmem t (sk_wmem_alloc) drops to 0 right after each transmission: the device released the skb',
+        r.skmemT !== null && r.skmemT.afterEachFin.length > 0 && r.skmemT.afterEachFin.every((v) => v === 0),
+        r.skmemT ? `skmem t after each FIN: ${r.skmemT.afterEachFin.map((v) => v ?? '-').join(', ')} B` : 'no skmem in the timeline'),
     ],
     {
       failSummary: `${r.text}: the kernel attempted ${r.kernel.attempted} FIN retransmissions, the TUN reader received ${r.wire.finRetransmissions} — ${d.headline}`,

@@ -39,11 +39,6 @@ export interface SkbOrphanReport {
     retransFail: number;
     /** Retransmissions the kernel attempted: loss probes + timeouts that backed off. */
     attempted: number;
-    /**
-     * skmem t (sk_wmem_alloc, bytes) of the socket while in the state, as ss
-     * -m showed it: lowest and highest; null when ss printed no skmem.
-     */
-    skmemT: { min: number; max: number } | null;
   };
   wire: {
     /** Transmissions of the kernel's FIN that reached the TUN reader. */
@@ -53,22 +48,26 @@ export interface SkbOrphanReport {
   };
   /** Attempted retransmissions that never reached the reader. */
   missing: number;
-  /**
-   * sk_wmem_alloc (skmem `t`, bytes) of the socket in `state`: an skb the
-   * device has not released stays charged to it, and while it is, the
-   * kernel refuses to retransmit (TcpExtTCPSpuriousRtxHostQueues). null
-   * without skmem in the timeline.
-   */
-  wmem: {
-    /** Samples in the state with skmem, and how many of them had wmem_alloc > 0. */
-    samples: number;
-    heldSamples: number;
-    maxBytes: number;
-    /** After the first backoff: whether every sample still had wmem_alloc > 0. */
-    heldThroughBackoff: boolean;
-    /** wmem_alloc in the socket's state right after each FIN transmission that reached the reader (null: no sample). */
-    afterEachFin: Array<number | null>;
-  } | null;
+  /** skmem `t` of the socket in `state`; null without skmem in the timeline. */
+  skmemT: SkmemT | null;
+}
+
+/**
+ * skmem `t` (sk_wmem_alloc, bytes: what ss -m shows as `t`, sock_diag as
+ * SK_MEMINFO_WMEM_ALLOC) of the socket while in one state. An skb the device
+ * has not released stays charged to the socket, and while it is, the kernel
+ * refuses to retransmit (TcpExtTCPSpuriousRtxHostQueues).
+ */
+export interface SkmemT {
+  /** Samples in the state that carried skmem, and how many of them had t > 0. */
+  samples: number;
+  heldSamples: number;
+  minBytes: number;
+  maxBytes: number;
+  /** After the first backoff: whether every sample still had t > 0. */
+  heldThroughBackoff: boolean;
+  /** t right after each FIN transmission that reached the reader (null: no sample then). */
+  afterEachFin: Array<number | null>;
 }
 
 /**
@@ -97,7 +96,6 @@ export function checkSkbOrphan(ev: ScenarioEvidence, opts: { state?: SsState } =
     spuriousRtxHostQueues: ev.counter('TcpExtTCPSpuriousRtxHostQueues'),
     retransFail: ev.counter('TcpExtTCPRetransFail'),
     attempted: lossProbes + maxBackoff,
-    skmemT: skmemRange(ev, state),
   };
   const wire = {
     finTransmissions: fins.packets.length,
@@ -123,30 +121,32 @@ export function checkSkbOrphan(ev: ScenarioEvidence, opts: { state?: SsState } =
     finding = 'lost-in-host';
     text = 'retransmissions lost inside the host';
   }
-  return { finding, text, kernel, wire, missing, wmem: wmemReport(ev, state, fins.timesMs) };
+  return { finding, text, kernel, wire, missing, skmemT: skmemTIn(ev, state, fins.timesMs) };
 }
 
-function wmemReport(ev: ScenarioEvidence, state: SsState, finTimesMs: readonly number[]): SkbOrphanReport['wmem'] {
-  const points = ev.series('wmem_alloc').filter((p) => p.state === state);
+function skmemTIn(ev: ScenarioEvidence, state: SsState, finTimesMs: readonly number[]): SkmemT | null {
+  const points = ev.series('skmem.t').filter((p) => p.state === state);
   if (points.length === 0) return null;
+  const values = points.map((p) => p.value);
   const backedOff = ev.rto(state).find((r) => r.backoff >= 1);
   const after = backedOff ? points.filter((p) => p.tMs >= backedOff.tMs) : [];
   return {
     samples: points.length,
-    heldSamples: points.filter((p) => p.value > 0).length,
-    maxBytes: Math.max(...points.map((p) => p.value)),
+    heldSamples: values.filter((v) => v > 0).length,
+    minBytes: Math.min(...values),
+    maxBytes: Math.max(...values),
     heldThroughBackoff: after.length > 0 && after.every((p) => p.value > 0),
     afterEachFin: finTimesMs.map((t) => ev.stateAt(t)?.socket.skmem?.t ?? null),
   };
 }
 
-function skmemRange(ev: ScenarioEvidence, state: SsState): { min: number; max: number } | null {
-  const ts = ev.socket().flatMap((s) => (s.socket?.state === state && s.socket.skmem ? [s.socket.skmem.t] : []));
-  return ts.length === 0 ? null : { min: Math.min(...ts), max: Math.max(...ts) };
+/** `min..max` bytes, or `-` without skmem. */
+export function skmemTRange(t: SkmemT | null): string {
+  return t === null ? '-' : t.minBytes === t.maxBytes ? String(t.minBytes) : `${t.minBytes}..${t.maxBytes}`;
 }
 
-function skmemText(t: SkbOrphanReport['kernel']['skmemT']): string {
-  return t === null ? '-' : t.min === t.max ? String(t.min) : `${t.min}..${t.max}`;
+function afterEachFinText(t: SkmemT): string {
+  return t.afterEachFin.map((v) => (v === null ? '-' : String(v))).join(', ');
 }
 
 /** The report's numbers, flat, for a verdict. */
@@ -161,15 +161,14 @@ export function skbOrphanNumbers(r: SkbOrphanReport): Record<string, number | st
     'kernel: TcpRetransSegs': r.kernel.retransSegs,
     'kernel: TcpExtTCPSpuriousRtxHostQueues': r.kernel.spuriousRtxHostQueues,
     'kernel: TcpExtTCPRetransFail': r.kernel.retransFail,
-    'kernel: ss skmem t (bytes)': skmemText(r.kernel.skmemT),
     'kernel: retransmissions attempted (probes + backoffs)': r.kernel.attempted,
     'wire: FIN transmissions': r.wire.finTransmissions,
     'wire: FIN retransmissions': r.wire.finRetransmissions,
     'missing on the wire': r.missing,
-    'kernel: wmem_alloc (skmem t) max (B)': r.wmem ? r.wmem.maxBytes : null,
-    'kernel: samples with wmem_alloc > 0': r.wmem ? `${r.wmem.heldSamples}/${r.wmem.samples}` : null,
-    'kernel: wmem_alloc held through the backoff': r.wmem ? r.wmem.heldThroughBackoff : null,
-    'kernel: wmem_alloc right after each FIN (B)': r.wmem ? r.wmem.afterEachFin.map((v) => (v === null ? '-' : String(v))).join(', ') : null,
+    'kernel: skmem t (B)': skmemTRange(r.skmemT),
+    'kernel: skmem t > 0 in samples': r.skmemT ? `${r.skmemT.heldSamples}/${r.skmemT.samples}` : null,
+    'kernel: skmem t held through the backoff': r.skmemT ? r.skmemT.heldThroughBackoff : null,
+    'kernel: skmem t right after each FIN (B)': r.skmemT ? afterEachFinText(r.skmemT) : null,
   };
 }
 
@@ -188,9 +187,8 @@ export function skbOrphanTable(r: SkbOrphanReport): Table {
       ['TcpRetransSegs', String(k.retransSegs), '', ''],
       ['TcpExtTCPSpuriousRtxHostQueues', String(k.spuriousRtxHostQueues), '', ''],
       ['TcpExtTCPRetransFail', String(k.retransFail), '', ''],
-      ['ss skmem t (bytes)', skmemText(k.skmemT), '', ''],
       ['attempted (probes + backoffs)', String(k.attempted), 'missing on the wire', String(r.missing)],
-      ['wmem_alloc max (skmem t)', r.wmem ? String(r.wmem.maxBytes) : '-', 'wmem_alloc after each FIN', r.wmem ? r.wmem.afterEachFin.map((v) => v ?? '-').join(' ') : '-'],
+      ['skmem t (B)', skmemTRange(r.skmemT), 'skmem t after each FIN (B)', r.skmemT ? afterEachFinText(r.skmemT) : '-'],
     ],
   };
 }

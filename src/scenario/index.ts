@@ -55,7 +55,7 @@ export {
   type RtoAgreementOptions,
   type RtoObservation,
 } from './backoff.js';
-export { checkSkbOrphan, skbOrphanNumbers, skbOrphanTable, type SkbOrphanReport, type SkbOrphanFinding } from './checks.js';
+export { checkSkbOrphan, skbOrphanNumbers, skbOrphanTable, skmemTRange, type SkbOrphanReport, type SkbOrphanFinding, type SkmemT } from './checks.js';
 export {
   diagnoseTunOrphan,
   tunOrphanEvidence,

@@ -12,7 +12,7 @@ import { parseSs, type SsSocket } from '../../src/evidence/ss-parser.js';
 import { socketStateFromSs } from '../../src/evidence/socket-state.js';
 import { encodePacket } from '../../src/packet/index.js';
 import { checkExponentialBackoff, checkRtoAgreement } from '../../src/scenario/backoff.js';
-import { checkSkbOrphan } from '../../src/scenario/checks.js';
+import { checkSkbOrphan, skbOrphanNumbers, skbOrphanTable } from '../../src/scenario/checks.js';
 import { ScenarioEvidence, type EvidenceData } from '../../src/scenario/evidence.js';
 import { packetsFromCapture, transmissionsOf, type Packet } from '../../src/scenario/packets.js';
 import { disappearance, rtoSamples, stateSpans, timeInState, trackSocket, type SsPoint } from '../../src/scenario/sockets.js';
@@ -93,6 +93,8 @@ interface SockSpec {
   retrans?: [number, number];
   timer?: string;
   ino?: number;
+  /** skmem t (ss -m), when the sample has skmem. */
+  skmemT?: number;
 }
 
 /** One socket as iproute2 6.1 prints it with -tinoeH, parsed. */
@@ -101,8 +103,9 @@ function sock(s: SockSpec): SsSocket {
   const extra = [s.rto !== undefined ? `rto:${s.rto}` : '', s.backoff ? `backoff:${s.backoff}` : '', s.retrans ? `unacked:1 retrans:${s.retrans[0]}/${s.retrans[1]}` : '']
     .filter(Boolean)
     .join(' ');
+  const skmem = s.skmemT === undefined ? '' : ` skmem:(r0,rb131072,t${s.skmemT},tb46080,f0,w0,o0,bl0,d0)`;
   const text = `${s.state.padEnd(10)} 1      1      ${LOCAL}:8080      ${REMOTE}:40000${timer} ino:${s.ino ?? 0} sk:1 cgroup:/ <->\n` +
-    `\t sack bbr wscale:7,10 ${extra} rtt:46.5/23.5 mss:1460 pmtu:1500 rcvmss:536 advmss:1460 cwnd:1 bytes_acked:1001 segs_out:8 segs_in:4 lastsnd:10 lastrcv:10 lastack:10 rcv_space:14600 rcv_ssthresh:64076 snd_wnd:32768\n`;
+    `\t${skmem} sack bbr wscale:7,10 ${extra} rtt:46.5/23.5 mss:1460 pmtu:1500 rcvmss:536 advmss:1460 cwnd:1 bytes_acked:1001 segs_out:8 segs_in:4 lastsnd:10 lastrcv:10 lastack:10 rcv_space:14600 rcv_ssthresh:64076 snd_wnd:32768\n`;
   const parsed = parseSs(text);
   expect(parsed).toHaveLength(1);
   return parsed[0]!;
@@ -114,20 +117,21 @@ function point(ms: number, socks: SsSocket[]): SsPoint {
   return { tMs: ms, endMs: ms + 8, sockets: [LISTENER, ...socks].map(socketStateFromSs) };
 }
 
-/** ss every 100 ms for the closing case, as the kernel showed it. */
-function closingSamples(): SsPoint[] {
+/** ss every 100 ms for the closing case, as the kernel showed it; `skmemT(t)` gives skmem t per sample. */
+function closingSamples(skmemT?: (tMs: number) => number): SsPoint[] {
   const out: SsPoint[] = [];
   for (let t = 50; t <= 3050; t += 100) {
-    let s: SsSocket | null;
-    if (t < 100) s = null;
-    else if (t < 200) s = sock({ state: 'SYN-RECV', timer: 'on,900ms,0' });
-    else if (t < 400) s = sock({ state: 'ESTAB', rto: 296 });
-    else if (t < 500) s = sock({ state: 'FIN-WAIT-1', rto: 296, timer: 'on,200ms,0', retrans: [0, 0] });
-    else if (t < 712) s = sock({ state: 'CLOSING', rto: 296, timer: 'on,100ms,0', retrans: [0, 0] });
-    else if (t < 1036) s = sock({ state: 'CLOSING', rto: 296, timer: 'on,200ms,0', retrans: [0, 1] });
-    else if (t < 1640) s = sock({ state: 'CLOSING', rto: 592, backoff: 1, timer: 'on,500ms,1', retrans: [1, 2] });
-    else if (t < 2830) s = sock({ state: 'CLOSING', rto: 1184, backoff: 2, timer: 'on,1.100ms,2', retrans: [1, 3] });
-    else s = null;
+    let spec: SockSpec | null;
+    if (t < 100) spec = null;
+    else if (t < 200) spec = { state: 'SYN-RECV', timer: 'on,900ms,0' };
+    else if (t < 400) spec = { state: 'ESTAB', rto: 296 };
+    else if (t < 500) spec = { state: 'FIN-WAIT-1', rto: 296, timer: 'on,200ms,0', retrans: [0, 0] };
+    else if (t < 712) spec = { state: 'CLOSING', rto: 296, timer: 'on,100ms,0', retrans: [0, 0] };
+    else if (t < 1036) spec = { state: 'CLOSING', rto: 296, timer: 'on,200ms,0', retrans: [0, 1] };
+    else if (t < 1640) spec = { state: 'CLOSING', rto: 592, backoff: 1, timer: 'on,500ms,1', retrans: [1, 2] };
+    else if (t < 2830) spec = { state: 'CLOSING', rto: 1184, backoff: 2, timer: 'on,1.100ms,2', retrans: [1, 3] };
+    else spec = null;
+    const s = spec ? sock(skmemT ? { ...spec, skmemT: skmemT(t) } : spec) : null;
     out.push(point(t, s ? [s] : []));
   }
   return out;
@@ -352,6 +356,30 @@ describe('tun skb_orphan check', () => {
     expect(r.text).toBe('retransmissions lost inside the host');
     expect(r.missing).toBe(3);
     expect(r.kernel.spuriousRtxHostQueues).toBe(2);
+  });
+  it('skmem t in the state, once: range, samples held, through the backoff, after each FIN', () => {
+    // Charged from the first retransmission on, as when the device keeps the skbs.
+    const ev = evidence(CLOSING_SEGS, closingSamples((t) => (t >= 750 ? 1280 : 0)), { TcpExtTCPLossProbes: 1 });
+    const r = checkSkbOrphan(ev);
+    expect(r.skmemT).toEqual({
+      samples: 23, heldSamples: 21, minBytes: 0, maxBytes: 1280, heldThroughBackoff: true,
+      afterEachFin: [0, 1280, 1280, 1280],
+    });
+    const n = skbOrphanNumbers(r);
+    expect(n['kernel: skmem t (B)']).toBe('0..1280');
+    expect(n['kernel: skmem t > 0 in samples']).toBe('21/23');
+    expect(n['kernel: skmem t right after each FIN (B)']).toBe('0, 1280, 1280, 1280');
+    // One value, one name: nothing else in the numbers speaks of wmem.
+    expect(Object.keys(n).filter((k) => /skmem|wmem/.test(k))).toEqual([
+      'kernel: skmem t (B)', 'kernel: skmem t > 0 in samples', 'kernel: skmem t held through the backoff', 'kernel: skmem t right after each FIN (B)',
+    ]);
+    expect(skbOrphanTable(r).rows.filter((row) => row.some((c) => /skmem|wmem/.test(c)))).toHaveLength(1);
+    // Released at once: 0 throughout.
+    const fixed = checkSkbOrphan(evidence(CLOSING_SEGS, closingSamples(() => 0), {}));
+    expect(fixed.skmemT).toMatchObject({ minBytes: 0, maxBytes: 0, heldSamples: 0, heldThroughBackoff: false, afterEachFin: [0, 0, 0, 0] });
+    expect(skbOrphanNumbers(fixed)['kernel: skmem t (B)']).toBe('0');
+    // Without skmem in the samples there is no value, not a zero.
+    expect(checkSkbOrphan(evidence(CLOSING_SEGS, closingSamples(), {})).skmemT).toBeNull();
   });
   it('no verdict without samples in the state or without attempts', () => {
     expect(checkSkbOrphan(evidence(CLOSING_SEGS, [], {})).finding).toBe('inconclusive');
