@@ -7,7 +7,8 @@
  */
 import type { IcmpSpec, IpInfo, PacketSpec, TcpOption, TcpSpec, UdpSpec } from '../script/ast.js';
 import { icmpTypeAndCode as parserIcmpTypeAndCode } from '../script/parser.js';
-import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, layoutOf, type Layout } from './packet-layout.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../packet/protocols.js';
+import { layoutOf, type Layout } from '../packet/layout.js';
 
 export const TTL_CHECK_NONE = 255;
 
@@ -175,7 +176,7 @@ function buildTcp(spec: PacketSpec, l4: TcpSpec, family: 4 | 6): ScriptPacket {
     throw new PacketBuildError('window must be specified for inbound packets');
   }
   const buf = Buffer.alloc(total);
-  const t = writeIpHeader(buf, family, total, spec.ipInfo, PROTO_TCP);
+  const t = writeIpHeader(buf, family, total, spec.ipInfo, IPPROTO_TCP);
   buf.writeUInt16BE(l4.srcPort ?? 0, t);
   buf.writeUInt16BE(l4.dstPort ?? 0, t + 2);
   buf.writeUInt32BE(l4.startSeq >>> 0, t + 4);
@@ -205,7 +206,7 @@ function buildUdp(spec: PacketSpec, l4: UdpSpec, family: 4 | 6): ScriptPacket {
   const ipLen = family === 4 ? 20 : 40;
   const total = ipLen + 8 + l4.payloadBytes;
   const buf = Buffer.alloc(total);
-  const u = writeIpHeader(buf, family, total, spec.ipInfo, PROTO_UDP);
+  const u = writeIpHeader(buf, family, total, spec.ipInfo, IPPROTO_UDP);
   buf.writeUInt16BE(l4.srcPort ?? 0, u);
   buf.writeUInt16BE(l4.dstPort ?? 0, u + 2);
   buf.writeUInt16BE(8 + l4.payloadBytes, u + 4);
@@ -224,7 +225,7 @@ export function icmpTypeAndCode(family: 4 | 6, type: string, code: string | unde
 
 function buildIcmp(spec: PacketSpec, l4: IcmpSpec, family: 4 | 6): ScriptPacket {
   const ipLen = family === 4 ? 20 : 40;
-  const proto = family === 4 ? PROTO_ICMP : PROTO_ICMPV6;
+  const proto = family === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
   const echoedProto = l4.echoed.proto;
   const echoedBytes = echoedProto === 'raw' ? 0 : ipLen + 8;
   const icmpBytes = echoedProto === 'raw' ? l4.echoed.payloadBytes : 8 + echoedBytes;
@@ -251,7 +252,7 @@ function buildIcmp(spec: PacketSpec, l4: IcmpSpec, family: 4 | 6): ScriptPacket 
   }
   if (echoedBytes) {
     const e = i + 8;
-    const eproto = echoedProto === 'tcp' ? PROTO_TCP : PROTO_UDP;
+    const eproto = echoedProto === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
     const l4len = echoedProto === 'tcp' ? 20 : 8;
     const echoedIpTotal = ipLen + l4len + l4.echoed.payloadBytes;
     const hdr = Buffer.alloc(ipLen);

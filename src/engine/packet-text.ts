@@ -4,7 +4,9 @@
  * exactly as packetdrill prints its "script packet" and "actual packet"
  * lines.
  */
-import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, rawTcpOptions, type Layout } from './packet-layout.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../packet/protocols.js';
+import { type Layout } from '../packet/layout.js';
+import { tcpOptionPlaces } from '../packet/tcp-options.js';
 
 const ACCECN_LABELS = [['e0b', 'ceb', 'e1b'], ['e1b', 'ceb', 'e0b']] as const;
 
@@ -44,8 +46,8 @@ export function tcpOptionText(buf: Buffer, at: number, len: number): string {
 }
 
 export function tcpOptionsText(buf: Buffer, layout: Layout): string {
-  const { options } = rawTcpOptions(buf, layout.l4, layout.l4HeaderLen);
-  return options.map((o) => tcpOptionText(buf, o.at, o.len)).join(',');
+  const { places } = tcpOptionPlaces(buf, layout.l4 + 20, layout.l4 + layout.l4HeaderLen);
+  return places.map((o) => tcpOptionText(buf, o.at, o.len)).join(',');
 }
 
 export interface TextFlags {
@@ -56,7 +58,7 @@ export interface TextFlags {
 /** Short form, without addresses (packetdrill's DUMP_SHORT). */
 export function packetText(buf: Buffer, layout: Layout, flags: TextFlags = {}): string {
   const t = layout.l4;
-  if (layout.proto === PROTO_TCP) {
+  if (layout.proto === IPPROTO_TCP) {
     const f = buf[t + 13]!;
     const ae = (buf[t + 12]! & 1) !== 0;
     let s = '';
@@ -80,9 +82,9 @@ export function packetText(buf: Buffer, layout: Layout, flags: TextFlags = {}): 
     if (layout.l4HeaderLen > 20) s += `<${tcpOptionsText(buf, layout)}>`;
     return s;
   }
-  if (layout.proto === PROTO_UDP) return `udp (${layout.payloadLen})`;
-  if (layout.proto === PROTO_ICMP) return 'icmpv4';
-  if (layout.proto === PROTO_ICMPV6) return 'icmpv6';
+  if (layout.proto === IPPROTO_UDP) return `udp (${layout.payloadLen})`;
+  if (layout.proto === IPPROTO_ICMP) return 'icmpv4';
+  if (layout.proto === IPPROTO_ICMPV6) return 'icmpv6';
   return `[protocol ${layout.proto}]`;
 }
 

@@ -7,9 +7,9 @@
  */
 import * as native from '../native/addon.js';
 import { buildScriptPacket } from './build-packet.js';
-import { finishChecksums } from './checksums.js';
+import { refreshChecksums } from '../packet/in-place.js';
 import type { SyscallExecutor } from './syscall-events.js';
-import { layoutOf } from './packet-layout.js';
+import { layoutOf } from '../packet/layout.js';
 import { packetText } from './packet-text.js';
 import type { RunEvent } from './state.js';
 
@@ -40,7 +40,7 @@ function warmPackets(events: RunEvent[], family: 4 | 6): void {
     try {
       const p = buildScriptPacket(ev.ast.packet, family);
       const copy = Buffer.from(p.buf);
-      finishChecksums(copy, p.layout);
+      refreshChecksums(copy);
       layoutOf(copy);
       packetText(copy, p.layout, p);
     } catch {

@@ -162,47 +162,73 @@ function typedOption(buf: Buffer, at: number, kind: number, length: number): Tcp
   return { type: 'raw', kind, data: Buffer.from(buf.subarray(dataStart, at + length)) };
 }
 
+/** Where one option sits: its kind byte at `at`, `len` bytes on the wire (1 for EOL and NOP). */
+export interface TcpOptionPlace {
+  kind: number;
+  at: number;
+  len: number;
+}
+
+/**
+ * Walks the options in `buf[start, end)` as packetdrill's option iterator
+ * does: EOL and NOP are one byte each and the walk covers the whole option
+ * area. Calls `visit` for each well-formed option; returns why the walk
+ * stopped early (packetdrill's wording) and where, or undefined.
+ */
+export function walkTcpOptions(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  visit: (place: TcpOptionPlace) => void,
+): { error: string; at: number } | undefined {
+  let at = start;
+  while (at < end) {
+    const kind = buf[at]!;
+    if (kind === TCPOPT_EOL || kind === TCPOPT_NOP) {
+      visit({ kind, at, len: 1 });
+      at += 1;
+      continue;
+    }
+    if (at + 1 >= end) return { error: 'TCP option length byte extends too far', at };
+    const len = buf[at + 1]!;
+    if (len < 2) return { error: 'TCP option with length byte is too short', at };
+    if (at + len > end) return { error: 'TCP option data extends too far', at };
+    visit({ kind, at, len });
+    at += len;
+  }
+  return undefined;
+}
+
+/** The places of the options in `buf[start, end)`, in order, and why the walk stopped early if it did. */
+export function tcpOptionPlaces(buf: Uint8Array, start: number, end: number): { places: TcpOptionPlace[]; error?: string } {
+  const places: TcpOptionPlace[] = [];
+  const stop = walkTcpOptions(buf, start, end, (o) => places.push(o));
+  return stop ? { places, error: stop.error } : { places };
+}
+
 /**
  * Decodes the options in `buf[start, end)`; offsets are reported relative
  * to `tcpOffset` (the start of the TCP header). Never throws.
  */
 export function decodeTcpOptions(buf: Buffer, start: number, end: number, tcpOffset = start - 20): TcpOptionsDecodeResult {
   const options: DecodedTcpOption[] = [];
-  let at = start;
-  while (at < end) {
-    const kind = buf[at]!;
-    if (kind === TCPOPT_EOL || kind === TCPOPT_NOP) {
-      const o = (kind === TCPOPT_EOL ? { type: 'eol' } : { type: 'nop' }) as DecodedTcpOption;
-      o.kind = kind;
-      o.offset = at - tcpOffset;
-      o.length = 1;
-      o.bytes = buf.subarray(at, at + 1);
-      options.push(o);
-      at += 1;
-      continue;
+  let bad: { error: string; at: number } | undefined;
+  const stop = walkTcpOptions(buf, start, end, ({ kind, at, len }) => {
+    if (bad) return;
+    const expected = expectedLength(kind);
+    if (expected !== 0 && len !== expected) {
+      bad = { error: `bad TCP option length: was ${len} but expected ${expected}`, at };
+      return;
     }
-    let error: string | undefined;
-    let length = 0;
-    if (at + 1 >= end) {
-      error = 'TCP option length byte extends too far';
-    } else {
-      length = buf[at + 1]!;
-      const expected = expectedLength(kind);
-      if (length < 2) error = 'TCP option with length byte is too short';
-      else if (at + length > end) error = 'TCP option data extends too far';
-      else if (expected !== 0 && length !== expected) {
-        error = `bad TCP option length: was ${length} but expected ${expected}`;
-      }
-    }
-    if (error !== undefined) return { options, error, errorOffset: at - tcpOffset };
-    const o = typedOption(buf, at, kind, length) as DecodedTcpOption;
+    const o = (len === 1 ? { type: kind === TCPOPT_EOL ? 'eol' : 'nop' } : typedOption(buf, at, kind, len)) as DecodedTcpOption;
     o.kind = kind;
     o.offset = at - tcpOffset;
-    o.length = length;
-    o.bytes = buf.subarray(at, at + length);
+    o.length = len;
+    o.bytes = buf.subarray(at, at + len);
     options.push(o);
-    at += length;
-  }
+  });
+  const first = bad ?? stop;
+  if (first !== undefined) return { options, error: first.error, errorOffset: first.at - tcpOffset };
   return { options };
 }
 

@@ -11,7 +11,12 @@ import {
   parseTcpFlags,
   TTL_CHECK_NONE,
 } from '../../src/engine/build-packet.js';
-import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from '../../src/engine/packet-layout.js';
+import {
+  IPPROTO_ICMP as PROTO_ICMP,
+  IPPROTO_ICMPV6 as PROTO_ICMPV6,
+  IPPROTO_TCP as PROTO_TCP,
+  IPPROTO_UDP as PROTO_UDP,
+} from '../../src/packet/protocols.js';
 import type { IpVersion, PacketSpec, TcpOption, TcpSpec } from '../../src/script/ast.js';
 import { parseScript } from '../../src/script/parser.js';
 

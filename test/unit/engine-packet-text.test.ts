@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildScriptPacket } from '../../src/engine/build-packet.js';
-import { layoutOf } from '../../src/engine/packet-layout.js';
+import { layoutOf } from '../../src/packet/layout.js';
 import { dumpTime, packetText, tcpOptionsText, tcpOptionText } from '../../src/engine/packet-text.js';
 import type { IpVersion } from '../../src/script/ast.js';
 import { parseScript } from '../../src/script/parser.js';
