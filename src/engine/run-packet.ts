@@ -13,8 +13,9 @@ import { layoutOf, readAddr, writeAddr, type Layout } from '../packet/layout.js'
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../packet/protocols.js';
 import { offsetSackBlocks, refreshChecksums, tcpTimestampOffset } from '../packet/in-place.js';
 import { ipv4HeaderChecksumOk } from '../packet/ipv4.js';
-import { tcpOptionPlaces } from '../packet/tcp-options.js';
-import { dumpTime, packetText, tcpOptionText } from './packet-text.js';
+import { formatTcpOption, TCP_OPTIONS, tcpOptionPlaces, type TcpOptionPlace } from '../packet/tcp-options.js';
+import { formatDumpTime, formatScriptPacket } from '../packet/format.js';
+import { decodePacket } from '../packet/packet.js';
 import { checkEventTime, lastEventUsecs, recordEventTime } from './run.js';
 import { newSocketEntry, type Endpoint, type SocketEntry } from './sockets.js';
 import type { RunContext, RunEvent } from './state.js';
@@ -22,6 +23,16 @@ import { verifyTime } from './timing.js';
 import { trace, TRACING } from './trace.js';
 
 const u32 = (n: number) => n >>> 0;
+
+/** A packet in script notation; `script` says how its script line wrote the flags and the window. */
+export function packetText(buf: Buffer, script?: { parseAce: boolean; winNoCheck: boolean }): string {
+  return formatScriptPacket(decodePacket(buf), script ? { ace: script.parseAce, showWindow: !script.winNoCheck } : {});
+}
+
+/** One option of a packet as the option table prints it. */
+function optionText(buf: Buffer, o: TcpOptionPlace): string {
+  return formatTcpOption(TCP_OPTIONS.decode(o.kind, buf.subarray(o.at + 2, o.at + Math.max(o.len, 2))));
+}
 
 /** A kernel packet with its layout, as sniffed (before or after mapping). */
 interface Sniffed {
@@ -202,10 +213,10 @@ export class PacketRunner {
     }
     const atNs = this.ctx.clock.liveNs(ev.times.usecs);
     const gso = l.proto === IPPROTO_TCP ? this.ctx.config.mss : 0;
-    const note = `script line ${ev.line}: < ${packetText(pkt.buf, l, { parseAce: pkt.parseAce, winNoCheck: pkt.winNoCheck })}`;
+    const note = `script line ${ev.line}: < ${packetText(pkt.buf, pkt)}`;
     const tsNs = await this.dev.inject(live, atNs, gso, note);
     this.ctx.lastCompletionNs = tsNs;
-    this.opts.verbose?.(`inbound injected packet: ${dumpTime(this.ctx.clock.scriptUsecs(tsNs))} ${packetText(live, l, pkt)}`);
+    this.opts.verbose?.(`inbound injected packet: ${formatDumpTime(this.ctx.clock.scriptUsecs(tsNs))} ${packetText(live, pkt)}`);
     if (this.ctx.numEvents > 0) checkEventTime(this.ctx, ev, tsNs);
   }
 
@@ -286,9 +297,9 @@ export class PacketRunner {
         } else {
           const err = this.fragmentMismatch(s, prev, total, expected);
           if (err) {
-            const details = [`   script packet: ${dumpTime(ev.times.usecs)} ${packetText(pkt.buf, l, pkt)}`];
+            const details = [`   script packet: ${formatDumpTime(ev.times.usecs)} ${packetText(pkt.buf, pkt)}`];
             [...sniffed, s].forEach((f, i) => {
-              details.push(`actual #${i} packet: ${dumpTime(this.ctx.clock.scriptUsecs(f.live.tsNs))} ${packetText(f.buf, f.layout)}`);
+              details.push(`actual #${i} packet: ${formatDumpTime(this.ctx.clock.scriptUsecs(f.live.tsNs))} ${packetText(f.buf)}`);
             });
             throw new PacketError(err, details);
           }
@@ -328,7 +339,7 @@ export class PacketRunner {
         continue;
       }
       if (socket !== expected) throw new PacketError('packet is not for expected socket');
-      this.opts.verbose?.(`outbound sniffed packet: ${dumpTime(this.ctx.clock.scriptUsecs(live.tsNs))} ${packetText(live.data, layout)}`);
+      this.opts.verbose?.(`outbound sniffed packet: ${formatDumpTime(this.ctx.clock.scriptUsecs(live.tsNs))} ${packetText(live.data)}`);
       if (TRACING) trace(`sniffed packet stamped ${this.ctx.clock.scriptUsecs(live.tsNs).toFixed(0)}us`);
       return { live, buf: Buffer.from(live.data), layout };
     }
@@ -380,8 +391,8 @@ export class PacketRunner {
     const actualUsecs = this.ctx.clock.scriptUsecs(live.live.tsNs);
     this.ctx.eventLog?.actual(ev, actualUsecs);
     const dumps = () => [
-      `script packet: ${dumpTime(ev.times.usecs)} ${packetText(pkt.buf, pkt.layout, pkt)}`,
-      `actual packet: ${dumpTime(actualUsecs)} ${packetText(actual, al)}`,
+      `script packet: ${formatDumpTime(ev.times.usecs)} ${packetText(pkt.buf, pkt)}`,
+      `actual packet: ${formatDumpTime(actualUsecs)} ${packetText(actual)}`,
     ];
     const fail = (msg: string): never => {
       this.capture.note(live.live.record, `does not match: ${msg}`);
@@ -427,7 +438,7 @@ export class PacketRunner {
     recordEventTime(ev, actualUsecs, lastEventUsecs(this.ctx));
     const timeErr = verifyTime(this.ctx.config, ev.times, actualUsecs, lastEventUsecs(this.ctx), 'outbound packet');
     if (timeErr) fail(timeErr);
-    this.capture.note(live.live.record, `> ${packetText(actual, al, pkt)}`);
+    this.capture.note(live.live.record, `> ${packetText(actual, pkt)}`);
   }
 
   private verifyFlowLabel(socket: SocketEntry, actual: Buffer, script: Buffer): string | null {
@@ -482,7 +493,7 @@ export class PacketRunner {
         if (!av.equals(sv)) err = 'bad value';
       }
       if (err) {
-        return `${err} in outbound TCP option (kind=${so.kind}): expected: ${tcpOptionText(pkt.buf, so.at, so.len)} actual: ${tcpOptionText(actual, ao.at, ao.len)}`;
+        return `${err} in outbound TCP option (kind=${so.kind}): expected: ${optionText(pkt.buf, so)} actual: ${optionText(actual, ao)}`;
       }
     }
     return null;

@@ -10,7 +10,7 @@ import { buildScriptPacket } from './build-packet.js';
 import { refreshChecksums } from '../packet/in-place.js';
 import type { SyscallExecutor } from './syscall-events.js';
 import { layoutOf } from '../packet/layout.js';
-import { packetText } from './packet-text.js';
+import { packetText } from './run-packet.js';
 import type { RunEvent } from './state.js';
 
 /** Several idle native threads, and one call that really sleeps in the kernel. */
@@ -42,7 +42,7 @@ function warmPackets(events: RunEvent[], family: 4 | 6): void {
       const copy = Buffer.from(p.buf);
       refreshChecksums(copy);
       layoutOf(copy);
-      packetText(copy, p.layout, p);
+      packetText(copy, p);
     } catch {
       // The event reports its own error when it runs.
     }
