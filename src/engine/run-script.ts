@@ -12,20 +12,20 @@ import type { EventLog } from './event-log.js';
 import { applyOption, ConfigError, finalizeConfig, type RunConfig, type RunOptions } from './config.js';
 import { EXIT_FAIL, EXIT_PASS, EXIT_USAGE, TestFailure } from './errors.js';
 import { NetDevice, type PacketHook } from './netdev.js';
-import type { EventTiming, FirstError, RunResult } from './result.js';
-import { toleranceUsecs } from './timing.js';
+import type { FirstError, RunResult } from './result.js';
 import { CodeRecorder } from './run-code.js';
 import { runShellCommand } from './run-command.js';
+import { runCommandEvent } from './command-event.js';
+import { runCodeEvent } from './code-event.js';
 import { PacketRunner } from './run-packet.js';
-import { checkEventTime, runEvents } from './run.js';
-import { FdTable } from './sockets.js';
+import { eventTimings, runEvents } from './run.js';
+import { closeScriptFds, FdTable } from './sockets.js';
 import { RunClock, toRunEvents, type RunContext, type RunEvent } from './state.js';
 import { SyscallEvents } from './syscall-events.js';
-import { prepareSyscall, syscallClockFromMonotonic, warmUpSyscalls } from './run-syscall.js';
+import { prepareSyscall, symbolResolver, syscallClockFromMonotonic, warmUpSyscalls } from './run-syscall.js';
 import { nativeExecutor } from './native-executor.js';
-import { codeDataAssignments } from './code-data.js';
 import { warmUp } from './warm-up.js';
-import { waitUntil } from './clock-wait.js';
+import { scheduleStart } from './clock-wait.js';
 import { enterRealtime, leaveRealtime } from './priority.js';
 import { flushTrace, trace, traceOrigin, TRACING } from './trace.js';
 import type { LinkType, SystemDescription, SystemUnderTest } from '../backend/system-under-test.js';
@@ -90,26 +90,6 @@ function optionsFrom(settings: Map<string, string>, defines: Record<string, stri
 function failureToError(f: TestFailure, displayPath: string): FirstError {
   const text = f.format(displayPath);
   return { line: f.line, headline: text.split('\n')[0]!, text, kind: f.kind };
-}
-
-/**
- * Start the script's clock just after a kernel clock tick (plus 250 µs), as
- * packetdrill does, so that the kernel's jiffy-based timers fall where they
- * fall under packetdrill. times() changes at a tick of USER_HZ, which is
- * also a jiffy boundary.
- */
-function scheduleStart(): bigint {
-  const nr = native.SYS['times'];
-  if (nr === undefined) return native.nowNs() + 250_000n;
-  // Spin (at most one USER_HZ tick, 10 ms), as packetdrill does: a nap
-  // would see the tick up to its length late.
-  const first = native.syscall(nr, [null]).ret;
-  const giveUp = native.nowNs() + 50_000_000n;
-  for (;;) {
-    const t = native.syscall(nr, [null]).ret;
-    const now = native.nowNs();
-    if (t !== first || now > giveUp) return now + 250_000n;
-  }
 }
 
 function phase(name: string): void {
@@ -215,33 +195,6 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     (f) => rejectAbort(f),
   );
 
-  const runCommandEvent = async (ev: RunEvent): Promise<void> => {
-    if (ev.ast.type !== 'command') return;
-    const at = clock.liveNs(ev.times.usecs);
-    const woke = await waitUntil(at);
-    if (ctx.numEvents > 0) checkEventTime(ctx, ev, woke);
-    const r = runShellCommand(ev.ast.command.commandLine, { cwd: ctx.scriptDir });
-    if (r.stdout) log(r.stdout.trimEnd());
-    if (r.stderr) log(r.stderr.trimEnd());
-    if (!r.ok) {
-      throw new TestFailure('command', ev.line, `error executing \`${ev.ast.command.commandLine}\` command: ${r.error}`);
-    }
-    ctx.lastCompletionNs = native.nowNs();
-  };
-  const runCodeEvent = async (ev: RunEvent): Promise<void> => {
-    if (ev.ast.type !== 'code') return;
-    const at = clock.liveNs(ev.times.usecs);
-    const woke = await waitUntil(at);
-    if (ctx.numEvents > 0) checkEventTime(ctx, ev, woke);
-    const s = fds.socketUnderTest;
-    if (!s || s.liveFd < 0) throw new TestFailure('code', ev.line, 'runtime error in code: no socket to use for code');
-    const data = codeDataAssignments(s.liveFd);
-    if (data.error) throw new TestFailure('code', ev.line, `runtime error in code: ${data.error}`);
-    code.addData(data.assignments);
-    code.addText(ev.line, ev.ast.code.text);
-    ctx.lastCompletionNs = native.nowNs();
-  };
-
   let initDone = false;
   let realtime = false;
   const runCleanup = (): void => {
@@ -273,8 +226,8 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     await runEvents(ctx, {
       packet: (ev) => packets.run(ev),
       syscall: (ev) => syscalls.run(ev),
-      command: runCommandEvent,
-      code: runCodeEvent,
+      command: (ev) => runCommandEvent(ctx, ev, log),
+      code: (ev) => runCodeEvent(ctx, ev, code),
     }, abort);
     phase('events done');
     if (realtime) leaveRealtime();
@@ -309,40 +262,4 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     flushTrace();
   }
   return done();
-}
-
-/** The timing table of the events whose time was checked, in script order. */
-function eventTimings(ctx: RunContext): EventTiming[] {
-  const out: EventTiming[] = [];
-  for (const ev of ctx.events) {
-    if (ev.actualUsecs === undefined || ev.times.type === 'any') continue;
-    const kind = ev.ast.type === 'packet' ? ev.ast.packet.direction : ev.ast.type;
-    const t: EventTiming = {
-      line: ev.line, kind, expectedUsecs: ev.times.usecs, actualUsecs: Math.round(ev.actualUsecs * 1000) / 1000,
-      toleranceUsecs: toleranceUsecs(ctx.config, ev.times.usecs, ev.previousUsecs ?? -1),
-    };
-    if (ev.times.type === 'absolute_range' || ev.times.type === 'relative_range') t.expectedEndUsecs = ev.times.endUsecs;
-    out.push(t);
-  }
-  return out;
-}
-
-/** Close what the script left open, as packetdrill does when it ends. */
-function closeScriptFds(fds: FdTable): void {
-  const close = native.sysNr('close');
-  for (const e of fds.entries) {
-    if (e.isClosed || e.liveFd < 0) continue;
-    native.syscall(close, [e.liveFd]);
-    e.isClosed = true;
-  }
-}
-
-function symbolResolver(config: RunConfig): (name: string) => bigint | undefined {
-  return (name) => {
-    const v = native.SYMBOLS[name];
-    if (v !== undefined) return v;
-    const d = config.defines[name];
-    if (d !== undefined && /^-?(0x[0-9a-f]+|\d+)$/i.test(d)) return BigInt(d);
-    return undefined;
-  };
 }
