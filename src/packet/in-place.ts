@@ -9,6 +9,7 @@
  */
 
 import { checksumVerifies, pseudoHeaderSum } from './checksum.js';
+import { readUintBE, writeUintBE } from './fields.js';
 import { ipv4HeaderChecksum } from './ipv4.js';
 import { isIpv6ExtensionHeader, ipv6ExtensionHeaderLength } from './ipv6.js';
 import { computeL4Checksum } from './packet.js';
@@ -75,16 +76,8 @@ export function tcpOffset(buf: Uint8Array): number {
   return scratch.offset + 20 <= buf.length ? scratch.offset : -1;
 }
 
-function u32(buf: Uint8Array, at: number): number {
-  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
-}
-
-function setU32(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = v >>> 24;
-  buf[at + 1] = (v >>> 16) & 0xff;
-  buf[at + 2] = (v >>> 8) & 0xff;
-  buf[at + 3] = v & 0xff;
-}
+const u32 = (buf: Uint8Array, at: number): number => readUintBE(buf, at, 4);
+const setU32 = (buf: Uint8Array, at: number, v: number): void => writeUintBE(buf, at, 4, v);
 
 function need(off: number): number {
   if (off < 0) throw new Error('not a TCP packet');

@@ -11,6 +11,8 @@
  * more EOLs. Kinds the table does not know stay raw.
  */
 
+import { readUintBE, writeUintBE } from './fields.js';
+
 export const TCPOPT_EOL = 0;
 export const TCPOPT_NOP = 1;
 export const TCPOPT_MSS = 2;
@@ -117,16 +119,8 @@ function checkU32(v: number, what: string): number {
   return v;
 }
 
-function readU32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-}
-
-function writeU32(b: Uint8Array, at: number, v: number): void {
-  b[at] = v >>> 24;
-  b[at + 1] = (v >>> 16) & 0xff;
-  b[at + 2] = (v >>> 8) & 0xff;
-  b[at + 3] = v & 0xff;
-}
+const readU32 = (b: Uint8Array, at: number): number => readUintBE(b, at, 4);
+const writeU32 = (b: Uint8Array, at: number, v: number): void => writeUintBE(b, at, 4, v);
 
 /** Lowercase hex of some bytes, as packetdrill prints digests and cookies. */
 export function hexText(bytes: Uint8Array): string {
@@ -174,8 +168,8 @@ export interface TcpOptionEntry<O extends TcpOption = TcpOption> {
   kinds: readonly number[];
   /** Total bytes on the wire when fixed; the decoder refuses other lengths, as packetdrill does. */
   length?: number;
-  /** Bytes of `o` on the wire. */
-  wireLength(o: O): number;
+  /** Bytes of `o` on the wire; absent when `length` fixes it. */
+  wireLength?(o: O): number;
   /** Writes kind, length and data of `o` at `at` (room is checked before). Throws a RangeError on values that do not fit. */
   write(o: O, buf: Uint8Array, at: number): void;
   /** The typed form of option `kind` whose data (after kind and length) is `data`; undefined leaves it raw. */
@@ -206,8 +200,7 @@ function bare(type: 'eol' | 'nop' | 'sackOK', name: string, kind: number, length
     type,
     name,
     kinds: [kind],
-    ...(length > 1 ? { length } : {}),
-    wireLength: () => length,
+    length,
     write: (_o, buf, at) => {
       buf[at] = kind;
       if (length > 1) buf[at + 1] = length;
@@ -232,7 +225,6 @@ const STANDARD_ENTRIES: readonly TcpOptionEntry[] = [
     name: 'mss',
     kinds: [TCPOPT_MSS],
     length: TCPOLEN_MSS,
-    wireLength: () => TCPOLEN_MSS,
     write: (o, buf, at) => {
       const v = checkU16(o.mss, 'mss');
       head(buf, at, TCPOPT_MSS, TCPOLEN_MSS, 'mss option length');
@@ -252,7 +244,6 @@ const STANDARD_ENTRIES: readonly TcpOptionEntry[] = [
     name: 'wscale',
     kinds: [TCPOPT_WSCALE],
     length: TCPOLEN_WSCALE,
-    wireLength: () => TCPOLEN_WSCALE,
     write: (o, buf, at) => {
       head(buf, at, TCPOPT_WSCALE, TCPOLEN_WSCALE, 'wscale option length');
       buf[at + 2] = checkByte(o.shift, 'window scale shift count');
@@ -306,7 +297,6 @@ const STANDARD_ENTRIES: readonly TcpOptionEntry[] = [
     name: 'TS',
     kinds: [TCPOPT_TIMESTAMP],
     length: TCPOLEN_TIMESTAMP,
-    wireLength: () => TCPOLEN_TIMESTAMP,
     write: (o, buf, at) => {
       head(buf, at, TCPOPT_TIMESTAMP, TCPOLEN_TIMESTAMP, 'TS option length');
       writeU32(buf, at + 2, checkU32(o.val, 'TS val'));
@@ -511,7 +501,7 @@ export class TcpOptionTable {
   /** Bytes `o` takes on the wire. */
   wireLength(o: TcpOption): number {
     const e = this.entryOf(o);
-    if (e !== undefined) return e.wireLength(o);
+    if (e !== undefined) return e.wireLength?.(o) ?? e.length ?? 0;
     if (o.type === 'raw') return rawLength(o);
     throw new Error(`no TCP option entry for ${o.type}`);
   }

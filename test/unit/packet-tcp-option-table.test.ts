@@ -26,7 +26,6 @@ const EXP253: TcpOptionEntry = {
   name: 'exp253',
   kinds: [253],
   length: 4,
-  wireLength: () => 4,
   write: (o, buf, at) => {
     if (o.type !== 'raw' || o.data.length !== 2) throw new RangeError('exp253 carries 2 bytes');
     buf[at] = 253;
