@@ -11,7 +11,10 @@ import { TestFailure } from './errors.js';
 import type { LivePacket, NetDevice } from './netdev.js';
 import { layoutOf, readAddr, writeAddr, type Layout } from '../packet/layout.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../packet/protocols.js';
-import { offsetSackBlocks, refreshChecksums, tcpTimestampOffset } from '../packet/in-place.js';
+import {
+  offsetSackBlocks, readTcpAck, readTcpFlagsByte, readTcpSeq, readTcpWindow, refreshChecksums, tcpTimestampOffset, writeTcpAck,
+  writeTcpSeq,
+} from '../packet/in-place.js';
 import { ipv4HeaderChecksumOk } from '../packet/ipv4.js';
 import { formatTcpOption, TCP_OPTIONS, tcpOptionPlaces, type TcpOptionPlace } from '../packet/tcp-options.js';
 import { formatDumpTime, formatScriptPacket } from '../packet/format.js';
@@ -48,10 +51,10 @@ class PacketError extends Error {
 }
 
 function isSyn(buf: Buffer, l: Layout): boolean {
-  return l.proto === IPPROTO_TCP && (buf[l.l4 + 13]! & 0x02) !== 0;
+  return l.proto === IPPROTO_TCP && (readTcpFlagsByte(buf, l.l4) & 0x02) !== 0;
 }
 function isAck(buf: Buffer, l: Layout): boolean {
-  return l.proto === IPPROTO_TCP && (buf[l.l4 + 13]! & 0x10) !== 0;
+  return l.proto === IPPROTO_TCP && (readTcpFlagsByte(buf, l.l4) & 0x10) !== 0;
 }
 
 function tupleOf(buf: Buffer, l: Layout): { src: Endpoint; dst: Endpoint } {
@@ -143,7 +146,7 @@ export class PacketRunner {
       // An inbound packet to a listener (or with no socket at all) makes a child socket.
       if (pkt.direction === 'inbound' && (!sut || sut.phase === 'passive_listening')) {
         const t = tupleOf(pkt.buf, l);
-        const seq = pkt.buf.readUInt32BE(l.l4 + 4);
+        const seq = readTcpSeq(pkt.buf, l.l4);
         const child = newSocketEntry({
           phase: 'passive_packet_received',
           family: this.wireFamily === 4 ? 2 : 10,
@@ -166,7 +169,7 @@ export class PacketRunner {
         sut.phase = 'active_syn_sent';
         sut.script.remote = t.dst;
         sut.script.local = t.src;
-        sut.script.localIsn = pkt.buf.readUInt32BE(l.l4 + 4);
+        sut.script.localIsn = readTcpSeq(pkt.buf, l.l4);
         return sut;
       }
     }
@@ -196,7 +199,7 @@ export class PacketRunner {
         socket.phase = 'passive_synack_acked';
       } else if (socket.phase === 'active_syn_sent' && f.syn && f.ack) {
         socket.phase = 'active_syn_acked';
-        const seq = pkt.buf.readUInt32BE(l.l4 + 4);
+        const seq = readTcpSeq(pkt.buf, l.l4);
         socket.script.remoteIsn = seq;
         socket.live.remoteIsn = seq;
       }
@@ -207,8 +210,8 @@ export class PacketRunner {
     if (l.proto === IPPROTO_TCP) {
       const t = l.l4;
       socket.lastInjectedTcp = {
-        seq: live.readUInt32BE(t + 4), ack: live.readUInt32BE(t + 8), flags: live[t + 13]!,
-        window: live.readUInt16BE(t + 14), payloadLen: l.payloadLen,
+        seq: readTcpSeq(live, t), ack: readTcpAck(live, t), flags: readTcpFlagsByte(live, t),
+        window: readTcpWindow(live, t), payloadLen: l.payloadLen,
       };
     }
     const atNs = this.ctx.clock.liveNs(ev.times.usecs);
@@ -234,16 +237,16 @@ export class PacketRunner {
       const e = l.echoed;
       if (e && e.proto === IPPROTO_TCP && e.l4 + 8 <= buf.length) {
         const off = localSeqScriptToLive(socket, false);
-        buf.writeUInt32BE(u32(buf.readUInt32BE(e.l4 + 4) + off), e.l4 + 4);
+        writeTcpSeq(buf, readTcpSeq(buf, e.l4) + off, e.l4);
       }
       return;
     }
     if (l.proto !== IPPROTO_TCP) return;
     const t = l.l4;
     const syn = isSyn(buf, l);
-    buf.writeUInt32BE(u32(buf.readUInt32BE(t + 4) + remoteSeqScriptToLive(socket, syn)), t + 4);
+    writeTcpSeq(buf, readTcpSeq(buf, t) + remoteSeqScriptToLive(socket, syn), t);
     const ackOff = localSeqScriptToLive(socket, syn);
-    if (isAck(buf, l)) buf.writeUInt32BE(u32(buf.readUInt32BE(t + 8) + ackOff), t + 8);
+    if (isAck(buf, l)) writeTcpAck(buf, readTcpAck(buf, t) + ackOff, t);
     offsetSackBlocks(buf, ackOff, t);
     const ts = tcpTimestampOffset(buf, t);
     if (isAck(buf, l) && ts >= 0) {
@@ -267,7 +270,7 @@ export class PacketRunner {
     const l = pkt.layout;
     const isSynAck = l.proto === IPPROTO_TCP && pkt.tcpFlags!.syn && pkt.tcpFlags!.ack;
     if (socket.phase === 'passive_packet_received' && isSynAck) {
-      socket.script.localIsn = pkt.buf.readUInt32BE(l.l4 + 4);
+      socket.script.localIsn = readTcpSeq(pkt.buf, l.l4);
     }
     const expected = pkt.payloadLen;
     const sniffed: Sniffed[] = [];
@@ -276,13 +279,13 @@ export class PacketRunner {
       const s = await this.sniff(ev, socket);
       if (socket.phase === 'passive_packet_received' && isSynAck) {
         socket.phase = 'passive_synack_sent';
-        socket.live.localIsn = s.buf.readUInt32BE(s.layout.l4 + 4);
+        socket.live.localIsn = readTcpSeq(s.buf, s.layout.l4);
       }
       if (s.layout.proto === IPPROTO_TCP) {
         const t = s.layout.l4;
         socket.lastOutboundTcp = {
-          seq: s.buf.readUInt32BE(t + 4), ack: s.buf.readUInt32BE(t + 8), flags: s.buf[t + 13]!,
-          window: s.buf.readUInt16BE(t + 14),
+          seq: readTcpSeq(s.buf, t), ack: readTcpAck(s.buf, t), flags: readTcpFlagsByte(s.buf, t),
+          window: readTcpWindow(s.buf, t),
         };
         this.liveToScriptSeq(socket, s.buf, s.layout);
       }
@@ -360,16 +363,16 @@ export class PacketRunner {
     if (!udp && !tcp && !icmpMatch) return undefined;
     if (icmpMatch ? t.dst.ip !== s.live.remote.ip : !sameEndpoint(t.dst, s.live.remote)) return undefined;
     s.live.local = { ...t.src };
-    if (l.proto === IPPROTO_TCP) s.live.localIsn = buf.readUInt32BE(l.l4 + 4);
+    if (l.proto === IPPROTO_TCP) s.live.localIsn = readTcpSeq(buf, l.l4);
     return s;
   }
 
   private liveToScriptSeq(s: SocketEntry, buf: Buffer, l: Layout): void {
     const t = l.l4;
     const syn = isSyn(buf, l);
-    buf.writeUInt32BE(u32(buf.readUInt32BE(t + 4) - localSeqScriptToLive(s, syn)), t + 4);
+    writeTcpSeq(buf, readTcpSeq(buf, t) - localSeqScriptToLive(s, syn), t);
     const ackOff = u32(-remoteSeqScriptToLive(s, syn));
-    if (isAck(buf, l)) buf.writeUInt32BE(u32(buf.readUInt32BE(t + 8) + ackOff), t + 8);
+    if (isAck(buf, l)) writeTcpAck(buf, readTcpAck(buf, t) + ackOff, t);
     offsetSackBlocks(buf, ackOff, t);
   }
 
@@ -510,8 +513,8 @@ function aggregate(parts: Sniffed[], total: number): Sniffed {
   else buf.writeUInt16BE(hdr.length + total - 40, 4);
   const layout = layoutOf(buf)!;
   if (layout.proto === IPPROTO_TCP) {
-    buf.writeUInt32BE(first.buf.readUInt32BE(first.layout.l4 + 4), layout.l4 + 4);
-    buf[layout.l4 + 13] = (buf[layout.l4 + 13]! & 0x7f) | (first.buf[first.layout.l4 + 13]! & 0x80);
+    writeTcpSeq(buf, readTcpSeq(first.buf, first.layout.l4), layout.l4);
+    buf[layout.l4 + 13] = (readTcpFlagsByte(buf, layout.l4) & 0x7f) | (readTcpFlagsByte(first.buf, first.layout.l4) & 0x80);
   }
   return { live: last.live, buf, layout };
 }
@@ -572,8 +575,8 @@ function compareHeaders(
   if (sl.proto === IPPROTO_TCP) {
     const at = al.l4;
     const st = sl.l4;
-    const af = a[at + 13]!;
-    const sf = s[st + 13]!;
+    const af = readTcpFlagsByte(a, at);
+    const sf = readTcpFlagsByte(s, st);
     const bit = (f: number, m: number) => ((f & m) ? 1 : 0);
     const aAe = a[at + 12]! & 1;
     const sAe = s[st + 12]! & 1;
@@ -593,12 +596,12 @@ function compareHeaders(
       if ((e = field('tcp_ae', sAe, aAe))) return e;
     }
     if ((e = field('tcp_reserved_bits', (s[st + 12]! >> 1) & 7, (a[at + 12]! >> 1) & 7))) return e;
-    const sSeq = s.readUInt32BE(st + 4);
-    const aSeq = a.readUInt32BE(at + 4);
+    const sSeq = readTcpSeq(s, st);
+    const aSeq = readTcpSeq(a, at);
     if (strict && (e = field('tcp_seq', sSeq, aSeq))) return e;
     if (!strict && (e = field('tcp_seq', u32(sSeq + sl.payloadLen), aSeq))) return e;
-    if ((e = field('tcp_ack_seq', s.readUInt32BE(st + 8), a.readUInt32BE(at + 8)))) return e;
-    if (!winNoCheck && (e = field('tcp_window', s.readUInt16BE(st + 14), a.readUInt16BE(at + 14)))) return e;
+    if ((e = field('tcp_ack_seq', readTcpAck(s, st), readTcpAck(a, at)))) return e;
+    if (!winNoCheck && (e = field('tcp_window', readTcpWindow(s, st), readTcpWindow(a, at)))) return e;
     if ((e = field('tcp_urg_ptr', s.readUInt16BE(st + 18), a.readUInt16BE(at + 18)))) return e;
   } else if (sl.proto === IPPROTO_UDP) {
     if (strict && (e = field('udp_len', s.readUInt16BE(sl.l4 + 4), a.readUInt16BE(al.l4 + 4)))) return e;
