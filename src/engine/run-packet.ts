@@ -17,7 +17,7 @@ import {
 } from '../packet/in-place.js';
 import { ipv4HeaderChecksumOk } from '../packet/ipv4.js';
 import { formatTcpOption, TCP_OPTIONS, tcpOptionPlaces, type TcpOptionPlace } from '../packet/tcp-options.js';
-import { formatDumpTime, formatScriptPacket } from '../packet/format.js';
+import { formatDumpTime, formatPacketReportLine, formatScriptPacket, type FormatOptions } from '../packet/format.js';
 import { decodePacket } from '../packet/packet.js';
 import { checkEventTime, lastEventUsecs, recordEventTime } from './run.js';
 import { newSocketEntry, type Endpoint, type SocketEntry } from './sockets.js';
@@ -27,9 +27,14 @@ import { trace, TRACING } from './trace.js';
 
 const u32 = (n: number) => n >>> 0;
 
-/** A packet in script notation; `script` says how its script line wrote the flags and the window. */
+/** How a script line wrote a packet's flags (ACE digit or letters) and whether it gave a window. */
+function textOptions(script?: { parseAce: boolean; winNoCheck: boolean }): FormatOptions {
+  return script ? { ace: script.parseAce, showWindow: !script.winNoCheck } : {};
+}
+
+/** A packet in script notation, as its script line would write it. */
 export function packetText(buf: Buffer, script?: { parseAce: boolean; winNoCheck: boolean }): string {
-  return formatScriptPacket(decodePacket(buf), script ? { ace: script.parseAce, showWindow: !script.winNoCheck } : {});
+  return formatScriptPacket(decodePacket(buf), textOptions(script));
 }
 
 /** One option of a packet as the option table prints it. */
@@ -394,8 +399,8 @@ export class PacketRunner {
     const actualUsecs = this.ctx.clock.scriptUsecs(live.live.tsNs);
     this.ctx.eventLog?.actual(ev, actualUsecs);
     const dumps = () => [
-      `script packet: ${formatDumpTime(ev.times.usecs)} ${packetText(pkt.buf, pkt)}`,
-      `actual packet: ${formatDumpTime(actualUsecs)} ${packetText(actual)}`,
+      formatPacketReportLine('script', ev.times.usecs, decodePacket(pkt.buf), textOptions(pkt)),
+      formatPacketReportLine('actual', actualUsecs, decodePacket(actual)),
     ];
     const fail = (msg: string): never => {
       this.capture.note(live.live.record, `does not match: ${msg}`);
