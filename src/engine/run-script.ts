@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as native from '../native/addon.js';
-import { parseScript, ScriptError, effectiveOptions, settingDefines, type OptionSetting } from '../script/index.js';
+import { parseScript, ScriptError, effectiveOptions, settingDefines, type OptionSetting, type Script } from '../script/index.js';
 import { CaptureLog } from '../evidence/capture-log.js';
 import type { EventLog } from './event-log.js';
 import { applyOption, ConfigError, finalizeConfig, type RunConfig, type RunOptions } from './config.js';
@@ -92,6 +92,42 @@ function failureToError(f: TestFailure, displayPath: string): FirstError {
   return { line: f.line, headline: text.split('\n')[0]!, text, kind: f.kind };
 }
 
+/**
+ * The script parsed and its configuration settled (command line over the
+ * script's option lines), or how the run ends before it starts: a semantic
+ * error fails it, a syntax or option error is a usage error.
+ */
+function loadScript(
+  req: RunRequest,
+): { script: Script; config: RunConfig } | { failure: Pick<RunResult, 'verdict' | 'exitCode' | 'firstError'> } {
+  const source = readFileSync(req.scriptPath, 'utf8');
+  const cmdDefines = settingDefines(req.commandLine);
+  let cmdIpVersion: RunOptions['ipVersion'];
+  for (const o of req.commandLine) {
+    if (o.name === 'ip_version') cmdIpVersion = o.value as RunOptions['ipVersion'];
+  }
+  try {
+    const script = parseScript(source, {
+      path: req.displayPath,
+      defines: cmdDefines,
+      ...(cmdIpVersion ? { ipVersion: cmdIpVersion } : {}),
+    });
+    const settings = effectiveOptions(script.options, req.commandLine.filter((o) => o.name !== 'define'));
+    return { script, config: finalizeConfig(optionsFrom(settings, script.defines, req.displayPath)) };
+  } catch (e) {
+    if (e instanceof ScriptError) {
+      const firstError = { line: e.line, headline: e.message.split('\n')[0]!, text: `${e.message}\n${e.detail}`, kind: e.kind };
+      return e.kind === 'semantic'
+        ? { failure: { verdict: 'fail', exitCode: EXIT_FAIL, firstError } }
+        : { failure: { verdict: 'error', exitCode: EXIT_USAGE, firstError } };
+    }
+    if (e instanceof ConfigError) {
+      return { failure: { verdict: 'error', exitCode: EXIT_USAGE, firstError: { line: 0, headline: e.message, text: e.message, kind: 'option' } } };
+    }
+    throw e;
+  }
+}
+
 function phase(name: string): void {
   if (TRACING) trace(`phase ${name} (${performance.now().toFixed(1)} ms since process start)`);
 }
@@ -119,37 +155,12 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
   };
 
   // ---- script and configuration --------------------------------------------
-  const source = readFileSync(req.scriptPath, 'utf8');
-  const cmdDefines = settingDefines(req.commandLine);
-  let cmdIpVersion: RunOptions['ipVersion'];
-  for (const o of req.commandLine) {
-    if (o.name === 'ip_version') cmdIpVersion = o.value as RunOptions['ipVersion'];
+  const loaded = loadScript(req);
+  if ('failure' in loaded) {
+    Object.assign(result, loaded.failure);
+    return done();
   }
-  let config: RunConfig;
-  let script;
-  try {
-    script = parseScript(source, {
-      path: req.displayPath,
-      defines: cmdDefines,
-      ...(cmdIpVersion ? { ipVersion: cmdIpVersion } : {}),
-    });
-    const settings = effectiveOptions(script.options, req.commandLine.filter((o) => o.name !== 'define'));
-    config = finalizeConfig(optionsFrom(settings, script.defines, req.displayPath));
-  } catch (e) {
-    if (e instanceof ScriptError) {
-      result.verdict = e.kind === 'semantic' ? 'fail' : 'error';
-      result.exitCode = e.kind === 'semantic' ? EXIT_FAIL : EXIT_USAGE;
-      result.firstError = { line: e.line, headline: e.message.split('\n')[0]!, text: `${e.message}\n${e.detail}`, kind: e.kind };
-      return done();
-    }
-    if (e instanceof ConfigError) {
-      result.verdict = 'error';
-      result.exitCode = EXIT_USAGE;
-      result.firstError = { line: 0, headline: e.message, text: e.message, kind: 'option' };
-      return done();
-    }
-    throw e;
-  }
+  const { script, config } = loaded;
   if (config.dryRun) return done();
 
   phase('parsed');
