@@ -9,6 +9,8 @@
 import type { IcmpSpec, IpInfo, PacketSpec, TcpSpec, UdpSpec } from '../script/ast.js';
 import { icmpTypeAndCode as parserIcmpTypeAndCode } from '../script/parser.js';
 import { layoutOf, type Layout } from '../packet/layout.js';
+import type { Ipv4Spec } from '../packet/ipv4.js';
+import type { Ipv6Spec } from '../packet/ipv6.js';
 import { encodePacket, encodeQuoted, type PacketToEncode } from '../packet/packet.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../packet/protocols.js';
 import { parseTcpFlags, tcpAce, type TcpFlags } from '../packet/tcp.js';
@@ -43,10 +45,13 @@ function ipSpec(family: 4 | 6, ip: IpInfo, protocol?: number): Pick<PacketToEnco
   const tos = ip.tos?.check === 'ect01' ? 0 : (ip.tos?.value ?? 0);
   const ttl = ip.ttl ? ip.ttl : TTL_CHECK_NONE;
   if (family === 4) {
-    return { ipv4: { src: '0.0.0.0', dst: '0.0.0.0', tos, ttl, checksum: 0, ...(protocol !== undefined ? { protocol } : {}) } };
+    const ipv4: Ipv4Spec = { src: '0.0.0.0', dst: '0.0.0.0', tos, ttl, checksum: 0 };
+    if (protocol !== undefined) ipv4.protocol = protocol;
+    return { ipv4 };
   }
-  const flowLabel = (ip.flowLabel ?? 0) & 0xfffff;
-  return { ipv6: { src: '::', dst: '::', trafficClass: tos, flowLabel, hopLimit: ttl, ...(protocol !== undefined ? { nextHeader: protocol } : {}) } };
+  const ipv6: Ipv6Spec = { src: '::', dst: '::', trafficClass: tos, flowLabel: (ip.flowLabel ?? 0) & 0xfffff, hopLimit: ttl };
+  if (protocol !== undefined) ipv6.nextHeader = protocol;
+  return { ipv6 };
 }
 
 function tosCheckOf(ip: IpInfo): ScriptPacket['tosCheck'] {
@@ -67,21 +72,21 @@ function buildTcp(spec: PacketSpec, l4: TcpSpec, family: 4 | 6): ScriptPacket {
   if (l4.window === undefined && spec.direction === 'inbound') {
     throw new PacketBuildError('window must be specified for inbound packets');
   }
-  const buf = encodePacket({
-    ...ipSpec(family, spec.ipInfo),
-    tcp: {
-      srcPort: l4.srcPort ?? 0,
-      dstPort: l4.dstPort ?? 0,
-      seq: l4.startSeq >>> 0,
-      ackSeq: (l4.ack ?? 0) >>> 0,
-      ...flags,
-      window: l4.window ?? 0,
-      urgentPointer: l4.urgPtr ?? 0,
-      checksum: 0,
-      options,
-    },
-    payload: l4.payloadBytes,
-  });
+  const packet: PacketToEncode = ipSpec(family, spec.ipInfo);
+  packet.tcp = {
+    srcPort: l4.srcPort ?? 0,
+    dstPort: l4.dstPort ?? 0,
+    seq: l4.startSeq >>> 0,
+    ackSeq: (l4.ack ?? 0) >>> 0,
+    fin: flags.fin, syn: flags.syn, rst: flags.rst, psh: flags.psh, ack: flags.ack, urg: flags.urg,
+    ece: flags.ece, cwr: flags.cwr, ae: flags.ae,
+    window: l4.window ?? 0,
+    urgentPointer: l4.urgPtr ?? 0,
+    checksum: 0,
+    options,
+  };
+  packet.payload = l4.payloadBytes;
+  const buf = encodePacket(packet);
   return {
     direction: spec.direction,
     buf,
@@ -113,11 +118,10 @@ export function scriptFlags(text: string): { flags: TcpFlags; ace: number | null
 }
 
 function buildUdp(spec: PacketSpec, l4: UdpSpec, family: 4 | 6): ScriptPacket {
-  const buf = encodePacket({
-    ...ipSpec(family, spec.ipInfo),
-    udp: { srcPort: l4.srcPort ?? 0, dstPort: l4.dstPort ?? 0, checksum: 0 },
-    payload: l4.payloadBytes,
-  });
+  const packet: PacketToEncode = ipSpec(family, spec.ipInfo);
+  packet.udp = { srcPort: l4.srcPort ?? 0, dstPort: l4.dstPort ?? 0, checksum: 0 };
+  packet.payload = l4.payloadBytes;
+  const buf = encodePacket(packet);
   return {
     direction: spec.direction, buf, layout: layoutOf(buf)!, family, optionsNoCheck: false, winNoCheck: false,
     parseAce: false, tosCheck: tosCheckOf(spec.ipInfo), payloadLen: l4.payloadBytes,
@@ -139,11 +143,7 @@ function echoedPacket(l4: IcmpSpec, family: 4 | 6): Buffer {
     echoed.proto === 'tcp'
       ? { tcp: { seq: echoed.startSeq >>> 0, dataOffset: 0, checksum: 0 } }
       : { udp: { length: 0, checksum: 0 } };
-  return encodeQuoted({
-    ...ipSpec(family, {}, echoed.proto === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP),
-    ...upper,
-    payload: echoed.payloadBytes,
-  });
+  return encodeQuoted({ ...ipSpec(family, {}, echoed.proto === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP), ...upper, payload: echoed.payloadBytes });
 }
 
 function buildIcmp(spec: PacketSpec, l4: IcmpSpec, family: 4 | 6): ScriptPacket {
