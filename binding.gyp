@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.c",
         "native/clock.c",
+        "native/stall_monitor.c",
         "native/sock_diag.c",
         "native/jobs.c",
         "native/syscall.c",

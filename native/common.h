@@ -125,6 +125,7 @@ void tdr_job_discard(napi_env env, tdr_job *job);
 /* ---- module parts: each adds its exports to `exports` ----------------- */
 
 bool tdr_init_clock(napi_env env, napi_value exports);
+bool tdr_init_stall_monitor(napi_env env, napi_value exports);
 bool tdr_init_syscall(napi_env env, napi_value exports);
 bool tdr_init_tun(napi_env env, napi_value exports);
 bool tdr_init_tun_reader(napi_env env, napi_value exports);

@@ -8,8 +8,10 @@
  *
  * The JS thread gets the queued packets in batches through a thread-safe
  * function used as a doorbell (one pending call at most; each call drains
- * the whole queue). stop() wakes the thread through an eventfd, joins it and
- * returns the packets that were read but not yet delivered.
+ * the whole queue). stop() wakes the thread through an eventfd; the thread
+ * first reads what the fd still holds (packets the kernel queued before the
+ * stop belong in the capture), then ends; stop() joins it and returns the
+ * packets that were read but not yet delivered.
  *
  * The same thread reads an AF_PACKET socket (packetReaderStart): it takes
  * each frame with recvfrom(), keeps only the packet types asked for
@@ -124,8 +126,17 @@ static void *reader_main(void *arg)
 			err = errno;
 			break;
 		}
-		if (pfd[1].revents)
-			break; /* stop requested */
+		bool last = false;
+		if (pfd[1].revents) {
+			/* Stop requested: what the kernel queued before it (the FIN
+			 * a close() at the script's end sent, say) is still read,
+			 * so that the capture always holds it. */
+			struct pollfd now = { .fd = r->fd, .events = POLLIN };
+			if (poll(&now, 1, 0) <= 0 || !(now.revents & POLLIN))
+				break;
+			pfd[0].revents = now.revents;
+			last = true;
+		}
 		if (pfd[0].revents & POLLNVAL) {
 			err = EBADF;
 			break;
@@ -182,6 +193,10 @@ static void *reader_main(void *arg)
 			if (!nonblocking || len == 0)
 				break;
 		}
+		if (last && !nonblocking)
+			continue; /* one packet per poll on a blocking fd: poll again */
+		if (last)
+			break;
 	}
 	free(buf);
 	if (err) {

@@ -43,7 +43,9 @@ function verify(ev: ScenarioEvidence) {
   // 1. CLOSING right after the peer's FIN.
   const finAt = peerFin?.tMs ?? PEER_FIN_MS;
   const before = [...samples].reverse().find((s) => s.endMs < finAt && s.socket);
-  const after = samples.find((s) => s.tMs >= finAt && s.socket);
+  // A sample taken at the very moment the FIN is written may come before the
+  // kernel has taken it in: the first sample that shows the socket move on.
+  const after = samples.find((s) => s.tMs >= finAt && s.socket && s.socket.state !== 'FIN-WAIT-1');
   const closingSoon = after?.socket?.state === 'CLOSING' && after.tMs - finAt <= interval + 50;
 
   // 2. FIN retransmissions with doubling intervals.

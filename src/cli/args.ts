@@ -66,6 +66,7 @@ export function parseRunArgs(argv: string[], defaults: { captureDir: string }): 
       case 'j': case 'jobs': out.jobs = num('--jobs', takeValue(), 1); break;
       case 'ksft': out.ksft = true; break;
       case 'timeout': out.timeoutSecs = num('--timeout', takeValue(), 1); break;
+      case 'stall-retries': out.stallRetries = Math.trunc(num('--stall-retries', takeValue(), 0)); break;
       case 'capture-dir': out.captureDir = takeValue(); break;
       case 'no-capture': out.capture = false; break;
       case 'pcap': out.captureFormat = 'pcap'; break;

@@ -93,6 +93,9 @@ export interface Comparison {
   seconds: number;
   /** Agreed only when run again on its own. */
   retried?: boolean;
+  /** The parallel pass's earlier attempts that machine stalls spoiled, and whether the first attempt alone agreed. */
+  stallAttempts?: number;
+  firstAttemptAgrees?: boolean;
 }
 
 export function compare(ref: ReferenceRow, verdict: string, firstError: string): boolean {
@@ -212,9 +215,12 @@ export async function runConformance(argv: string[]): Promise<number> {
     const mine: Comparison[] = reported.map((r, i) => {
       const ref = rows[i]!;
       const firstError = r.result.firstError?.headline ?? '';
+      const spoiled = r.result.stallAttempts ?? [];
+      const agree = compare(ref, r.result.verdict, firstError);
       return {
         corpus: c.name, script: ref.script, variant: ref.variant, reference: ref, verdict: r.result.verdict,
-        firstError, agree: compare(ref, r.result.verdict, firstError), seconds: r.result.durationMs / 1000,
+        firstError, agree, seconds: r.result.durationMs / 1000,
+        ...(spoiled.length ? { stallAttempts: spoiled.length, firstAttemptAgrees: compare(ref, 'fail', spoiled[0]!.headline) } : {}),
       };
     });
     firstPass.push(...mine.map((m) => ({ ...m })));
@@ -288,6 +294,12 @@ function report(all: Comparison[], wall: number, jobs: number, firstPass: Compar
   const firstSolid = firstPass.filter((c) => c.reference.verdict !== 'flaky');
   lines.push(`parallel pass alone (-j ${jobs}): ${firstSolid.filter((c) => c.agree).length} / ${firstSolid.length}; agreed only when run again alone: ${all.filter((c) => c.retried).length}`);
   for (const c of all.filter((x) => x.retried)) lines.push(`  retried: ${c.corpus} ${c.script} (${c.variant})`);
+  const stalled = firstSolid.filter((c) => c.stallAttempts);
+  if (stalled.length) {
+    const firstAttempts = firstSolid.filter((c) => (c.stallAttempts ? c.firstAttemptAgrees : c.agree)).length;
+    lines.push(`first attempts only (no run made again after a machine stall): ${firstAttempts} / ${firstSolid.length}; runs made again after a machine stall: ${stalled.length}`);
+    for (const c of stalled) lines.push(`  machine stall: ${c.corpus} ${c.script} (${c.variant}), ${c.stallAttempts} spoiled attempt${c.stallAttempts! > 1 ? 's' : ''}, then ${c.agree ? 'agreed' : 'disagreed'}`);
+  }
   lines.push(`wall time ${wall.toFixed(1)} s with -j ${jobs}`, '');
   const bad = solid.filter((c) => !c.agree);
   if (bad.length) {

@@ -2,6 +2,7 @@
 import type { ScriptErrorKind } from '../script/errors.js';
 import type { FailureKind } from './errors.js';
 import type { SystemDescription } from '../backend/system-under-test.js';
+import type { MachineStallNote } from './machine-stalls.js';
 
 export type Verdict = 'pass' | 'fail' | 'error' | 'timeout' | 'environment';
 
@@ -27,6 +28,14 @@ export interface FirstError {
   /** The whole text, with packet dumps. */
   text: string;
   kind: FirstErrorKind;
+  /** A timing failure whose lateness machine stalls account for (see machine-stalls.ts). */
+  machineStall?: MachineStallNote;
+}
+
+/** An attempt of a run that a machine stall spoiled: its first error and the stall. */
+export interface StallAttempt {
+  headline: string;
+  machineStall: MachineStallNote;
 }
 
 export interface EvidencePaths {
@@ -51,12 +60,16 @@ export interface RunResult {
   packets: { injected: number; sniffed: number };
   /** Injection timing error in µs (actual minus scheduled) per injected packet. */
   injectionErrorsUsecs: number[];
+  /** CLOCK_MONOTONIC ns (decimal) of the script's time 0, on the machine the run ran on. */
+  clockStartNs?: string;
   /** When each checked event happened against its script time (see EventTiming). */
   timing?: EventTiming[];
   /** The device between kernel and harness (tun, tun-lazy, veth) and its numbers at the end (queues, drops). */
   device?: { kind: string; numbers: Record<string, number | string> };
   /** The system under test the run ran against (absent when it never opened one). */
   system?: SystemDescription;
+  /** Earlier attempts of this run that failed only because the machine stalled (runner/stall-retry.ts). */
+  stallAttempts?: StallAttempt[];
   /** Set-up costs, in ms. */
   overhead?: { startMs: number; tunMs: number; netMs: number; addonMs: number };
 }

@@ -267,6 +267,7 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     warmUpSyscalls(config, symbol);
     phase('warmed up');
     clock.liveStartNs = scheduleStart();
+    result.clockStartNs = clock.liveStartNs.toString();
     traceOrigin(clock.liveStartNs);
     hooks.onClockStart?.(clock.liveStartNs);
     phase('clock started');

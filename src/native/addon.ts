@@ -178,11 +178,24 @@ export interface SockDiagSampler {
   readonly running: boolean;
 }
 
+/** Late wake-ups of the stall monitor's thread (native/stall_monitor.c). */
+export interface StallReport {
+  /** [should have woken, did wake] pairs, CLOCK_MONOTONIC ns. */
+  stalls: Array<[bigint, bigint]>;
+  wakeups: number;
+  running: boolean;
+  /** Whether the monitor thread runs at real-time priority (only then is a stall the machine's). */
+  realtime: boolean;
+}
+
 /** The addon's raw exports (see native/*.c). */
 export interface NativeBinding {
   nowNs(): bigint;
   sleepUntil(deadlineNs: bigint): Promise<bigint>;
   setRealtimePriority(priority: number): boolean;
+  stallMonitorStart(periodUs: number, thresholdUs: number): { realtime: boolean };
+  stallMonitorStop(): void;
+  stallMonitorStalls(fromNs: bigint, toNs: bigint): StallReport;
   syscall(nr: number, args: readonly SyscallArg[]): SyscallResult;
   syscallAsync(
     nr: number,
@@ -374,6 +387,24 @@ export function sleepUntil(deadlineNs: bigint): Promise<bigint> {
  */
 export function setRealtimePriority(priority: number): boolean {
   return nativeBinding().setRealtimePriority(priority);
+}
+
+/**
+ * Start (or join) the process's stall monitor: a real-time thread that
+ * wakes every `periodUs` and notes each wake-up later than `thresholdUs`.
+ * Every start needs a stallMonitorStop().
+ */
+export function stallMonitorStart(periodUs: number, thresholdUs: number): { realtime: boolean } {
+  return nativeBinding().stallMonitorStart(periodUs, thresholdUs);
+}
+
+export function stallMonitorStop(): void {
+  nativeBinding().stallMonitorStop();
+}
+
+/** The stalls that overlap [fromNs, toNs] (monotonic), from the last 1024 noted. */
+export function stallMonitorStalls(fromNs: bigint, toNs: bigint): StallReport {
+  return nativeBinding().stallMonitorStalls(fromNs, toNs);
 }
 
 /** Message for an errno value, as strerror(3) gives it. */

@@ -21,6 +21,7 @@ import type { PlannedRun } from './plan.js';
 import { runWorker, type WorkerOutcome } from './spawn.js';
 import { WorkerPool } from './pool.js';
 import { holdStop, releaseStop, stopExitCode, stopSignal } from './stop.js';
+import { DEFAULT_STALL_RETRIES, withStallRetries } from './stall-retry.js';
 
 /**
  * Runs at once. A run mostly waits for its script's clock, so several per
@@ -121,9 +122,10 @@ export async function executeRuns(
           sampler: args.sampler ?? 'sock_diag',
         },
       };
-    const outcome = workers
-      ? await workers.run(request, args.timeoutSecs * 1000)
-      : await runWorker(request, { timeoutMs: args.timeoutSecs * 1000, passthrough: single && args.verbose });
+    const outcome = await withStallRetries(() => workers
+      ? workers.run(request, args.timeoutSecs * 1000)
+      : runWorker(request, { timeoutMs: args.timeoutSecs * 1000, passthrough: single && args.verbose }),
+    args.stallRetries ?? DEFAULT_STALL_RETRIES, target ? null : undefined);
     let result = outcome.result;
     if (outcome.timedOut) result = timeoutResult(run, outcome.wallMs);
     const sig = stopSignal();

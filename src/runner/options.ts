@@ -44,6 +44,8 @@ export interface RunnerOptions {
   report?: ReportMode;
   /** The devices to run on (`--device`); more than one compares them. */
   devices: DeviceKind[];
+  /** Attempts after one that a machine stall spoiled (`--stall-retries`; default DEFAULT_STALL_RETRIES). */
+  stallRetries?: number;
 }
 
 /** The defaults `tundrill run` starts from. */

@@ -4,6 +4,7 @@
  * back, call its verify step, write the verdict next to the evidence and
  * print the summary.
  */
+import { DEFAULT_STALL_RETRIES, withStallRetries } from '../runner/stall-retry.js';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -134,7 +135,7 @@ export async function runScenario(s: Scenario, file: string, args: RunnerOptions
     // A run of the same stem before this one must not be mistaken for this one's evidence.
     for (const p of [files.capture, files.counters, files.marks, files.verdict, files.timeline]) if (p) rmSync(p, { force: true });
 
-    const outcome = await (ro.runWorker ?? runWorker)(
+    const outcome = await withStallRetries(() => (ro.runWorker ?? runWorker)(
       {
         scriptPath,
         displayPath: basename(scriptPath),
@@ -147,7 +148,7 @@ export async function runScenario(s: Scenario, file: string, args: RunnerOptions
         ...(settings.hold ? { hold: settings.hold } : {}),
       },
       { timeoutMs: timeoutSecs * 1000, passthrough: args.verbose },
-    );
+    ), args.stallRetries ?? DEFAULT_STALL_RETRIES, ro.runWorker ? null : undefined);
 
     let verdict: Verdict;
     let evidence: ScenarioEvidence | null = null;

@@ -20,6 +20,8 @@ export interface FakeBindingOptions {
   /** Answer a system call; undefined falls back to -1 ENOSYS. */
   syscall?: (name: string, args: readonly SyscallArg[]) => { ret: bigint; errno?: number } | undefined;
   symbols?: Record<string, bigint>;
+  /** Stalls the stall monitor reports ([from, to] monotonic ns). */
+  stalls?: Array<[bigint, bigint]>;
 }
 
 export interface FakeBinding extends NativeBinding {
@@ -51,6 +53,14 @@ export function fakeNativeBinding(opts: FakeBindingOptions = {}): FakeBinding {
       setTimeout(() => resolve(now()), Math.max(0, ms));
     }),
     setRealtimePriority: () => false,
+    stallMonitorStart: () => ({ realtime: true }),
+    stallMonitorStop: () => {},
+    stallMonitorStalls: (from, to) => ({
+      stalls: (opts.stalls ?? []).filter(([a, b]) => b >= from && a <= to),
+      wakeups: 0,
+      running: true,
+      realtime: true,
+    }),
     syscall: call,
     syscallAsync: (nr, args) => Promise.resolve(call(nr, args)),
     addressOf: (buf) => {

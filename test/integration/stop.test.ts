@@ -78,6 +78,33 @@ describe.skipIf(skip !== null)('stopping runs', () => {
     expect(await waitFor(() => leftovers().length === 0, 5000)).toBe(true);
   });
 
+  it('SIGKILL of a run\'s whole process group mid-run leaves a readable capture of what happened', async () => {
+    const cap = join(dir, 'kill-group');
+    const { child, done } = start(['run', '-q', '--ip_version=ipv4', '--capture-dir', cap, join(STOP, 'data-5s.pkt')]);
+    expect(await waitFor(() => existsSync(join(cap, 'data-5s_ipv4.sockets.jsonl')), 60_000)).toBe(true);
+    await sleep(2500);
+    // The CLI and the worker at once, as a container's kill does: no handler runs.
+    const workers = spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
+    for (const w of workers) {
+      try {
+        process.kill(-w, 'SIGKILL');
+      } catch {
+        // its group is gone already
+      }
+    }
+    process.kill(-child.pid!, 'SIGKILL');
+    await done;
+    const capture = join(cap, 'data-5s_ipv4.pcapng');
+    expect(existsSync(capture)).toBe(true);
+    if (hasTool('tshark')) {
+      const t = spawnSync('tshark', ['-r', capture], { encoding: 'utf8' });
+      expect(t.status, t.stderr).toBe(0);
+      // The handshake and the first second of data, at least.
+      expect(t.stdout.trim().split('\n').length).toBeGreaterThanOrEqual(4);
+    }
+    expect(await waitFor(() => leftovers().length === 0, 5000)).toBe(true);
+  });
+
   it('a blocked run ends at its time limit, with nothing left', async () => {
     const started = Date.now();
     const r = await tundrill(['run', '--timeout', '3', '--ip_version=ipv4', '--no-capture', join(STOP, 'long-accept.pkt')]);

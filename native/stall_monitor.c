@@ -1,0 +1,202 @@
+/*
+ * Stall monitor: a real-time thread that wakes every period (absolute
+ * clock_nanosleep on CLOCK_MONOTONIC) and notes every wake-up that came
+ * later than a threshold. A SCHED_FIFO thread above every other thread of
+ * the run can only wake late when nothing of this machine could run it:
+ * the machine itself was stopped (a virtual machine whose host did not
+ * schedule it, for one) or higher-priority work held every CPU. Packet and
+ * system-call times measured during such a stall are the machine's, not the
+ * kernel under test's; the engine uses these intervals to say so.
+ *
+ * One monitor per process, started and stopped with a count (one run per
+ * worker process; a library user may run several). Stalls are kept in a
+ * ring of the last STALL_RING; stallMonitorStalls(fromNs, toNs) returns
+ * those that overlap a window.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STALL_RING 1024
+/* Above the reader and job threads (rt_priority, 10 by default). */
+#define STALL_PRIORITY 40
+
+typedef struct {
+	int64_t from_ns; /* when the thread should have woken */
+	int64_t to_ns;   /* when it did */
+} stall;
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t thread;
+static int users;
+static bool running;
+static bool realtime;
+static int wake_fd = -1;
+static int64_t period_ns = 1000000;
+static int64_t threshold_ns = 1000000;
+static stall ring[STALL_RING];
+static uint64_t count; /* stalls noted since the start */
+static uint64_t wakeups;
+
+static void *monitor_main(void *arg)
+{
+	(void)arg;
+	tdr_thread_setup();
+	struct pollfd pfd = { .fd = wake_fd, .events = POLLIN };
+	int64_t next = tdr_now_ns();
+	for (;;) {
+		next += period_ns;
+		struct timespec ts = {
+			.tv_sec = (time_t)(next / 1000000000LL),
+			.tv_nsec = (long)(next % 1000000000LL),
+		};
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		int64_t now = tdr_now_ns();
+		if (poll(&pfd, 1, 0) > 0)
+			break;
+		pthread_mutex_lock(&mu);
+		wakeups++;
+		if (now - next > threshold_ns) {
+			ring[count % STALL_RING] = (stall){ .from_ns = next, .to_ns = now };
+			count++;
+		}
+		pthread_mutex_unlock(&mu);
+		/* After a stall, go on from now rather than catching up. */
+		if (now - next > period_ns)
+			next = now;
+	}
+	return NULL;
+}
+
+/* stallMonitorStart(periodUs, thresholdUs) -> { realtime } */
+static napi_value js_start(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2];
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	int64_t period_us, threshold_us;
+	if (argc < 2 || napi_get_value_int64(env, argv[0], &period_us) != napi_ok ||
+	    napi_get_value_int64(env, argv[1], &threshold_us) != napi_ok || period_us < 100 ||
+	    threshold_us < 100)
+		return tdr_throw_type(env, "stallMonitorStart(periodUs, thresholdUs): numbers of at least 100");
+	pthread_mutex_lock(&mu);
+	if (users++ == 0) {
+		period_ns = period_us * 1000;
+		threshold_ns = threshold_us * 1000;
+		count = 0;
+		wakeups = 0;
+		wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		int rc = wake_fd < 0 ? errno : 0;
+		if (!rc) {
+			/* Its own priority, above the run's other threads; not
+			 * permitted here: an ordinary thread, and stalls then
+			 * include this machine's own CPU contention. */
+			rc = tdr_thread_create(&thread, false, true, monitor_main, NULL);
+			realtime = false;
+			if (!rc) {
+				struct sched_param sp = { .sched_priority = STALL_PRIORITY };
+				realtime = tdr_rt_wanted() &&
+					   pthread_setschedparam(thread, SCHED_FIFO, &sp) == 0;
+			}
+		}
+		if (rc) {
+			if (wake_fd >= 0)
+				close(wake_fd);
+			wake_fd = -1;
+			users = 0;
+			pthread_mutex_unlock(&mu);
+			return tdr_throw_errno(env, "stallMonitorStart", rc);
+		}
+		running = true;
+	}
+	bool rt = realtime;
+	pthread_mutex_unlock(&mu);
+	napi_value out, v;
+	NAPI_OK(env, napi_create_object(env, &out));
+	NAPI_OK(env, napi_get_boolean(env, rt, &v));
+	NAPI_OK(env, napi_set_named_property(env, out, "realtime", v));
+	return out;
+}
+
+/* stallMonitorStop(): the last user stops the thread. */
+static napi_value js_stop(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	pthread_mutex_lock(&mu);
+	bool last = users > 0 && --users == 0 && running;
+	if (last)
+		running = false;
+	pthread_mutex_unlock(&mu);
+	if (last) {
+		uint64_t one = 1;
+		ssize_t w;
+		do {
+			w = write(wake_fd, &one, sizeof(one));
+		} while (w < 0 && errno == EINTR);
+		pthread_join(thread, NULL);
+		close(wake_fd);
+		wake_fd = -1;
+	}
+	napi_value undef;
+	NAPI_OK(env, napi_get_undefined(env, &undef));
+	return undef;
+}
+
+/* stallMonitorStalls(fromNs, toNs) -> { stalls: [[fromNs, toNs], ...], wakeups, running } */
+static napi_value js_stalls(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2];
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	int64_t from, to;
+	if (argc < 2 || !tdr_get_i64(env, argv[0], &from) || !tdr_get_i64(env, argv[1], &to))
+		return tdr_throw_type(env, "stallMonitorStalls(fromNs, toNs): bigints");
+	napi_value out, arr, v;
+	NAPI_OK(env, napi_create_object(env, &out));
+	NAPI_OK(env, napi_create_array(env, &arr));
+	pthread_mutex_lock(&mu);
+	uint64_t first = count > STALL_RING ? count - STALL_RING : 0;
+	uint32_t n = 0;
+	bool ok = true;
+	for (uint64_t i = first; i < count && ok; i++) {
+		stall s = ring[i % STALL_RING];
+		if (s.to_ns < from || s.from_ns > to)
+			continue;
+		napi_value pair, a, b;
+		ok = napi_create_array_with_length(env, 2, &pair) == napi_ok &&
+		     napi_create_bigint_int64(env, s.from_ns, &a) == napi_ok &&
+		     napi_create_bigint_int64(env, s.to_ns, &b) == napi_ok &&
+		     napi_set_element(env, pair, 0, a) == napi_ok &&
+		     napi_set_element(env, pair, 1, b) == napi_ok &&
+		     napi_set_element(env, arr, n++, pair) == napi_ok;
+	}
+	double w = (double)wakeups;
+	bool r = running;
+	bool rt = realtime;
+	pthread_mutex_unlock(&mu);
+	if (!ok) {
+		tdr_throw_last_napi_error(env, "stallMonitorStalls");
+		return NULL;
+	}
+	NAPI_OK(env, napi_set_named_property(env, out, "stalls", arr));
+	NAPI_OK(env, napi_create_double(env, w, &v));
+	NAPI_OK(env, napi_set_named_property(env, out, "wakeups", v));
+	NAPI_OK(env, napi_get_boolean(env, r, &v));
+	NAPI_OK(env, napi_set_named_property(env, out, "running", v));
+	NAPI_OK(env, napi_get_boolean(env, rt, &v));
+	NAPI_OK(env, napi_set_named_property(env, out, "realtime", v));
+	return out;
+}
+
+bool tdr_init_stall_monitor(napi_env env, napi_value exports)
+{
+	return tdr_export_fn(env, exports, "stallMonitorStart", js_start) &&
+	       tdr_export_fn(env, exports, "stallMonitorStop", js_stop) &&
+	       tdr_export_fn(env, exports, "stallMonitorStalls", js_stalls);
+}

@@ -1,0 +1,99 @@
+/**
+ * Runs that a machine stall spoiled. While runs are carried out, the stall
+ * monitor (native stall_monitor.c: a real-time thread of this process that
+ * notes every wake-up it could not make on time) watches the machine; one
+ * monitor serves every run at once, since a stall of the machine stops
+ * them all. When a run fails with a timing error and the stalls in that
+ * event's window account for all of its lateness, the failure says so
+ * (`firstError.machineStall`): the measurement says nothing about the
+ * kernel, so the run is made again, up to `retries` times. Every spoiled
+ * attempt stays in the result (`stallAttempts`, and a warning line), so a
+ * repeat is never silent; a failure with any other cause, or a stall that
+ * does not account for the whole lateness, is reported as it is.
+ */
+import { machineStallLine, stallsExplaining, STALL_PERIOD_USECS, STALL_THRESHOLD_USECS } from '../engine/machine-stalls.js';
+import type { RunResult, StallAttempt } from '../engine/result.js';
+import * as native from '../native/addon.js';
+import { stopSignal } from './stop.js';
+
+/** Attempts after the first one that a machine stall spoiled, by default. */
+export const DEFAULT_STALL_RETRIES = 2;
+
+export interface StallMonitor {
+  /** Start watching (or join the watch); false when it cannot run here. */
+  start(): boolean;
+  stop(): void;
+  stalls(fromNs: bigint, toNs: bigint): native.StallReport;
+}
+
+export const nativeStallMonitor: StallMonitor = {
+  start() {
+    try {
+      native.stallMonitorStart(STALL_PERIOD_USECS, STALL_THRESHOLD_USECS);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  stop: () => native.stallMonitorStop(),
+  stalls: (fromNs, toNs) => native.stallMonitorStalls(fromNs, toNs),
+};
+
+/** Note on a timing failure the machine stalls that account for it, if they do. */
+export function noteMachineStall(r: RunResult | null | undefined, monitor: StallMonitor): void {
+  const err = r?.firstError;
+  if (!r || r.verdict !== 'fail' || !err || err.kind !== 'timing' || err.machineStall || !r.clockStartNs) return;
+  const t = (r.timing ?? []).filter((x) => x.line === err.line).pop();
+  if (!t) return;
+  const origin = BigInt(r.clockStartNs);
+  const note = stallsExplaining(t, (usecs) => origin + BigInt(Math.round(usecs * 1000)), monitor);
+  if (!note) return;
+  err.machineStall = note;
+  err.text = `${err.text.trimEnd()}\n${machineStallLine(note)}`;
+}
+
+/** Whether a result is a failure that a machine stall accounts for. */
+export function spoiledByStall(r: RunResult | null | undefined): boolean {
+  return !!r && r.verdict === 'fail' && r.firstError?.machineStall !== undefined;
+}
+
+/**
+ * Run `once` until its result is not spoiled by a machine stall, at most
+ * 1 + retries times; the outcome returned carries the spoiled attempts.
+ * `monitor` null: runs on another machine (a VM's clock is not ours), no
+ * stall is looked for.
+ */
+export async function withStallRetries<T extends { result?: RunResult | null }>(
+  once: () => Promise<T>,
+  retries: number,
+  monitor: StallMonitor | null = nativeStallMonitor,
+): Promise<T> {
+  const watching = monitor !== null && monitor.start();
+  try {
+    const spoiled: StallAttempt[] = [];
+    for (;;) {
+      const outcome = await once();
+      const r = outcome.result;
+      if (watching) noteMachineStall(r, monitor!);
+      if (spoiledByStall(r) && spoiled.length < retries && !stopSignal()) {
+        spoiled.push({ headline: r!.firstError!.headline, machineStall: r!.firstError!.machineStall! });
+        continue;
+      }
+      if (r && spoiled.length > 0) {
+        r.stallAttempts = [...spoiled, ...(r.stallAttempts ?? [])];
+        r.warnings.push(`${stallNote(r)}: ${spoiled.map((a) => a.headline).join('; ')}`);
+      }
+      return outcome;
+    }
+  } finally {
+    if (watching) monitor!.stop();
+  }
+}
+
+/** A short note for a run's line: how many attempts stalls spoiled. */
+export function stallNote(r: RunResult): string {
+  const a = r.stallAttempts ?? [];
+  if (a.length === 0) return '';
+  const stalls = a.map((x) => `${x.machineStall.totalMs} ms`).join(', ');
+  return `${a.length} earlier attempt${a.length > 1 ? 's' : ''} spoiled by machine stalls (${stalls})`;
+}
