@@ -31,3 +31,23 @@ export async function waitUntil(atNs: bigint): Promise<bigint> {
   while (now < atNs) now = native.nowNs();
   return now;
 }
+
+/**
+ * Start the script's clock just after a kernel clock tick (plus 250 µs), as
+ * packetdrill does, so that the kernel's jiffy-based timers fall where they
+ * fall under packetdrill. times() changes at a tick of USER_HZ, which is
+ * also a jiffy boundary.
+ */
+export function scheduleStart(): bigint {
+  const nr = native.SYS['times'];
+  if (nr === undefined) return native.nowNs() + 250_000n;
+  // Spin (at most one USER_HZ tick, 10 ms), as packetdrill does: a nap
+  // would see the tick up to its length late.
+  const first = native.syscall(nr, [null]).ret;
+  const giveUp = native.nowNs() + 50_000_000n;
+  for (;;) {
+    const t = native.syscall(nr, [null]).ret;
+    const now = native.nowNs();
+    if (t !== first || now > giveUp) return now + 250_000n;
+  }
+}

@@ -9,19 +9,38 @@ import { buildScriptPacket, PacketBuildError, type ScriptPacket } from './build-
 import type { CaptureLog } from '../evidence/capture-log.js';
 import { TestFailure } from './errors.js';
 import type { LivePacket, NetDevice } from './netdev.js';
+import { layoutOf, readAddr, writeAddr, type Layout } from '../packet/layout.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../packet/protocols.js';
 import {
-  findTcpTimestamp, forEachSackBlock, layoutOf, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP,
-  rawTcpOptions, readAddr, writeAddr, type Layout,
-} from './packet-layout.js';
-import { dumpTime, packetText, tcpOptionText } from './packet-text.js';
+  offsetSackBlocks, readTcpAck, readTcpFlagsByte, readTcpSeq, readTcpWindow, refreshChecksums, tcpTimestampOffset, writeTcpAck,
+  writeTcpSeq,
+} from '../packet/in-place.js';
+import { ipv4HeaderChecksumOk } from '../packet/ipv4.js';
+import { formatTcpOption, TCP_OPTIONS, tcpOptionPlaces, type TcpOptionPlace } from '../packet/tcp-options.js';
+import { formatDumpTime, formatPacketReportLine, formatScriptPacket, type FormatOptions } from '../packet/format.js';
+import { decodePacket } from '../packet/packet.js';
 import { checkEventTime, lastEventUsecs, recordEventTime } from './run.js';
 import { newSocketEntry, type Endpoint, type SocketEntry } from './sockets.js';
 import type { RunContext, RunEvent } from './state.js';
 import { verifyTime } from './timing.js';
-import { finishChecksums, ipv4HeaderChecksumOk } from './checksums.js';
 import { trace, TRACING } from './trace.js';
 
 const u32 = (n: number) => n >>> 0;
+
+/** How a script line wrote a packet's flags (ACE digit or letters) and whether it gave a window. */
+function textOptions(script?: { parseAce: boolean; winNoCheck: boolean }): FormatOptions {
+  return script ? { ace: script.parseAce, showWindow: !script.winNoCheck } : {};
+}
+
+/** A packet in script notation, as its script line would write it. */
+export function packetText(buf: Buffer, script?: { parseAce: boolean; winNoCheck: boolean }): string {
+  return formatScriptPacket(decodePacket(buf), textOptions(script));
+}
+
+/** One option of a packet as the option table prints it. */
+function optionText(buf: Buffer, o: TcpOptionPlace): string {
+  return formatTcpOption(TCP_OPTIONS.decode(o.kind, buf.subarray(o.at + 2, o.at + Math.max(o.len, 2))));
+}
 
 /** A kernel packet with its layout, as sniffed (before or after mapping). */
 interface Sniffed {
@@ -37,14 +56,14 @@ class PacketError extends Error {
 }
 
 function isSyn(buf: Buffer, l: Layout): boolean {
-  return l.proto === PROTO_TCP && (buf[l.l4 + 13]! & 0x02) !== 0;
+  return l.proto === IPPROTO_TCP && (readTcpFlagsByte(buf, l.l4) & 0x02) !== 0;
 }
 function isAck(buf: Buffer, l: Layout): boolean {
-  return l.proto === PROTO_TCP && (buf[l.l4 + 13]! & 0x10) !== 0;
+  return l.proto === IPPROTO_TCP && (readTcpFlagsByte(buf, l.l4) & 0x10) !== 0;
 }
 
 function tupleOf(buf: Buffer, l: Layout): { src: Endpoint; dst: Endpoint } {
-  const ports = l.proto === PROTO_TCP || l.proto === PROTO_UDP;
+  const ports = l.proto === IPPROTO_TCP || l.proto === IPPROTO_UDP;
   return {
     src: { ip: readAddr(buf, 0, 'src'), port: ports ? buf.readUInt16BE(l.l4) : 0 },
     dst: { ip: readAddr(buf, 0, 'dst'), port: ports ? buf.readUInt16BE(l.l4 + 2) : 0 },
@@ -59,7 +78,7 @@ function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
 function setTuple(buf: Buffer, l: Layout, src: Endpoint, dst: Endpoint): void {
   writeAddr(buf, 0, 'src', src.ip);
   writeAddr(buf, 0, 'dst', dst.ip);
-  if (l.proto === PROTO_TCP || l.proto === PROTO_UDP) {
+  if (l.proto === IPPROTO_TCP || l.proto === IPPROTO_UDP) {
     buf.writeUInt16BE(src.port, l.l4);
     buf.writeUInt16BE(dst.port, l.l4 + 2);
   }
@@ -67,7 +86,7 @@ function setTuple(buf: Buffer, l: Layout, src: Endpoint, dst: Endpoint): void {
   if (e) {
     writeAddr(buf, e.ip, 'src', dst.ip);
     writeAddr(buf, e.ip, 'dst', src.ip);
-    if ((e.proto === PROTO_TCP || e.proto === PROTO_UDP) && e.l4 + 4 <= buf.length) {
+    if ((e.proto === IPPROTO_TCP || e.proto === IPPROTO_UDP) && e.l4 + 4 <= buf.length) {
       buf.writeUInt16BE(dst.port, e.l4);
       buf.writeUInt16BE(src.port, e.l4 + 2);
     }
@@ -128,11 +147,11 @@ export class PacketRunner {
     const fds = this.ctx.fds;
     const sut = fds.socketUnderTest;
     const l = pkt.layout;
-    if (l.proto === PROTO_TCP) {
+    if (l.proto === IPPROTO_TCP) {
       // An inbound packet to a listener (or with no socket at all) makes a child socket.
       if (pkt.direction === 'inbound' && (!sut || sut.phase === 'passive_listening')) {
         const t = tupleOf(pkt.buf, l);
-        const seq = pkt.buf.readUInt32BE(l.l4 + 4);
+        const seq = readTcpSeq(pkt.buf, l.l4);
         const child = newSocketEntry({
           phase: 'passive_packet_received',
           family: this.wireFamily === 4 ? 2 : 10,
@@ -155,7 +174,7 @@ export class PacketRunner {
         sut.phase = 'active_syn_sent';
         sut.script.remote = t.dst;
         sut.script.local = t.src;
-        sut.script.localIsn = pkt.buf.readUInt32BE(l.l4 + 4);
+        sut.script.localIsn = readTcpSeq(pkt.buf, l.l4);
         return sut;
       }
     }
@@ -167,11 +186,11 @@ export class PacketRunner {
 
   private matchesSocket(pkt: ScriptPacket, s: SocketEntry): boolean {
     const p = pkt.layout.proto;
-    const icmp = p === PROTO_ICMP || p === PROTO_ICMPV6;
-    if (s.protocol === 6) return p === PROTO_TCP || icmp;
-    if (s.protocol === 17) return p === PROTO_UDP || icmp;
-    if (s.protocol === 1) return p === PROTO_ICMP;
-    if (s.protocol === 58) return p === PROTO_ICMPV6;
+    const icmp = p === IPPROTO_ICMP || p === IPPROTO_ICMPV6;
+    if (s.protocol === 6) return p === IPPROTO_TCP || icmp;
+    if (s.protocol === 17) return p === IPPROTO_UDP || icmp;
+    if (s.protocol === 1) return p === IPPROTO_ICMP;
+    if (s.protocol === 58) return p === IPPROTO_ICMPV6;
     return false;
   }
 
@@ -179,65 +198,62 @@ export class PacketRunner {
 
   private async inbound(ev: RunEvent, pkt: ScriptPacket, socket: SocketEntry): Promise<void> {
     const l = pkt.layout;
-    if (l.proto === PROTO_TCP) {
+    if (l.proto === IPPROTO_TCP) {
       const f = pkt.tcpFlags!;
       if (socket.phase === 'passive_synack_sent' && f.ack) {
         socket.phase = 'passive_synack_acked';
       } else if (socket.phase === 'active_syn_sent' && f.syn && f.ack) {
         socket.phase = 'active_syn_acked';
-        const seq = pkt.buf.readUInt32BE(l.l4 + 4);
+        const seq = readTcpSeq(pkt.buf, l.l4);
         socket.script.remoteIsn = seq;
         socket.live.remoteIsn = seq;
       }
     }
     const live = Buffer.from(pkt.buf);
     this.mapInbound(socket, live, l);
-    finishChecksums(live, l);
-    if (l.proto === PROTO_TCP) {
+    refreshChecksums(live);
+    if (l.proto === IPPROTO_TCP) {
       const t = l.l4;
       socket.lastInjectedTcp = {
-        seq: live.readUInt32BE(t + 4), ack: live.readUInt32BE(t + 8), flags: live[t + 13]!,
-        window: live.readUInt16BE(t + 14), payloadLen: l.payloadLen,
+        seq: readTcpSeq(live, t), ack: readTcpAck(live, t), flags: readTcpFlagsByte(live, t),
+        window: readTcpWindow(live, t), payloadLen: l.payloadLen,
       };
     }
     const atNs = this.ctx.clock.liveNs(ev.times.usecs);
-    const gso = l.proto === PROTO_TCP ? this.ctx.config.mss : 0;
-    const note = `script line ${ev.line}: < ${packetText(pkt.buf, l, { parseAce: pkt.parseAce, winNoCheck: pkt.winNoCheck })}`;
+    const gso = l.proto === IPPROTO_TCP ? this.ctx.config.mss : 0;
+    const note = `script line ${ev.line}: < ${packetText(pkt.buf, pkt)}`;
     const tsNs = await this.dev.inject(live, atNs, gso, note);
     this.ctx.lastCompletionNs = tsNs;
-    this.opts.verbose?.(`inbound injected packet: ${dumpTime(this.ctx.clock.scriptUsecs(tsNs))} ${packetText(live, l, pkt)}`);
+    this.opts.verbose?.(`inbound injected packet: ${formatDumpTime(this.ctx.clock.scriptUsecs(tsNs))} ${packetText(live, pkt)}`);
     if (this.ctx.numEvents > 0) checkEventTime(this.ctx, ev, tsNs);
   }
 
   private mapInbound(socket: SocketEntry, buf: Buffer, l: Layout): void {
     const src = { ...socket.live.remote };
     const dst = { ...socket.live.local };
-    if (l.proto === PROTO_TCP || l.proto === PROTO_UDP) {
+    if (l.proto === IPPROTO_TCP || l.proto === IPPROTO_UDP) {
       const sp = buf.readUInt16BE(l.l4);
       const dp = buf.readUInt16BE(l.l4 + 2);
       if (sp) src.port = sp;
       if (dp) dst.port = dp;
     }
     setTuple(buf, l, src, dst);
-    if (l.proto === PROTO_ICMP || l.proto === PROTO_ICMPV6) {
+    if (l.proto === IPPROTO_ICMP || l.proto === IPPROTO_ICMPV6) {
       const e = l.echoed;
-      if (e && e.proto === PROTO_TCP && e.l4 + 8 <= buf.length) {
+      if (e && e.proto === IPPROTO_TCP && e.l4 + 8 <= buf.length) {
         const off = localSeqScriptToLive(socket, false);
-        buf.writeUInt32BE(u32(buf.readUInt32BE(e.l4 + 4) + off), e.l4 + 4);
+        writeTcpSeq(buf, readTcpSeq(buf, e.l4) + off, e.l4);
       }
       return;
     }
-    if (l.proto !== PROTO_TCP) return;
+    if (l.proto !== IPPROTO_TCP) return;
     const t = l.l4;
     const syn = isSyn(buf, l);
-    buf.writeUInt32BE(u32(buf.readUInt32BE(t + 4) + remoteSeqScriptToLive(socket, syn)), t + 4);
+    writeTcpSeq(buf, readTcpSeq(buf, t) + remoteSeqScriptToLive(socket, syn), t);
     const ackOff = localSeqScriptToLive(socket, syn);
-    if (isAck(buf, l)) buf.writeUInt32BE(u32(buf.readUInt32BE(t + 8) + ackOff), t + 8);
-    forEachSackBlock(buf, t, l.l4HeaderLen, (b) => {
-      buf.writeUInt32BE(u32(buf.readUInt32BE(b) + ackOff), b);
-      buf.writeUInt32BE(u32(buf.readUInt32BE(b + 4) + ackOff), b + 4);
-    });
-    const ts = findTcpTimestamp(buf, t, l.l4HeaderLen);
+    if (isAck(buf, l)) writeTcpAck(buf, readTcpAck(buf, t) + ackOff, t);
+    offsetSackBlocks(buf, ackOff, t);
+    const ts = tcpTimestampOffset(buf, t);
     if (isAck(buf, l) && ts >= 0) {
       const scriptEcr = buf.readUInt32BE(ts + 4);
       const mapped = socket.tsValMap.get(scriptEcr);
@@ -257,9 +273,9 @@ export class PacketRunner {
 
   private async outbound(ev: RunEvent, pkt: ScriptPacket, socket: SocketEntry): Promise<void> {
     const l = pkt.layout;
-    const isSynAck = l.proto === PROTO_TCP && pkt.tcpFlags!.syn && pkt.tcpFlags!.ack;
+    const isSynAck = l.proto === IPPROTO_TCP && pkt.tcpFlags!.syn && pkt.tcpFlags!.ack;
     if (socket.phase === 'passive_packet_received' && isSynAck) {
-      socket.script.localIsn = pkt.buf.readUInt32BE(l.l4 + 4);
+      socket.script.localIsn = readTcpSeq(pkt.buf, l.l4);
     }
     const expected = pkt.payloadLen;
     const sniffed: Sniffed[] = [];
@@ -268,13 +284,13 @@ export class PacketRunner {
       const s = await this.sniff(ev, socket);
       if (socket.phase === 'passive_packet_received' && isSynAck) {
         socket.phase = 'passive_synack_sent';
-        socket.live.localIsn = s.buf.readUInt32BE(s.layout.l4 + 4);
+        socket.live.localIsn = readTcpSeq(s.buf, s.layout.l4);
       }
-      if (s.layout.proto === PROTO_TCP) {
+      if (s.layout.proto === IPPROTO_TCP) {
         const t = s.layout.l4;
         socket.lastOutboundTcp = {
-          seq: s.buf.readUInt32BE(t + 4), ack: s.buf.readUInt32BE(t + 8), flags: s.buf[t + 13]!,
-          window: s.buf.readUInt16BE(t + 14),
+          seq: readTcpSeq(s.buf, t), ack: readTcpAck(s.buf, t), flags: readTcpFlagsByte(s.buf, t),
+          window: readTcpWindow(s.buf, t),
         };
         this.liveToScriptSeq(socket, s.buf, s.layout);
       }
@@ -289,9 +305,9 @@ export class PacketRunner {
         } else {
           const err = this.fragmentMismatch(s, prev, total, expected);
           if (err) {
-            const details = [`   script packet: ${dumpTime(ev.times.usecs)} ${packetText(pkt.buf, l, pkt)}`];
+            const details = [`   script packet: ${formatDumpTime(ev.times.usecs)} ${packetText(pkt.buf, pkt)}`];
             [...sniffed, s].forEach((f, i) => {
-              details.push(`actual #${i} packet: ${dumpTime(this.ctx.clock.scriptUsecs(f.live.tsNs))} ${packetText(f.buf, f.layout)}`);
+              details.push(`actual #${i} packet: ${formatDumpTime(this.ctx.clock.scriptUsecs(f.live.tsNs))} ${packetText(f.buf)}`);
             });
             throw new PacketError(err, details);
           }
@@ -331,7 +347,7 @@ export class PacketRunner {
         continue;
       }
       if (socket !== expected) throw new PacketError('packet is not for expected socket');
-      this.opts.verbose?.(`outbound sniffed packet: ${dumpTime(this.ctx.clock.scriptUsecs(live.tsNs))} ${packetText(live.data, layout)}`);
+      this.opts.verbose?.(`outbound sniffed packet: ${formatDumpTime(this.ctx.clock.scriptUsecs(live.tsNs))} ${packetText(live.data)}`);
       if (TRACING) trace(`sniffed packet stamped ${this.ctx.clock.scriptUsecs(live.tsNs).toFixed(0)}us`);
       return { live, buf: Buffer.from(live.data), layout };
     }
@@ -341,31 +357,28 @@ export class PacketRunner {
     const s = this.ctx.fds.socketUnderTest;
     if (!s) return undefined;
     const t = tupleOf(buf, l);
-    const icmp = (s.protocol === 1 && l.proto === PROTO_ICMP) || (s.protocol === 58 && l.proto === PROTO_ICMPV6);
+    const icmp = (s.protocol === 1 && l.proto === IPPROTO_ICMP) || (s.protocol === 58 && l.proto === IPPROTO_ICMPV6);
     // Outbound from the socket under test?
     if (sameEndpoint(t.src, s.live.local) && sameEndpoint(t.dst, s.live.remote)) return s;
     if (icmp && t.src.ip === s.live.local.ip && t.dst.ip === s.live.remote.ip) return s;
     // The kernel's SYN for a connect()?
-    const udp = l.proto === PROTO_UDP && s.protocol === 17 && s.phase === 'active_connecting';
+    const udp = l.proto === IPPROTO_UDP && s.protocol === 17 && s.phase === 'active_connecting';
     const icmpMatch = icmp && s.phase === 'active_connecting';
-    const tcp = l.proto === PROTO_TCP && isSyn(buf, l) && !isAck(buf, l) && s.protocol === 6 && s.phase === 'active_syn_sent';
+    const tcp = l.proto === IPPROTO_TCP && isSyn(buf, l) && !isAck(buf, l) && s.protocol === 6 && s.phase === 'active_syn_sent';
     if (!udp && !tcp && !icmpMatch) return undefined;
     if (icmpMatch ? t.dst.ip !== s.live.remote.ip : !sameEndpoint(t.dst, s.live.remote)) return undefined;
     s.live.local = { ...t.src };
-    if (l.proto === PROTO_TCP) s.live.localIsn = buf.readUInt32BE(l.l4 + 4);
+    if (l.proto === IPPROTO_TCP) s.live.localIsn = readTcpSeq(buf, l.l4);
     return s;
   }
 
   private liveToScriptSeq(s: SocketEntry, buf: Buffer, l: Layout): void {
     const t = l.l4;
     const syn = isSyn(buf, l);
-    buf.writeUInt32BE(u32(buf.readUInt32BE(t + 4) - localSeqScriptToLive(s, syn)), t + 4);
+    writeTcpSeq(buf, readTcpSeq(buf, t) - localSeqScriptToLive(s, syn), t);
     const ackOff = u32(-remoteSeqScriptToLive(s, syn));
-    if (isAck(buf, l)) buf.writeUInt32BE(u32(buf.readUInt32BE(t + 8) + ackOff), t + 8);
-    forEachSackBlock(buf, t, l.l4HeaderLen, (b) => {
-      buf.writeUInt32BE(u32(buf.readUInt32BE(b) + ackOff), b);
-      buf.writeUInt32BE(u32(buf.readUInt32BE(b + 4) + ackOff), b + 4);
-    });
+    if (isAck(buf, l)) writeTcpAck(buf, readTcpAck(buf, t) + ackOff, t);
+    offsetSackBlocks(buf, ackOff, t);
   }
 
   private fragmentMismatch(cur: Sniffed, prev: Sniffed, sniffedSoFar: number, expected: number): string | null {
@@ -386,8 +399,8 @@ export class PacketRunner {
     const actualUsecs = this.ctx.clock.scriptUsecs(live.live.tsNs);
     this.ctx.eventLog?.actual(ev, actualUsecs);
     const dumps = () => [
-      `script packet: ${dumpTime(ev.times.usecs)} ${packetText(pkt.buf, pkt.layout, pkt)}`,
-      `actual packet: ${dumpTime(actualUsecs)} ${packetText(actual, al)}`,
+      formatPacketReportLine('script', ev.times.usecs, decodePacket(pkt.buf), textOptions(pkt)),
+      formatPacketReportLine('actual', actualUsecs, decodePacket(actual)),
     ];
     const fail = (msg: string): never => {
       this.capture.note(live.live.record, `does not match: ${msg}`);
@@ -397,9 +410,9 @@ export class PacketRunner {
 
     // Map to script space: tuple and TCP timestamp value.
     setTuple(actual, al, socket.script.local, socket.script.remote);
-    if (al.proto === PROTO_TCP && pkt.layout.proto === PROTO_TCP) {
-      const sTs = findTcpTimestamp(pkt.buf, pkt.layout.l4, pkt.layout.l4HeaderLen);
-      const aTs = findTcpTimestamp(actual, al.l4, al.l4HeaderLen);
+    if (al.proto === IPPROTO_TCP && pkt.layout.proto === IPPROTO_TCP) {
+      const sTs = tcpTimestampOffset(pkt.buf, pkt.layout.l4);
+      const aTs = tcpTimestampOffset(actual, al.l4);
       if (sTs >= 0 && aTs >= 0) {
         const scriptVal = pkt.buf.readUInt32BE(sTs);
         const actualVal = actual.readUInt32BE(aTs);
@@ -413,7 +426,7 @@ export class PacketRunner {
       }
     }
 
-    const allowance = pkt.optionsNoCheck && al.proto === PROTO_TCP ? al.l4HeaderLen - 20 : 0;
+    const allowance = pkt.optionsNoCheck && al.proto === IPPROTO_TCP ? al.l4HeaderLen - 20 : 0;
     const headerErr = compareHeaders(actual, al, pkt.buf, pkt.layout, true, { pkt, allowance });
     if (headerErr) fail(headerErr);
 
@@ -421,11 +434,11 @@ export class PacketRunner {
       const err = this.verifyFlowLabel(socket, actual, pkt.buf);
       if (err) fail(err);
     }
-    if (pkt.layout.proto === PROTO_TCP && !pkt.optionsNoCheck) {
+    if (pkt.layout.proto === IPPROTO_TCP && !pkt.optionsNoCheck) {
       const err = this.verifyTcpOptions(ev, pkt, actual, al);
       if (err) fail(err);
     }
-    if (al.proto !== PROTO_ICMP && al.proto !== PROTO_ICMPV6) {
+    if (al.proto !== IPPROTO_ICMP && al.proto !== IPPROTO_ICMPV6) {
       const a = actual.subarray(al.payload, al.payload + al.payloadLen);
       const s = pkt.buf.subarray(pkt.layout.payload, pkt.layout.payload + pkt.layout.payloadLen);
       if (!a.equals(s)) fail('incorrect outbound data payload');
@@ -433,7 +446,7 @@ export class PacketRunner {
     recordEventTime(ev, actualUsecs, lastEventUsecs(this.ctx));
     const timeErr = verifyTime(this.ctx.config, ev.times, actualUsecs, lastEventUsecs(this.ctx), 'outbound packet');
     if (timeErr) fail(timeErr);
-    this.capture.note(live.live.record, `> ${packetText(actual, al, pkt)}`);
+    this.capture.note(live.live.record, `> ${packetText(actual, pkt)}`);
   }
 
   private verifyFlowLabel(socket: SocketEntry, actual: Buffer, script: Buffer): string | null {
@@ -458,8 +471,8 @@ export class PacketRunner {
   }
 
   private verifyTcpOptions(ev: RunEvent, pkt: ScriptPacket, actual: Buffer, al: Layout): string | null {
-    const a = rawTcpOptions(actual, al.l4, al.l4HeaderLen).options;
-    const s = rawTcpOptions(pkt.buf, pkt.layout.l4, pkt.layout.l4HeaderLen).options;
+    const a = tcpOptionPlaces(actual, al.l4 + 20, al.l4 + al.l4HeaderLen).places;
+    const s = tcpOptionPlaces(pkt.buf, pkt.layout.l4 + 20, pkt.layout.l4 + pkt.layout.l4HeaderLen).places;
     const cfg = this.ctx.config;
     let tolerance = cfg.toleranceUsecs;
     const dynamic = (cfg.tolerancePercent / 100) * ev.times.usecs;
@@ -488,7 +501,7 @@ export class PacketRunner {
         if (!av.equals(sv)) err = 'bad value';
       }
       if (err) {
-        return `${err} in outbound TCP option (kind=${so.kind}): expected: ${tcpOptionText(pkt.buf, so.at, so.len)} actual: ${tcpOptionText(actual, ao.at, ao.len)}`;
+        return `${err} in outbound TCP option (kind=${so.kind}): expected: ${optionText(pkt.buf, so)} actual: ${optionText(actual, ao)}`;
       }
     }
     return null;
@@ -504,9 +517,9 @@ function aggregate(parts: Sniffed[], total: number): Sniffed {
   if (last.layout.ipVersion === 4) buf.writeUInt16BE(hdr.length + total, 2);
   else buf.writeUInt16BE(hdr.length + total - 40, 4);
   const layout = layoutOf(buf)!;
-  if (layout.proto === PROTO_TCP) {
-    buf.writeUInt32BE(first.buf.readUInt32BE(first.layout.l4 + 4), layout.l4 + 4);
-    buf[layout.l4 + 13] = (buf[layout.l4 + 13]! & 0x7f) | (first.buf[first.layout.l4 + 13]! & 0x80);
+  if (layout.proto === IPPROTO_TCP) {
+    writeTcpSeq(buf, readTcpSeq(first.buf, first.layout.l4), layout.l4);
+    buf[layout.l4 + 13] = (readTcpFlagsByte(buf, layout.l4) & 0x7f) | (readTcpFlagsByte(first.buf, first.layout.l4) & 0x80);
   }
   return { live: last.live, buf, layout };
 }
@@ -564,11 +577,11 @@ function compareHeaders(
   }
   if (sTtl !== 255 && (e = field('ttl', sTtl, aTtl))) return e;
 
-  if (sl.proto === PROTO_TCP) {
+  if (sl.proto === IPPROTO_TCP) {
     const at = al.l4;
     const st = sl.l4;
-    const af = a[at + 13]!;
-    const sf = s[st + 13]!;
+    const af = readTcpFlagsByte(a, at);
+    const sf = readTcpFlagsByte(s, st);
     const bit = (f: number, m: number) => ((f & m) ? 1 : 0);
     const aAe = a[at + 12]! & 1;
     const sAe = s[st + 12]! & 1;
@@ -588,16 +601,16 @@ function compareHeaders(
       if ((e = field('tcp_ae', sAe, aAe))) return e;
     }
     if ((e = field('tcp_reserved_bits', (s[st + 12]! >> 1) & 7, (a[at + 12]! >> 1) & 7))) return e;
-    const sSeq = s.readUInt32BE(st + 4);
-    const aSeq = a.readUInt32BE(at + 4);
+    const sSeq = readTcpSeq(s, st);
+    const aSeq = readTcpSeq(a, at);
     if (strict && (e = field('tcp_seq', sSeq, aSeq))) return e;
     if (!strict && (e = field('tcp_seq', u32(sSeq + sl.payloadLen), aSeq))) return e;
-    if ((e = field('tcp_ack_seq', s.readUInt32BE(st + 8), a.readUInt32BE(at + 8)))) return e;
-    if (!winNoCheck && (e = field('tcp_window', s.readUInt16BE(st + 14), a.readUInt16BE(at + 14)))) return e;
+    if ((e = field('tcp_ack_seq', readTcpAck(s, st), readTcpAck(a, at)))) return e;
+    if (!winNoCheck && (e = field('tcp_window', readTcpWindow(s, st), readTcpWindow(a, at)))) return e;
     if ((e = field('tcp_urg_ptr', s.readUInt16BE(st + 18), a.readUInt16BE(at + 18)))) return e;
-  } else if (sl.proto === PROTO_UDP) {
+  } else if (sl.proto === IPPROTO_UDP) {
     if (strict && (e = field('udp_len', s.readUInt16BE(sl.l4 + 4), a.readUInt16BE(al.l4 + 4)))) return e;
-  } else if (sl.proto === PROTO_ICMP || sl.proto === PROTO_ICMPV6) {
+  } else if (sl.proto === IPPROTO_ICMP || sl.proto === IPPROTO_ICMPV6) {
     if ((e = field('icmp_type', s[sl.l4]!, a[al.l4]!))) return e;
     if ((e = field('icmp_code', s[sl.l4 + 1]!, a[al.l4 + 1]!))) return e;
   }

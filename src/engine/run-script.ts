@@ -6,26 +6,26 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as native from '../native/addon.js';
-import { parseScript, ScriptError, effectiveOptions, settingDefines, type OptionSetting } from '../script/index.js';
+import { parseScript, ScriptError, effectiveOptions, settingDefines, type OptionSetting, type Script } from '../script/index.js';
 import { CaptureLog } from '../evidence/capture-log.js';
 import type { EventLog } from './event-log.js';
 import { applyOption, ConfigError, finalizeConfig, type RunConfig, type RunOptions } from './config.js';
 import { EXIT_FAIL, EXIT_PASS, EXIT_USAGE, TestFailure } from './errors.js';
 import { NetDevice, type PacketHook } from './netdev.js';
-import type { EventTiming, FirstError, RunResult } from './result.js';
-import { toleranceUsecs } from './timing.js';
+import type { FirstError, RunResult } from './result.js';
 import { CodeRecorder } from './run-code.js';
 import { runShellCommand } from './run-command.js';
+import { runCommandEvent } from './command-event.js';
+import { runCodeEvent } from './code-event.js';
 import { PacketRunner } from './run-packet.js';
-import { checkEventTime, runEvents } from './run.js';
-import { FdTable } from './sockets.js';
+import { eventTimings, runEvents } from './run.js';
+import { closeScriptFds, FdTable } from './sockets.js';
 import { RunClock, toRunEvents, type RunContext, type RunEvent } from './state.js';
 import { SyscallEvents } from './syscall-events.js';
-import { prepareSyscall, syscallClockFromMonotonic, warmUpSyscalls } from './run-syscall.js';
+import { prepareSyscall, symbolResolver, syscallClockFromMonotonic, warmUpSyscalls } from './run-syscall.js';
 import { nativeExecutor } from './native-executor.js';
-import { codeDataAssignments } from './code-data.js';
 import { warmUp } from './warm-up.js';
-import { waitUntil } from './clock-wait.js';
+import { scheduleStart } from './clock-wait.js';
 import { enterRealtime, leaveRealtime } from './priority.js';
 import { flushTrace, trace, traceOrigin, TRACING } from './trace.js';
 import type { LinkType, SystemDescription, SystemUnderTest } from '../backend/system-under-test.js';
@@ -93,22 +93,38 @@ function failureToError(f: TestFailure, displayPath: string): FirstError {
 }
 
 /**
- * Start the script's clock just after a kernel clock tick (plus 250 µs), as
- * packetdrill does, so that the kernel's jiffy-based timers fall where they
- * fall under packetdrill. times() changes at a tick of USER_HZ, which is
- * also a jiffy boundary.
+ * The script parsed and its configuration settled (command line over the
+ * script's option lines), or how the run ends before it starts: a semantic
+ * error fails it, a syntax or option error is a usage error.
  */
-function scheduleStart(): bigint {
-  const nr = native.SYS['times'];
-  if (nr === undefined) return native.nowNs() + 250_000n;
-  // Spin (at most one USER_HZ tick, 10 ms), as packetdrill does: a nap
-  // would see the tick up to its length late.
-  const first = native.syscall(nr, [null]).ret;
-  const giveUp = native.nowNs() + 50_000_000n;
-  for (;;) {
-    const t = native.syscall(nr, [null]).ret;
-    const now = native.nowNs();
-    if (t !== first || now > giveUp) return now + 250_000n;
+function loadScript(
+  req: RunRequest,
+): { script: Script; config: RunConfig } | { failure: Pick<RunResult, 'verdict' | 'exitCode' | 'firstError'> } {
+  const source = readFileSync(req.scriptPath, 'utf8');
+  const cmdDefines = settingDefines(req.commandLine);
+  let cmdIpVersion: RunOptions['ipVersion'];
+  for (const o of req.commandLine) {
+    if (o.name === 'ip_version') cmdIpVersion = o.value as RunOptions['ipVersion'];
+  }
+  try {
+    const script = parseScript(source, {
+      path: req.displayPath,
+      defines: cmdDefines,
+      ...(cmdIpVersion ? { ipVersion: cmdIpVersion } : {}),
+    });
+    const settings = effectiveOptions(script.options, req.commandLine.filter((o) => o.name !== 'define'));
+    return { script, config: finalizeConfig(optionsFrom(settings, script.defines, req.displayPath)) };
+  } catch (e) {
+    if (e instanceof ScriptError) {
+      const firstError = { line: e.line, headline: e.message.split('\n')[0]!, text: `${e.message}\n${e.detail}`, kind: e.kind };
+      return e.kind === 'semantic'
+        ? { failure: { verdict: 'fail', exitCode: EXIT_FAIL, firstError } }
+        : { failure: { verdict: 'error', exitCode: EXIT_USAGE, firstError } };
+    }
+    if (e instanceof ConfigError) {
+      return { failure: { verdict: 'error', exitCode: EXIT_USAGE, firstError: { line: 0, headline: e.message, text: e.message, kind: 'option' } } };
+    }
+    throw e;
   }
 }
 
@@ -139,37 +155,12 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
   };
 
   // ---- script and configuration --------------------------------------------
-  const source = readFileSync(req.scriptPath, 'utf8');
-  const cmdDefines = settingDefines(req.commandLine);
-  let cmdIpVersion: RunOptions['ipVersion'];
-  for (const o of req.commandLine) {
-    if (o.name === 'ip_version') cmdIpVersion = o.value as RunOptions['ipVersion'];
+  const loaded = loadScript(req);
+  if ('failure' in loaded) {
+    Object.assign(result, loaded.failure);
+    return done();
   }
-  let config: RunConfig;
-  let script;
-  try {
-    script = parseScript(source, {
-      path: req.displayPath,
-      defines: cmdDefines,
-      ...(cmdIpVersion ? { ipVersion: cmdIpVersion } : {}),
-    });
-    const settings = effectiveOptions(script.options, req.commandLine.filter((o) => o.name !== 'define'));
-    config = finalizeConfig(optionsFrom(settings, script.defines, req.displayPath));
-  } catch (e) {
-    if (e instanceof ScriptError) {
-      result.verdict = e.kind === 'semantic' ? 'fail' : 'error';
-      result.exitCode = e.kind === 'semantic' ? EXIT_FAIL : EXIT_USAGE;
-      result.firstError = { line: e.line, headline: e.message.split('\n')[0]!, text: `${e.message}\n${e.detail}`, kind: e.kind };
-      return done();
-    }
-    if (e instanceof ConfigError) {
-      result.verdict = 'error';
-      result.exitCode = EXIT_USAGE;
-      result.firstError = { line: 0, headline: e.message, text: e.message, kind: 'option' };
-      return done();
-    }
-    throw e;
-  }
+  const { script, config } = loaded;
   if (config.dryRun) return done();
 
   phase('parsed');
@@ -215,33 +206,6 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     (f) => rejectAbort(f),
   );
 
-  const runCommandEvent = async (ev: RunEvent): Promise<void> => {
-    if (ev.ast.type !== 'command') return;
-    const at = clock.liveNs(ev.times.usecs);
-    const woke = await waitUntil(at);
-    if (ctx.numEvents > 0) checkEventTime(ctx, ev, woke);
-    const r = runShellCommand(ev.ast.command.commandLine, { cwd: ctx.scriptDir });
-    if (r.stdout) log(r.stdout.trimEnd());
-    if (r.stderr) log(r.stderr.trimEnd());
-    if (!r.ok) {
-      throw new TestFailure('command', ev.line, `error executing \`${ev.ast.command.commandLine}\` command: ${r.error}`);
-    }
-    ctx.lastCompletionNs = native.nowNs();
-  };
-  const runCodeEvent = async (ev: RunEvent): Promise<void> => {
-    if (ev.ast.type !== 'code') return;
-    const at = clock.liveNs(ev.times.usecs);
-    const woke = await waitUntil(at);
-    if (ctx.numEvents > 0) checkEventTime(ctx, ev, woke);
-    const s = fds.socketUnderTest;
-    if (!s || s.liveFd < 0) throw new TestFailure('code', ev.line, 'runtime error in code: no socket to use for code');
-    const data = codeDataAssignments(s.liveFd);
-    if (data.error) throw new TestFailure('code', ev.line, `runtime error in code: ${data.error}`);
-    code.addData(data.assignments);
-    code.addText(ev.line, ev.ast.code.text);
-    ctx.lastCompletionNs = native.nowNs();
-  };
-
   let initDone = false;
   let realtime = false;
   const runCleanup = (): void => {
@@ -274,8 +238,8 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     await runEvents(ctx, {
       packet: (ev) => packets.run(ev),
       syscall: (ev) => syscalls.run(ev),
-      command: runCommandEvent,
-      code: runCodeEvent,
+      command: (ev) => runCommandEvent(ctx, ev, log),
+      code: (ev) => runCodeEvent(ctx, ev, code),
     }, abort);
     phase('events done');
     if (realtime) leaveRealtime();
@@ -310,40 +274,4 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     flushTrace();
   }
   return done();
-}
-
-/** The timing table of the events whose time was checked, in script order. */
-function eventTimings(ctx: RunContext): EventTiming[] {
-  const out: EventTiming[] = [];
-  for (const ev of ctx.events) {
-    if (ev.actualUsecs === undefined || ev.times.type === 'any') continue;
-    const kind = ev.ast.type === 'packet' ? ev.ast.packet.direction : ev.ast.type;
-    const t: EventTiming = {
-      line: ev.line, kind, expectedUsecs: ev.times.usecs, actualUsecs: Math.round(ev.actualUsecs * 1000) / 1000,
-      toleranceUsecs: toleranceUsecs(ctx.config, ev.times.usecs, ev.previousUsecs ?? -1),
-    };
-    if (ev.times.type === 'absolute_range' || ev.times.type === 'relative_range') t.expectedEndUsecs = ev.times.endUsecs;
-    out.push(t);
-  }
-  return out;
-}
-
-/** Close what the script left open, as packetdrill does when it ends. */
-function closeScriptFds(fds: FdTable): void {
-  const close = native.sysNr('close');
-  for (const e of fds.entries) {
-    if (e.isClosed || e.liveFd < 0) continue;
-    native.syscall(close, [e.liveFd]);
-    e.isClosed = true;
-  }
-}
-
-function symbolResolver(config: RunConfig): (name: string) => bigint | undefined {
-  return (name) => {
-    const v = native.SYMBOLS[name];
-    if (v !== undefined) return v;
-    const d = config.defines[name];
-    if (d !== undefined && /^-?(0x[0-9a-f]+|\d+)$/i.test(d)) return BigInt(d);
-    return undefined;
-  };
 }

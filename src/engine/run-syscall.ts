@@ -7,7 +7,9 @@
  * SyscallFailure as `<script>:<line>: runtime error in <name> call: <message>`
  * (or prints the message alone when `bare` is set).
  */
+import * as native from '../native/addon.js';
 import type { SyscallSpec } from '../script/ast.js';
+import type { RunConfig } from './config.js';
 import { SYSCALL_HANDLERS } from './syscalls/table.js';
 import { SyscallFailure, type PreparedSyscall, type SyscallContext } from './syscalls/types.js';
 import { evaluateList } from './syscalls/values.js';
@@ -30,4 +32,15 @@ export function prepareSyscall(ctx: SyscallContext, spec: SyscallSpec): Prepared
   if (!handler) throw new SyscallFailure(`Unknown system call: '${spec.name}'`);
   const args = evaluateList(spec.args, (name) => ctx.symbol(name));
   return handler({ ctx, spec, args });
+}
+
+/** Values of the names a call's arguments use: the system headers' symbols, then numeric definitions. */
+export function symbolResolver(config: RunConfig): (name: string) => bigint | undefined {
+  return (name) => {
+    const v = native.SYMBOLS[name];
+    if (v !== undefined) return v;
+    const d = config.defines[name];
+    if (d !== undefined && /^-?(0x[0-9a-f]+|\d+)$/i.test(d)) return BigInt(d);
+    return undefined;
+  };
 }

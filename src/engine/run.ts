@@ -6,7 +6,8 @@
  */
 import { TestFailure } from './errors.js';
 import type { RunContext, RunEvent } from './state.js';
-import { isAbsolute, verifyTime } from './timing.js';
+import type { EventTiming } from './result.js';
+import { isAbsolute, toleranceUsecs, verifyTime } from './timing.js';
 import { trace, TRACING } from './trace.js';
 
 
@@ -121,4 +122,20 @@ export async function runEvents(ctx: RunContext, handlers: EventHandlers, abort:
     await Promise.race([step, abort]);
     ctx.numEvents++;
   }
+}
+
+/** The timing table of the events whose time was checked, in script order. */
+export function eventTimings(ctx: RunContext): EventTiming[] {
+  const out: EventTiming[] = [];
+  for (const ev of ctx.events) {
+    if (ev.actualUsecs === undefined || ev.times.type === 'any') continue;
+    const kind = ev.ast.type === 'packet' ? ev.ast.packet.direction : ev.ast.type;
+    const t: EventTiming = {
+      line: ev.line, kind, expectedUsecs: ev.times.usecs, actualUsecs: Math.round(ev.actualUsecs * 1000) / 1000,
+      toleranceUsecs: toleranceUsecs(ctx.config, ev.times.usecs, ev.previousUsecs ?? -1),
+    };
+    if (ev.times.type === 'absolute_range' || ev.times.type === 'relative_range') t.expectedEndUsecs = ev.times.endUsecs;
+    out.push(t);
+  }
+  return out;
 }

@@ -4,6 +4,7 @@
  * mapped to the "socket under test": the socket most recently created,
  * listened on, connected or accepted, as in packetdrill.
  */
+import * as native from '../native/addon.js';
 
 /** Where a socket is in its life, from the script's point of view. */
 export type SocketPhase =
@@ -128,5 +129,15 @@ export class FdTable {
       if (e.liveFd === liveFd) return `duplicate live fd ${liveFd}`;
     }
     return null;
+  }
+}
+
+/** Close what the script left open, as packetdrill does when it ends. */
+export function closeScriptFds(fds: FdTable): void {
+  const close = native.sysNr('close');
+  for (const e of fds.entries) {
+    if (e.isClosed || e.liveFd < 0) continue;
+    native.syscall(close, [e.liveFd]);
+    e.isClosed = true;
   }
 }

@@ -7,10 +7,10 @@
  */
 import * as native from '../native/addon.js';
 import { buildScriptPacket } from './build-packet.js';
-import { finishChecksums } from './checksums.js';
+import { refreshChecksums } from '../packet/in-place.js';
 import type { SyscallExecutor } from './syscall-events.js';
-import { layoutOf } from './packet-layout.js';
-import { packetText } from './packet-text.js';
+import { layoutOf } from '../packet/layout.js';
+import { packetText } from './run-packet.js';
 import type { RunEvent } from './state.js';
 
 /** Several idle native threads, and one call that really sleeps in the kernel. */
@@ -40,9 +40,9 @@ function warmPackets(events: RunEvent[], family: 4 | 6): void {
     try {
       const p = buildScriptPacket(ev.ast.packet, family);
       const copy = Buffer.from(p.buf);
-      finishChecksums(copy, p.layout);
+      refreshChecksums(copy);
       layoutOf(copy);
-      packetText(copy, p.layout, p);
+      packetText(copy, p);
     } catch {
       // The event reports its own error when it runs.
     }

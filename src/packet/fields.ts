@@ -120,7 +120,8 @@ export interface HeaderCodec<T extends object> {
   offsetOf(name: keyof T & string): number;
 }
 
-function readUintBE(buf: Uint8Array, start: number, count: number): number {
+/** The unsigned big-endian integer of `count` bytes at `start`. */
+export function readUintBE(buf: Uint8Array, start: number, count: number): number {
   switch (count) {
     case 1:
       return buf[start]!;
@@ -136,7 +137,8 @@ function readUintBE(buf: Uint8Array, start: number, count: number): number {
   return v;
 }
 
-function writeUintBE(buf: Uint8Array, start: number, count: number, value: number): void {
+/** Stores `value` as an unsigned big-endian integer of `count` bytes at `start` (taken modulo 2^(8*count)). */
+export function writeUintBE(buf: Uint8Array, start: number, count: number, value: number): void {
   if (count <= 4) {
     for (let i = count - 1; i >= 0; i--) {
       buf[start + i] = value & 0xff;

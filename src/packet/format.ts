@@ -8,17 +8,17 @@
  * `verbose` adds a hex dump on the following lines.
  *
  * As in packetdrill, the fields are each followed by one space, so a segment
- * without options ends in a space ("S 0:0(0) win 32792 "). Known options
- * print exactly as packetdrill prints them; kinds packetdrill does not know
- * print tcpdump-style as "opt-<kind>:<hex>", and a malformed option list
- * ends in "[bad opt: <reason>]".
+ * without options ends in a space ("S 0:0(0) win 32792 "). Options print
+ * as the option table in tcp-options.ts says (packetdrill's words; a kind
+ * no entry knows as "kind <kind> len <length>"), and a malformed option
+ * list ends in "[bad opt: <reason>]".
  */
 
 import { ICMPV4_TYPES, ICMPV4_UNREACHABLE_CODES } from './icmpv4.js';
 import { ICMPV6_CODES, ICMPV6_TYPES } from './icmpv6.js';
 import type { DecodedPacket } from './packet.js';
 import { formatTcpFlags } from './tcp.js';
-import type { TcpOption } from './tcp-options.js';
+import { formatTcpOptions } from './tcp-options.js';
 
 export type DumpFormat = 'short' | 'full' | 'verbose';
 
@@ -34,62 +34,6 @@ export interface FormatOptions {
    * packetdrill's bare "icmpv4" / "icmpv6". Default false.
    */
   icmpDetail?: boolean;
-}
-
-function hex(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += bytes[i]!.toString(16).padStart(2, '0');
-  return s;
-}
-
-const ACCECN_LABELS: readonly (readonly string[])[] = [
-  ['e0b', 'ceb', 'e1b'],
-  ['e1b', 'ceb', 'e0b'],
-];
-
-/** One option as packetdrill prints it ("mss 1460", "TS val 1 ecr 0", "sack 1:2 3:4", ...). */
-export function formatTcpOption(o: TcpOption): string {
-  switch (o.type) {
-    case 'eol':
-      return 'eol';
-    case 'nop':
-      return 'nop';
-    case 'mss':
-      return `mss ${o.mss}`;
-    case 'wscale':
-      return `wscale ${o.shift}`;
-    case 'sackOK':
-      return 'sackOK';
-    case 'sack':
-      return `sack ${o.blocks.map((b) => `${b.left >>> 0}:${b.right >>> 0}`).join(' ')}`;
-    case 'timestamp':
-      return `TS val ${o.val >>> 0} ecr ${o.ecr >>> 0}`;
-    case 'md5':
-      return o.digest.length > 0 ? `md5 ${hex(o.digest)}` : 'md5';
-    case 'fastopen':
-      return o.cookie.length > 0 ? `FO ${hex(o.cookie)}` : 'FO';
-    case 'fastopenExp':
-      return o.cookie.length > 0 ? `FOEXP ${hex(o.cookie)}` : 'FOEXP';
-    case 'accecn': {
-      let s = 'ECN';
-      const labels = ACCECN_LABELS[o.order]!;
-      for (let i = 0; i < o.fields.length && i < 3; i++) s += ` ${labels[i]} ${o.fields[i]}`;
-      return s;
-    }
-    case 'raw':
-      return `opt-${o.kind}:${hex(o.data)}`;
-  }
-}
-
-/** A list of options joined by commas, without the angle brackets. */
-export function formatTcpOptions(options: readonly TcpOption[], error?: string): string {
-  let s = '';
-  for (let i = 0; i < options.length; i++) {
-    if (i > 0) s += ',';
-    s += formatTcpOption(options[i]!);
-  }
-  if (error !== undefined) s += `${options.length > 0 ? ',' : ''}[bad opt: ${error}]`;
-  return s;
 }
 
 /**
@@ -168,7 +112,7 @@ export function formatPacket(p: DecodedPacket, opts: FormatOptions = {}): string
   } else if (p.icmpv4 !== undefined || p.icmpv6 !== undefined) {
     s = icmpText(p, opts);
   } else {
-    s = '[NO TCP, UDP OR ICMP HEADER]';
+    s = p.protocol !== undefined ? `[protocol ${p.protocol}]` : '[NO TCP, UDP OR ICMP HEADER]';
   }
   if (format === 'verbose') s += `\n${hexDump(p.buffer, 0, p.end)}`;
   return s;
@@ -190,6 +134,10 @@ export function formatPacketReportLine(
   p: DecodedPacket,
   opts: Omit<FormatOptions, 'format'> = {},
 ): string {
-  const secs = (timeUsecs / 1e6).toFixed(6).padStart(9);
-  return `${label} packet: ${secs} ${formatScriptPacket(p, opts)}`;
+  return `${label} packet: ${formatDumpTime(timeUsecs)} ${formatScriptPacket(p, opts)}`;
+}
+
+/** `%9.6f` of seconds, as packetdrill prints packet times. */
+export function formatDumpTime(usecs: number): string {
+  return (usecs / 1e6).toFixed(6).padStart(9, ' ');
 }

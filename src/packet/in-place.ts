@@ -9,9 +9,12 @@
  */
 
 import { checksumVerifies, pseudoHeaderSum } from './checksum.js';
+import { readUintBE, writeUintBE } from './fields.js';
 import { ipv4HeaderChecksum } from './ipv4.js';
 import { isIpv6ExtensionHeader, ipv6ExtensionHeaderLength } from './ipv6.js';
-import { computeL4Checksum, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from './packet.js';
+import { computeL4Checksum } from './packet.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from './protocols.js';
+import { TCPOLEN_TIMESTAMP, TCPOPT_SACK, TCPOPT_TIMESTAMP, walkTcpOptions } from './tcp-options.js';
 
 /** End of the IP datagram in `buf`: its claimed length, bounded by the buffer. 0 when not IP. */
 export function ipEnd(buf: Uint8Array): number {
@@ -73,16 +76,8 @@ export function tcpOffset(buf: Uint8Array): number {
   return scratch.offset + 20 <= buf.length ? scratch.offset : -1;
 }
 
-function u32(buf: Uint8Array, at: number): number {
-  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
-}
-
-function setU32(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = v >>> 24;
-  buf[at + 1] = (v >>> 16) & 0xff;
-  buf[at + 2] = (v >>> 8) & 0xff;
-  buf[at + 3] = v & 0xff;
-}
+const u32 = (buf: Uint8Array, at: number): number => readUintBE(buf, at, 4);
+const setU32 = (buf: Uint8Array, at: number, v: number): void => writeUintBE(buf, at, 4, v);
 
 function need(off: number): number {
   if (off < 0) throw new Error('not a TCP packet');
@@ -140,27 +135,22 @@ export function tcpPayloadLength(buf: Uint8Array, tcpOff = tcpOffset(buf)): numb
   return n > 0 ? n : 0;
 }
 
+/** End of the TCP header at `tcpOff` (its data offset), bounded by the buffer. */
+function tcpHeaderEnd(buf: Uint8Array, tcpOff: number): number {
+  return Math.min(tcpOff + (buf[tcpOff + 12]! >> 4) * 4, buf.length);
+}
+
 /**
  * Absolute offset of the first TCP option of `kind` (its kind byte), or -1.
  * Stops at a malformed option.
  */
 export function findTcpOption(buf: Uint8Array, kind: number, tcpOff = tcpOffset(buf)): number {
   if (tcpOff < 0) return -1;
-  const end = Math.min(tcpOff + (buf[tcpOff + 12]! >> 4) * 4, buf.length);
-  let at = tcpOff + 20;
-  while (at < end) {
-    const k = buf[at]!;
-    if (k === kind) return at;
-    if (k === 0 || k === 1) {
-      at += 1;
-      continue;
-    }
-    if (at + 1 >= end) return -1;
-    const len = buf[at + 1]!;
-    if (len < 2) return -1;
-    at += len;
-  }
-  return -1;
+  let found = -1;
+  walkTcpOptions(buf, tcpOff + 20, tcpHeaderEnd(buf, tcpOff), (o) => {
+    if (found < 0 && o.kind === kind) found = o.at;
+  });
+  return found;
 }
 
 /**
@@ -168,9 +158,8 @@ export function findTcpOption(buf: Uint8Array, kind: number, tcpOff = tcpOffset(
  * 4 bytes after it), or -1 when there is no well-formed timestamp option.
  */
 export function tcpTimestampOffset(buf: Uint8Array, tcpOff = tcpOffset(buf)): number {
-  const at = findTcpOption(buf, 8, tcpOff);
-  if (at < 0 || buf[at + 1] !== 10 || at + 10 > buf.length) return -1;
-  return at + 2;
+  const at = findTcpOption(buf, TCPOPT_TIMESTAMP, tcpOff);
+  return at >= 0 && buf[at + 1] === TCPOLEN_TIMESTAMP ? at + 2 : -1;
 }
 
 /**
@@ -181,24 +170,12 @@ export function tcpTimestampOffset(buf: Uint8Array, tcpOff = tcpOffset(buf)): nu
  */
 export function offsetSackBlocks(buf: Uint8Array, delta: number, tcpOff = tcpOffset(buf)): number {
   if (tcpOff < 0) return 0;
-  const end = Math.min(tcpOff + (buf[tcpOff + 12]! >> 4) * 4, buf.length);
-  let at = tcpOff + 20;
   let blocks = 0;
-  while (at < end) {
-    const k = buf[at]!;
-    if (k === 0 || k === 1) {
-      at += 1;
-      continue;
-    }
-    if (at + 1 >= end) break;
-    const len = buf[at + 1]!;
-    if (len < 2 || at + len > end) break;
-    if (k === 5 && (len - 2) % 8 === 0) {
-      for (let p = at + 2; p < at + len; p += 4) setU32(buf, p, (u32(buf, p) + delta) >>> 0);
-      blocks += (len - 2) / 8;
-    }
-    at += len;
-  }
+  walkTcpOptions(buf, tcpOff + 20, tcpHeaderEnd(buf, tcpOff), ({ kind, at, len }) => {
+    if (kind !== TCPOPT_SACK || (len - 2) % 8 !== 0) return;
+    for (let p = at + 2; p < at + len; p += 4) setU32(buf, p, (u32(buf, p) + delta) >>> 0);
+    blocks += (len - 2) / 8;
+  });
   return blocks;
 }
 

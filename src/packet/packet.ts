@@ -44,11 +44,9 @@ import { IPV6, IPV6_HEADER_LEN, decodeIpv6, type Ipv6Header, type Ipv6Spec } fro
 import { TCP, TCP_HEADER_LEN, parseTcpFlags, type TcpFlagName, type TcpHeader, type TcpSpec } from './tcp.js';
 import { MAX_TCP_OPTION_BYTES, decodeTcpOptions, tcpOptionsLength, writeTcpOptions } from './tcp-options.js';
 import { UDP, UDP_HEADER_LEN, type UdpHeader, type UdpSpec } from './udp.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from './protocols.js';
 
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
-export const IPPROTO_ICMPV6 = 58;
+export { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP };
 
 /** A decoded ICMPv4 header with its type-specific word interpreted. */
 export interface Icmpv4Header extends Icmpv4Fixed {

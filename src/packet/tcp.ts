@@ -109,6 +109,16 @@ export function parseTcpFlags(text: string): TcpFlags {
   return f;
 }
 
+/** packetdrill's check of a flags word: its error message ("Invalid TCP flag: 'X'"), or undefined. */
+export function tcpFlagsError(text: string): string | undefined {
+  try {
+    parseTcpFlags(text);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 /** The AccECN ACE value carried by a header's AE, CWR and ECE bits. */
 export function tcpAce(h: Pick<TcpFlags, 'ae' | 'cwr' | 'ece'>): number {
   return (h.ae ? 4 : 0) | (h.cwr ? 2 : 0) | (h.ece ? 1 : 0);

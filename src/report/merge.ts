@@ -22,6 +22,7 @@ interface JsonRow {
   evidence?: RunResult['evidence'];
   packets?: RunResult['packets'];
   warnings?: string[];
+  stallAttempts?: RunResult['stallAttempts'];
   injectionErrorsUsecs?: number[];
   overhead?: RunResult['overhead'] | null;
   timing?: EventTiming[];
@@ -61,6 +62,7 @@ function rowToRun(row: JsonRow, file: string): ReportedRun {
   if (row.firstError) result.firstError = row.firstError;
   if (row.overhead) result.overhead = row.overhead;
   if (row.timing) result.timing = row.timing;
+  if (row.stallAttempts) result.stallAttempts = row.stallAttempts;
   const r: ReportedRun = { path: row.script, variant: row.variant, result, output: row.output ?? '' };
   if (row.index !== undefined) r.index = row.index;
   if (row.repeat) r.repeat = row.repeat;

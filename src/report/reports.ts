@@ -158,6 +158,7 @@ export function writeJson(file: string, runs: ReportedRun[], s: Summary, plan: J
       evidence: r.result.evidence,
       packets: r.result.packets,
       warnings: r.result.warnings,
+      ...(r.result.stallAttempts ? { stallAttempts: r.result.stallAttempts } : {}),
       injectionErrorsUsecs: r.result.injectionErrorsUsecs,
       overhead: r.result.overhead ?? null,
       timing: r.result.timing ?? [],

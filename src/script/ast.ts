@@ -7,6 +7,8 @@
  * IPPROTO_TCP, ...) stay words here; their values are resolved at run time.
  */
 
+import type { TcpOption } from '../packet/tcp-options.js';
+
 /** A position in the script, both 1-based. */
 export interface Loc {
   line: number;
@@ -385,24 +387,8 @@ export interface TcpSpec {
   options: TcpOption[] | 'any' | null;
 }
 
-export type TcpOption =
-  | { kind: 'nop' }
-  | { kind: 'eol' }
-  | { kind: 'mss'; value: number }
-  | { kind: 'wscale'; value: number }
-  | { kind: 'sackOK' }
-  | { kind: 'sack'; blocks: Array<[number, number]> }
-  | { kind: 'timestamp'; val: number; ecr: number }
-  /** `md5 <hex>`: digest hex text as written (up to 16 bytes). */
-  | { kind: 'md5'; hex: string }
-  /** `FO <hex>` (exp=false, kind 34) or `FOEXP <hex>` (exp=true, kind 254 magic 0xF989); cookie hex may be ''. */
-  | { kind: 'fastopen'; cookie: string; exp: boolean }
-  /**
-   * `ECN e0b N [ceb N [e1b N]]` or `ECN e1b N [ceb N [e0b N]]`. `first`
-   * selects the option kind (e0b: AccECN0 kind 172, e1b: AccECN1 kind 174);
-   * fields holds the counters in the order written.
-   */
-  | { kind: 'accecn'; first: 'e0b' | 'e1b'; fields: Array<{ name: 'e0b' | 'ceb' | 'e1b'; value: number }> };
+/** TCP options are the packet layer's: one form for the script, the encoder, the decoder and the printer. */
+export type { TcpOption };
 
 export interface UdpSpec {
   proto: 'udp';

@@ -43,6 +43,8 @@ import { Lexer, type Token, type TokenKind } from './lexer.js';
 import { inetAddr, inetPton4, inetPton6 } from './inet.js';
 import { ICMPV4_TYPES, ICMPV4_UNREACHABLE_CODES } from '../packet/icmpv4.js';
 import { ICMPV6_CODES, ICMPV6_TYPES } from '../packet/icmpv6.js';
+import { tcpFlagsError } from '../packet/tcp.js';
+import { MAX_TCP_OPTION_BYTES, TCP_OPTIONS, type TcpOptionReader, type TcpOptionTable } from '../packet/tcp-options.js';
 import { scriptDefines, scriptIpVersion, validateScriptOptions } from './options.js';
 import { DefineError } from './defines.js';
 
@@ -60,6 +62,8 @@ export interface ParseOptions {
   validateOptions?: boolean;
   /** Further option names to accept when validating. */
   extraOptions?: ReadonlyMap<string, { hasArg: boolean }>;
+  /** The TCP options scripts may write (default: packetdrill's, TCP_OPTIONS). */
+  tcpOptions?: TcpOptionTable;
 }
 
 const U8 = 0xffn;
@@ -72,8 +76,6 @@ function inRange(v: bigint, max: bigint): boolean {
   return v >= 0n && v <= max;
 }
 
-/** Bytes of the TCP header option area (60 - 20). */
-const MAX_TCP_OPTION_BYTES = 40;
 const MAX_TCP_DATAGRAM_BYTES = 64 * 1024;
 const MAX_UDP_DATAGRAM_BYTES = 64 * 1024;
 const PACKET_MAX_HEADERS = 6;
@@ -86,9 +88,6 @@ const GRE_FLAG_S = 0x1000;
 /** UDP header + PSP header (ext_len 1) + PSP trailer. */
 const PSP_ENCAP_BYTES = 8 + 16 + 16;
 
-const VALID_TCP_FLAGS = '.FSRPEWAU01234567';
-const ACE_TCP_FLAGS = '01234567';
-const ECN_TCP_FLAGS = 'EWA';
 
 // ICMP names -> wire values, from the packet layer (one table for both).
 const ICMPV4_TYPE_TABLE: Record<string, { type: number; codes?: Readonly<Record<string, number>> }> = Object.fromEntries(
@@ -147,49 +146,6 @@ function ipHeaderBytes(v: IpVersion): number {
   return v === 'ipv6' ? 40 : 20;
 }
 
-function tcpOptionLength(o: TcpOption): number {
-  switch (o.kind) {
-    case 'nop':
-    case 'eol':
-      return 1;
-    case 'mss':
-      return 4;
-    case 'wscale':
-      return 3;
-    case 'sackOK':
-      return 2;
-    case 'sack':
-      return 2 + 8 * o.blocks.length;
-    case 'timestamp':
-      return 10;
-    case 'md5':
-      return 2 + Math.floor(o.hex.length / 2);
-    case 'fastopen':
-      return (o.exp ? 4 : 2) + o.cookie.length / 2;
-    case 'accecn': {
-      const order = o.first === 'e0b' ? ['e0b', 'ceb', 'e1b'] : ['e1b', 'ceb', 'e0b'];
-      let n = 0;
-      order.forEach((name, i) => {
-        if (o.fields.some((f) => f.name === name)) n = i + 1;
-      });
-      return 2 + 3 * n;
-    }
-  }
-}
-
-/** packetdrill's hex-string-to-bytes check: pairs of hex digits, at most `max` bytes. */
-function hexStringFits(hex: string, max: number): boolean {
-  let i = 0;
-  let n = 0;
-  while (i < hex.length) {
-    if (n >= max) return false;
-    if (!/[0-9a-fA-F]/.test(hex[i]!) || !/[0-9a-fA-F]/.test(hex[i + 1] ?? '')) return false;
-    i += 2;
-    n++;
-  }
-  return true;
-}
-
 function isTimeStart(t: Token): boolean {
   return t.kind === 'INTEGER' || t.kind === 'FLOAT' || isChar(t, '+') || isChar(t, '*');
 }
@@ -214,6 +170,7 @@ class Parser {
   private defines: Record<string, string> = {};
   /** Expressions open around the current token (nesting and '|' chains). */
   private depth = 0;
+  private readonly tcpOptions: TcpOptionTable;
 
   constructor(
     private readonly source: string,
@@ -222,6 +179,7 @@ class Parser {
     // No definitions apply while the option lines are scanned.
     this.lexer = new Lexer(source);
     this.tok = this.lexer.next();
+    this.tcpOptions = opts.tcpOptions ?? TCP_OPTIONS;
   }
 
   // -- token helpers ---------------------------------------------------------
@@ -678,7 +636,7 @@ class Parser {
         const list: TcpOption[] = [];
         for (;;) {
           const opt = this.parseTcpOption();
-          const len = tcpOptionLength(opt);
+          const len = this.tcpOptions.wireLength(opt);
           if (optionBytes + len > MAX_TCP_OPTION_BYTES) this.semanticError('TCP option list too long');
           optionBytes += len;
           list.push(opt);
@@ -727,111 +685,36 @@ class Parser {
     return this.syntaxError('a hex string');
   }
 
+  /** One option of a `<...>` list: its name picks its entry in the option table, which reads the rest. */
   private parseTcpOption(): TcpOption {
-    const t = this.tok;
-    switch (t.kind) {
-      case 'NOP':
-        this.advance();
-        return { kind: 'nop' };
-      case 'EOL':
-        this.advance();
-        return { kind: 'eol' };
-      case 'MSS': {
-        this.advance();
-        const v = this.integer('an MSS value');
-        if (!inRange(v.v, U16)) this.semanticError('mss value out of range', v.tok.loc);
-        return { kind: 'mss', value: toNum(v.v) };
-      }
-      case 'WSCALE': {
-        this.advance();
-        const v = this.integer('a window scale shift count');
-        if (!inRange(v.v, U8)) this.semanticError('window scale shift count out of range', v.tok.loc);
-        return { kind: 'wscale', value: toNum(v.v) };
-      }
-      case 'SACKOK':
-        this.advance();
-        return { kind: 'sackOK' };
-      case 'SACK': {
-        this.advance();
-        const blocks: Array<[number, number]> = [];
-        do {
-          const l = this.integer('a SACK block');
-          this.expectCh(':');
-          const r = this.integer('a SACK block right edge');
-          if (!inRange(l.v, U32)) this.semanticError('TCP SACK left sequence number out of range', l.tok.loc);
-          if (!inRange(r.v, U32)) this.semanticError('TCP SACK right sequence number out of range', r.tok.loc);
-          blocks.push([toNum(l.v), toNum(r.v)]);
-        } while (this.is('INTEGER'));
-        return { kind: 'sack', blocks };
-      }
-      case 'MD5': {
-        this.advance();
-        const hex = this.parseHexBlob();
-        if (Math.floor(hex.length / 2) > 16) this.semanticError('TCP MD5 digest longer than 16 bytes', t.loc);
-        if (!hexStringFits(hex, 16)) this.semanticError('TCP MD5 digest is not a valid hex string', t.loc);
-        return { kind: 'md5', hex };
-      }
-      case 'TIMESTAMP': {
-        this.advance();
-        this.expect('VAL', 'val');
-        const val = this.integer('a TS value');
-        this.expect('ECR', 'ecr');
-        const ecr = this.integer('a TS echo reply');
-        if (!inRange(val.v, U32)) this.semanticError('ts val out of range', val.tok.loc);
-        if (!inRange(ecr.v, U32)) this.semanticError('ecr val out of range', ecr.tok.loc);
-        return { kind: 'timestamp', val: toNum(val.v), ecr: toNum(ecr.v) };
-      }
-      case 'FAST_OPEN':
-      case 'FAST_OPEN_EXP': {
-        this.advance();
-        const exp = t.kind === 'FAST_OPEN_EXP';
-        const cookie = this.is('WORD') || this.is('INTEGER') ? this.parseHexBlob() : '';
-        if (cookie.length & 1) this.semanticError('TCP fast open cookie has an odd number of digits', t.loc);
-        const max = MAX_TCP_OPTION_BYTES - (exp ? 4 : 2);
-        const bytes = cookie.length / 2;
-        if (bytes > max) {
-          this.semanticError(
-            `TCP fast open cookie of ${bytes} bytes exceeds maximum cookie length of ${max} bytes`,
-            t.loc,
-          );
-        }
-        if (!hexStringFits(cookie, max)) {
-          this.semanticError(`TCP fast open cookie '${cookie}' is not a valid hex string`, t.loc);
-        }
-        return { kind: 'fastopen', cookie, exp };
-      }
-      case 'ACCECN':
-        return this.parseAccEcn();
-      default:
-        return this.syntaxError('a TCP option');
-    }
+    const nameTok = this.tok;
+    const entry = this.tcpOptions.named(nameTok.text);
+    if (entry === undefined || entry.parse === undefined) return this.syntaxError('a TCP option');
+    this.advance();
+    return entry.parse(this.optionReader(nameTok));
   }
 
-  private parseAccEcn(): TcpOption {
-    this.advance();
-    const names: Record<string, 'e0b' | 'e1b' | 'ceb'> = {
-      ACCECN_E0B: 'e0b',
-      ACCECN_E1B: 'e1b',
-      ACCECN_CEB: 'ceb',
-    };
-    const fieldVal = (): number => {
-      const v = this.integer('an AccECN counter');
-      if (!inRange(v.v, U24)) this.semanticError('TCP AccECN field value out of range', v.tok.loc);
-      return toNum(v.v);
-    };
-    if (!this.is('ACCECN_E0B') && !this.is('ACCECN_E1B')) this.syntaxError('e0b or e1b');
-    const first = names[this.advance().kind]! as 'e0b' | 'e1b';
-    const last = first === 'e0b' ? 'ACCECN_E1B' : 'ACCECN_E0B';
-    const fields: Array<{ name: 'e0b' | 'ceb' | 'e1b'; value: number }> = [{ name: first, value: fieldVal() }];
-    if (this.is('ACCECN_CEB')) {
-      this.advance();
-      fields.push({ name: 'ceb', value: fieldVal() });
-      if (this.is(last)) {
+  /** What an option table entry reads the words after the option's name with. */
+  private optionReader(nameTok: Token): TcpOptionReader {
+    return {
+      integer: (what) => {
+        const v = this.integer(what);
+        return { value: v.v, fail: (message) => this.semanticError(message, v.tok.loc) };
+      },
+      atInteger: () => this.is('INTEGER'),
+      atWord: (word) => this.tok.text === word && this.tok.kind !== 'STRING',
+      word: (word) => {
+        if (this.tok.text !== word || this.tok.kind === 'STRING') this.syntaxError(word);
         this.advance();
-        fields.push({ name: names[last]!, value: fieldVal() });
-      }
-    }
-    return { kind: 'accecn', first, fields };
+      },
+      char: (c) => {
+        this.expectCh(c);
+      },
+      hex: () => this.parseHexBlob(),
+      atHex: () => this.is('WORD') || this.is('INTEGER'),
+      fail: (message) => this.semanticError(message, nameTok.loc),
+      expected: (what) => this.syntaxError(what),
+    };
   }
 
   private parseUdp(ipInfo: IpInfo): UdpSpec {
@@ -1320,20 +1203,7 @@ function greLength(g: GreHeader): number {
 
 /** packetdrill's TCP flag check; returns its error message or undefined. */
 export function checkTcpFlags(flags: string): string | undefined {
-  let ecn = false;
-  let ace = false;
-  for (const c of flags) {
-    if (!VALID_TCP_FLAGS.includes(c)) return `Invalid TCP flag: '${c}'`;
-    if (ECN_TCP_FLAGS.includes(c)) {
-      if (ace) return `Conflicting TCP flag: '${c}'`;
-      ecn = true;
-    }
-    if (ACE_TCP_FLAGS.includes(c)) {
-      if (ecn || ace) return `Conflicting TCP flag: '${c}'`;
-      ace = true;
-    }
-  }
-  return undefined;
+  return tcpFlagsError(flags);
 }
 
 /**

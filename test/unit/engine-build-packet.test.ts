@@ -5,13 +5,18 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildScriptPacket,
-  encodeScriptTcpOptions,
   icmpTypeAndCode,
   PacketBuildError,
-  parseTcpFlags,
+  scriptFlags,
   TTL_CHECK_NONE,
 } from '../../src/engine/build-packet.js';
-import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from '../../src/engine/packet-layout.js';
+import { encodeTcpOptions } from '../../src/packet/tcp-options.js';
+import {
+  IPPROTO_ICMP as PROTO_ICMP,
+  IPPROTO_ICMPV6 as PROTO_ICMPV6,
+  IPPROTO_TCP as PROTO_TCP,
+  IPPROTO_UDP as PROTO_UDP,
+} from '../../src/packet/protocols.js';
 import type { IpVersion, PacketSpec, TcpOption, TcpSpec } from '../../src/script/ast.js';
 import { parseScript } from '../../src/script/parser.js';
 
@@ -34,22 +39,22 @@ function tcpSpec(over: Partial<TcpSpec>, direction: 'inbound' | 'outbound' = 'ou
   };
 }
 
-describe('parseTcpFlags', () => {
+describe('scriptFlags', () => {
   it('reads the classic flags', () => {
-    const { flags, ace } = parseTcpFlags('FSRP.U');
+    const { flags, ace } = scriptFlags('FSRP.U');
     expect(flags).toEqual({ fin: true, syn: true, rst: true, psh: true, ack: true, urg: true, ece: false, cwr: false, ae: false });
     expect(ace).toBeNull();
-    expect(parseTcpFlags('').flags.ack).toBe(false);
+    expect(scriptFlags('').flags.ack).toBe(false);
   });
 
   it('reads E, W and A as ECE, CWR and AE', () => {
-    const { flags } = parseTcpFlags('SEWA');
+    const { flags } = scriptFlags('SEWA');
     expect(flags).toMatchObject({ syn: true, ece: true, cwr: true, ae: true });
   });
 
   it('turns an ACE digit into AE/CWR/ECE bits', () => {
     for (let d = 0; d <= 7; d++) {
-      const { flags, ace } = parseTcpFlags(`S.${d}`);
+      const { flags, ace } = scriptFlags(`S.${d}`);
       expect(flags.ece).toBe((d & 1) !== 0);
       expect(flags.cwr).toBe((d & 2) !== 0);
       expect(flags.ae).toBe((d & 4) !== 0);
@@ -58,70 +63,76 @@ describe('parseTcpFlags', () => {
   });
 
   it('refuses unknown flags', () => {
-    expect(() => parseTcpFlags('SX')).toThrow(PacketBuildError);
-    expect(() => parseTcpFlags('SX')).toThrow("Invalid TCP flag: 'X'");
-    expect(() => parseTcpFlags('S8')).toThrow("Invalid TCP flag: '8'");
+    expect(() => scriptFlags('SX')).toThrow(PacketBuildError);
+    expect(() => scriptFlags('SX')).toThrow("Invalid TCP flag: 'X'");
+    expect(() => scriptFlags('S8')).toThrow("Invalid TCP flag: '8'");
   });
 
   it('refuses an ACE digit together with E, W or A, or a second digit', () => {
-    expect(() => parseTcpFlags('SE1')).toThrow("Conflicting TCP flag: '1'");
-    expect(() => parseTcpFlags('S1E')).toThrow("Conflicting TCP flag: 'E'");
-    expect(() => parseTcpFlags('S.W2')).toThrow("Conflicting TCP flag: '2'");
-    expect(() => parseTcpFlags('.12')).toThrow("Conflicting TCP flag: '2'");
+    expect(() => scriptFlags('SE1')).toThrow("Conflicting TCP flag: '1'");
+    expect(() => scriptFlags('S1E')).toThrow("Conflicting TCP flag: 'E'");
+    expect(() => scriptFlags('S.W2')).toThrow("Conflicting TCP flag: '2'");
+    expect(() => scriptFlags('.12')).toThrow("Conflicting TCP flag: '2'");
   });
 });
 
-describe('encodeScriptTcpOptions', () => {
-  const enc = (o: TcpOption[]) => encodeScriptTcpOptions(o).toString('hex');
+describe('script TCP options on the wire', () => {
+  /** The options of a script line, as the parser reads them. */
+  const written = (list: string): TcpOption[] => {
+    const l4 = spec(`> S 0:0(0) win 1 <${list}>`).l4;
+    if (l4.proto !== 'tcp' || !Array.isArray(l4.options)) throw new Error('no option list');
+    return l4.options;
+  };
+  /** The bytes of the options, without the NOPs that pad them to whole words. */
+  const enc = (list: string) => encodeTcpOptions(written(list), false).toString('hex').replace(/(01)+$/, '');
 
   it('encodes the classic options byte for byte', () => {
-    expect(enc([{ kind: 'mss', value: 1460 }])).toBe('020405b4');
-    expect(enc([{ kind: 'nop' }, { kind: 'eol' }])).toBe('0100');
-    expect(enc([{ kind: 'wscale', value: 7 }])).toBe('030307');
-    expect(enc([{ kind: 'sackOK' }])).toBe('0402');
-    expect(enc([{ kind: 'timestamp', val: 0x01020304, ecr: 0xfffffffe }])).toBe('080a01020304fffffffe');
+    expect(enc('mss 1460')).toBe('020405b4');
+    expect(enc('eol,nop,nop,nop')).toBe('00');
+    expect(enc('wscale 7,nop')).toBe('030307');
+    expect(enc('sackOK,nop,nop')).toBe('0402');
+    expect(enc('TS val 16909060 ecr 4294967294,nop,nop')).toBe('080a01020304fffffffe');
   });
 
   it('encodes SACK blocks, one to four', () => {
-    expect(enc([{ kind: 'sack', blocks: [[1, 2]] }])).toBe('050a0000000100000002');
-    const four = encodeScriptTcpOptions([{ kind: 'sack', blocks: [[1, 2], [3, 4], [5, 6], [0xffffffff, 0]] }]);
-    expect(four.length).toBe(34);
+    expect(enc('sack 1:2,nop,nop')).toBe('050a0000000100000002');
+    const four = encodeTcpOptions(written('sack 1:2 3:4 5:6 4294967295:0,nop,nop'), false);
+    expect(four.length).toBe(36);
     expect(four[1]).toBe(34);
     expect(four.readUInt32BE(26)).toBe(0xffffffff);
   });
 
   it('encodes an MD5 digest, and refuses a bad or long one', () => {
-    expect(enc([{ kind: 'md5', hex: '00112233445566778899aabbccddeeff' }])).toBe('131200112233445566778899aabbccddeeff');
-    expect(enc([{ kind: 'md5', hex: '' }])).toBe('1302');
-    expect(() => encodeScriptTcpOptions([{ kind: 'md5', hex: '00'.repeat(17) }])).toThrow('TCP MD5 digest longer than 16 bytes');
-    expect(() => encodeScriptTcpOptions([{ kind: 'md5', hex: 'abc' }])).toThrow(PacketBuildError);
-    expect(() => encodeScriptTcpOptions([{ kind: 'md5', hex: 'zz' }])).toThrow(PacketBuildError);
+    expect(enc('md5 00112233445566778899aabbccddeeff,nop,nop')).toBe('131200112233445566778899aabbccddeeff');
+    expect(encodeTcpOptions([{ type: 'md5', digest: Buffer.alloc(0) }], false).toString('hex')).toBe('1302');
+    expect(() => written(`md5 ${'00'.repeat(17)}`)).toThrow('TCP MD5 digest longer than 16 bytes');
+    expect(() => written('md5 abc,nop')).toThrow('TCP MD5 digest is not a valid hex string');
+    expect(() => written('md5 zz,nop,nop')).toThrow('TCP MD5 digest is not a valid hex string');
   });
 
   it('encodes Fast Open cookies as kind 34 (FO) and kind 254 with magic F989 (FOEXP)', () => {
-    expect(enc([{ kind: 'fastopen', cookie: '3021b9d889017eeb', exp: false }])).toBe('220a3021b9d889017eeb');
-    expect(enc([{ kind: 'fastopen', cookie: '', exp: false }])).toBe('2202');
-    expect(enc([{ kind: 'fastopen', cookie: 'abcd', exp: true }])).toBe('fe06f989abcd');
-    expect(enc([{ kind: 'fastopen', cookie: '', exp: true }])).toBe('fe04f989');
+    expect(enc('FO 3021b9d889017eeb,nop,nop')).toBe('220a3021b9d889017eeb');
+    expect(enc('FO,nop,nop')).toBe('2202');
+    expect(enc('FOEXP abcd,nop,nop')).toBe('fe06f989abcd');
+    expect(enc('FOEXP')).toBe('fe04f989');
   });
 
   it('limits Fast Open cookies to what fits in the option space', () => {
-    expect(() => encodeScriptTcpOptions([{ kind: 'fastopen', cookie: '00'.repeat(39), exp: false }])).toThrow(
+    expect(() => written(`FO ${'00'.repeat(39)}`)).toThrow(
       'TCP fast open cookie of 39 bytes exceeds maximum cookie length of 38 bytes',
     );
-    expect(() => encodeScriptTcpOptions([{ kind: 'fastopen', cookie: '00'.repeat(37), exp: true }])).toThrow(
+    expect(() => written(`FOEXP ${'00'.repeat(37)}`)).toThrow(
       'TCP fast open cookie of 37 bytes exceeds maximum cookie length of 36 bytes',
     );
-    expect(encodeScriptTcpOptions([{ kind: 'fastopen', cookie: '00'.repeat(38), exp: false }]).length).toBe(40);
+    expect(encodeTcpOptions(written(`FO ${'00'.repeat(38)}`), false).length).toBe(40);
   });
 
   it('encodes AccECN options in the field order of their kind, up to the last field written', () => {
     // e0b first: kind 172, order e0b, ceb, e1b.
-    expect(enc([{ kind: 'accecn', first: 'e0b', fields: [{ name: 'e0b', value: 1 }, { name: 'ceb', value: 2 }, { name: 'e1b', value: 3 }] }]))
-      .toBe('ac0b000001000002000003');
+    expect(enc('ECN e0b 1 ceb 2 e1b 3,nop')).toBe('ac0b000001000002000003');
     // e1b first: kind 174, order e1b, ceb, e0b; only the first field.
-    expect(enc([{ kind: 'accecn', first: 'e1b', fields: [{ name: 'e1b', value: 0x010203 }] }])).toBe('ae05010203');
-    expect(enc([{ kind: 'accecn', first: 'e1b', fields: [] }])).toBe('ae02');
+    expect(enc('ECN e1b 66051,nop,nop,nop')).toBe('ae05010203');
+    expect(encodeTcpOptions([{ type: 'accecn', order: 1, fields: [] }], false).toString('hex')).toBe('ae02');
   });
 });
 
@@ -191,16 +202,18 @@ describe('buildScriptPacket: TCP', () => {
   });
 
   it('refuses options that do not fill whole 32-bit words', () => {
-    const p = tcpSpec({ options: [{ kind: 'mss', value: 1000 }, { kind: 'nop' }] });
+    const p = tcpSpec({ options: [{ type: 'mss', mss: 1000 }, { type: 'nop' }] });
     expect(() => buildScriptPacket(p, 4)).toThrow(
       'TCP options are not padded correctly to ensure TCP header is a multiple of 4 bytes: 1 excess bytes',
     );
-    const q = tcpSpec({ options: [{ kind: 'wscale', value: 7 }] });
+    const q = tcpSpec({ options: [{ type: 'wscale', shift: 7 }] });
     expect(() => buildScriptPacket(q, 4)).toThrow(/: 3 excess bytes$/);
   });
 
   it('refuses a header longer than 60 bytes', () => {
-    const p = tcpSpec({ options: [{ kind: 'sack', blocks: [[1, 2], [3, 4], [5, 6], [7, 8]] }, { kind: 'timestamp', val: 1, ecr: 2 }, { kind: 'nop' }, { kind: 'nop' }, { kind: 'nop' }, { kind: 'nop' }] });
+    const blocks = [[1, 2], [3, 4], [5, 6], [7, 8]].map(([left, right]) => ({ left: left!, right: right! }));
+    const nop = { type: 'nop' } as const;
+    const p = tcpSpec({ options: [{ type: 'sack', blocks }, { type: 'timestamp', val: 1, ecr: 2 }, nop, nop, nop, nop] });
     expect(() => buildScriptPacket(p, 4)).toThrow('TCP header too large');
   });
 

@@ -4,8 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildScriptPacket } from '../../src/engine/build-packet.js';
-import { layoutOf } from '../../src/engine/packet-layout.js';
-import { dumpTime, packetText, tcpOptionsText, tcpOptionText } from '../../src/engine/packet-text.js';
+import { packetText } from '../../src/engine/run-packet.js';
+import { formatDumpTime as dumpTime } from '../../src/packet/format.js';
+import { decodePacket } from '../../src/packet/packet.js';
+import { formatTcpOption, formatTcpOptions, TCP_OPTIONS } from '../../src/packet/tcp-options.js';
 import type { IpVersion } from '../../src/script/ast.js';
 import { parseScript } from '../../src/script/parser.js';
 
@@ -18,7 +20,7 @@ function scriptPacket(line: string, ipVersion: IpVersion = 'ipv4') {
 /** The text of a script line's packet, printed the way the engine prints script packets. */
 function text(line: string, ipVersion: IpVersion = 'ipv4'): string {
   const p = scriptPacket(line, ipVersion);
-  return packetText(p.buf, p.layout, p);
+  return packetText(p.buf, p);
 }
 
 /** A live packet: IPv4 + TCP with the given options bytes. */
@@ -38,7 +40,7 @@ function liveTcp(opts: number[], flags = 0x12, payload = 0, win = 65535): Buffer
   return b;
 }
 
-describe('packetText: TCP', () => {
+describe('script notation: TCP', () => {
   it('prints a SYN-ACK with its options', () => {
     expect(text('> S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,sackOK,nop,wscale 7>')).toBe(
       'S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,sackOK,nop,wscale 7>',
@@ -63,13 +65,13 @@ describe('packetText: TCP', () => {
   it('prints an ACE count as a digit when the script wrote one', () => {
     expect(text('> S.6 0:0(0) ack 1 win 1')).toBe('S.6 0:0(0) ack 1 win 1 ');
     const p = scriptPacket('> S.6 0:0(0) ack 1 win 1');
-    expect(packetText(p.buf, p.layout)).toBe('S.WA 0:0(0) ack 1 win 1 ');
+    expect(packetText(p.buf)).toBe('S.WA 0:0(0) ack 1 win 1 ');
   });
 
   it('wraps the end sequence number at 2^32', () => {
     const b = liveTcp([], 0x18, 10);
     b.writeUInt32BE(0xfffffffb, 24);
-    expect(packetText(b, layoutOf(b)!)).toBe('P. 4294967291:5(10) ack 1 win 65535 ');
+    expect(packetText(b)).toBe('P. 4294967291:5(10) ack 1 win 65535 ');
   });
 
   it('prints SACK blocks, timestamps, MD5, Fast Open and AccECN as packetdrill names them', () => {
@@ -93,9 +95,8 @@ describe('packetText: TCP', () => {
 
   it('prints unknown and experimental options by kind', () => {
     const b = liveTcp([99, 4, 0, 0, 254, 4, 0x12, 0x34]);
-    const l = layoutOf(b)!;
-    expect(tcpOptionsText(b, l)).toBe('kind 99 len 4,exp 1234');
-    expect(tcpOptionText(b, 40, 4)).toBe('kind 99 len 4');
+    expect(formatTcpOptions(decodePacket(b).tcp!.options)).toBe('kind 99 len 4,exp 1234');
+    expect(formatTcpOption(TCP_OPTIONS.decode(99, b.subarray(42, 44)))).toBe('kind 99 len 4');
   });
 
   it('prints an IPv6 segment the same way', () => {
@@ -103,7 +104,7 @@ describe('packetText: TCP', () => {
   });
 });
 
-describe('packetText: other protocols', () => {
+describe('script notation: other protocols', () => {
   it('prints UDP with its payload length and ICMP by version', () => {
     expect(text('> udp (100)')).toBe('udp (100)');
     expect(text('< icmp unreachable port_unreachable [udp (10)]')).toBe('icmpv4');
@@ -115,7 +116,7 @@ describe('packetText: other protocols', () => {
     b[0] = 0x45;
     b.writeUInt16BE(28, 2);
     b[9] = 47;
-    expect(packetText(b, layoutOf(b)!)).toBe('[protocol 47]');
+    expect(packetText(b)).toBe('[protocol 47]');
   });
 });
 

@@ -108,7 +108,7 @@ describe('formatPacket', () => {
         tcp: { flags: 'S', window: 5, options: hex('0101 6304abcd 0104') },
       }),
     );
-    expect(formatScriptPacket(p)).toBe('S 0:0(0) win 5 <nop,nop,opt-99:abcd,nop,[bad opt: TCP option length byte extends too far]>');
+    expect(formatScriptPacket(p)).toBe('S 0:0(0) win 5 <nop,nop,kind 99 len 4,nop,[bad opt: TCP option length byte extends too far]>');
   });
 
   it('prints UDP and ICMP as packetdrill does', () => {
@@ -138,7 +138,7 @@ describe('formatPacket', () => {
   it('names what is missing', () => {
     expect(formatPacket(decodePacket(hex('00')))).toBe('[NO IP HEADER]');
     expect(formatPacket(decodePacket(encodePacket({ ipv4: { src: '1.1.1.1', dst: '2.2.2.2', protocol: 47 }, payload: 4 })))).toBe(
-      '[NO TCP, UDP OR ICMP HEADER]',
+      '[protocol 47]',
     );
   });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { formatTcpOption, formatTcpOptions } from '../../src/packet/format.js';
 import {
   decodeTcpOptions,
+  formatTcpOption,
+  formatTcpOptions,
   encodeTcpOptions,
   plainTcpOption,
   tcpOptionsLength,
@@ -175,7 +176,8 @@ describe('TCP option text', () => {
       [{ type: 'accecn', order: 0, fields: [1, 2, 3] }, 'ECN e0b 1 ceb 2 e1b 3'],
       [{ type: 'accecn', order: 1, fields: [5] }, 'ECN e1b 5'],
       [{ type: 'accecn', order: 1, fields: [] }, 'ECN'],
-      [{ type: 'raw', kind: 99, data: hex('0102') }, 'opt-99:0102'],
+      [{ type: 'raw', kind: 254, data: hex('abcd') }, 'exp abcd'],
+      [{ type: 'raw', kind: 99, data: hex('0102') }, 'kind 99 len 4'],
     ];
     for (const [o, want] of cases) expect(formatTcpOption(o)).toBe(want);
   });

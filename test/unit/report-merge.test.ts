@@ -29,6 +29,8 @@ function shardFile(name: string, rows: ReportedRun[], shard: { index: number; co
 
 describe('tundrill report merge', () => {
   const all = [row('a.pkt', 'pass', 0), row('b.pkt', 'fail', 1), row('c.pkt', 'pass', 2), row('d.pkt', 'timeout', 3)];
+  // c.pkt passed on its second attempt: the first was spoiled by a machine stall.
+  all[2]!.result.stallAttempts = [{ headline: 'c.pkt:7: timing error', machineStall: { stalls: [{ atUsecs: 400_000, ms: 30 }], totalMs: 30, lateMs: 26 } }];
 
   it('puts the rows of the shards back in plan order, with everything the reports need', () => {
     const s1 = shardFile('s1.json', [all[1]!, all[2]!], { index: 1, count: 2 }, 4);
@@ -38,6 +40,7 @@ describe('tundrill report merge', () => {
     expect(m.runs.map((r) => r.path)).toEqual(['a.pkt', 'b.pkt', 'c.pkt', 'd.pkt']);
     expect(m.summary).toMatchObject({ total: 4, passing: 2, failing: 1, timedOut: 1, seconds: 20 });
     expect(m.runs[1]!.result).toEqual(all[1]!.result);
+    expect(m.runs[2]!.result).toEqual(all[2]!.result);
     expect(m.runs[1]!.output).toBe('worker said so');
     // The merged TAP and JUnit are the ones a single run of the plan would write.
     writeTap(join(tmp, 'merged.tap'), m.runs);

@@ -136,12 +136,12 @@ describe('TCP packets', () => {
       payloadBytes: 0,
       window: 32792,
       options: [
-        { kind: 'mss', value: 1000 },
-        { kind: 'sackOK' },
-        { kind: 'nop' },
-        { kind: 'nop' },
-        { kind: 'nop' },
-        { kind: 'wscale', value: 7 },
+        { type: 'mss', mss: 1000 },
+        { type: 'sackOK' },
+        { type: 'nop' },
+        { type: 'nop' },
+        { type: 'nop' },
+        { type: 'wscale', shift: 7 },
       ],
     });
   });
@@ -172,47 +172,40 @@ describe('TCP packets', () => {
     const t = tcp('> S. 0:0(0) ack 1 <mss 1460,eol,nop,sackOK,wscale 8,TS val 100 ecr 7,sack 1:2,nop>');
     const u = tcp('> . 1:1(0) ack 1 <md5 00112233445566778899aabbccddeeff,FO abcd,FOEXP,ECN e1b 1 ceb 2 e0b 3,nop,nop,nop>');
     expect([...(t.options as TcpOption[]), ...(u.options as TcpOption[])]).toEqual([
-      { kind: 'mss', value: 1460 },
-      { kind: 'eol' },
-      { kind: 'nop' },
-      { kind: 'sackOK' },
-      { kind: 'wscale', value: 8 },
-      { kind: 'timestamp', val: 100, ecr: 7 },
-      { kind: 'sack', blocks: [[1, 2]] },
-      { kind: 'nop' },
-      { kind: 'md5', hex: '00112233445566778899aabbccddeeff' },
-      { kind: 'fastopen', cookie: 'abcd', exp: false },
-      { kind: 'fastopen', cookie: '', exp: true },
-      {
-        kind: 'accecn',
-        first: 'e1b',
-        fields: [
-          { name: 'e1b', value: 1 },
-          { name: 'ceb', value: 2 },
-          { name: 'e0b', value: 3 },
-        ],
-      },
-      { kind: 'nop' },
-      { kind: 'nop' },
-      { kind: 'nop' },
+      { type: 'mss', mss: 1460 },
+      { type: 'eol' },
+      { type: 'nop' },
+      { type: 'sackOK' },
+      { type: 'wscale', shift: 8 },
+      { type: 'timestamp', val: 100, ecr: 7 },
+      { type: 'sack', blocks: [{ left: 1, right: 2 }] },
+      { type: 'nop' },
+      { type: 'md5', digest: Buffer.from('00112233445566778899aabbccddeeff', 'hex') },
+      { type: 'fastopen', cookie: Buffer.from('abcd', 'hex') },
+      { type: 'fastopenExp', cookie: Buffer.from('', 'hex') },
+      // ECN e1b 1 ceb 2 e0b 3: kind 174, counters in the order written.
+      { type: 'accecn', order: 1, fields: [1, 2, 3] },
+      { type: 'nop' },
+      { type: 'nop' },
+      { type: 'nop' },
     ]);
     expect(tcp('> . 1:1(0) ack 1 <sack 1:2 3:4 5:6,nop,nop>').options).toEqual([
-      { kind: 'sack', blocks: [[1, 2], [3, 4], [5, 6]] },
-      { kind: 'nop' },
-      { kind: 'nop' },
+      { type: 'sack', blocks: [{ left: 1, right: 2 }, { left: 3, right: 4 }, { left: 5, right: 6 }] },
+      { type: 'nop' },
+      { type: 'nop' },
     ]);
   });
 
   it('takes a fast open cookie from a definition, and digits as written', () => {
     expect(tcp('> S 0:0(0) <FO TFO_COOKIE,nop,nop>', { defines: { TFO_COOKIE: '3021b9d889017eeb' } }).options).toEqual([
-      { kind: 'fastopen', cookie: '3021b9d889017eeb', exp: false },
-      { kind: 'nop' },
-      { kind: 'nop' },
+      { type: 'fastopen', cookie: Buffer.from('3021b9d889017eeb', 'hex') },
+      { type: 'nop' },
+      { type: 'nop' },
     ]);
     expect(tcp('> S 0:0(0) <FO 00112233,nop,nop>').options).toEqual([
-      { kind: 'fastopen', cookie: '00112233', exp: false },
-      { kind: 'nop' },
-      { kind: 'nop' },
+      { type: 'fastopen', cookie: Buffer.from('00112233', 'hex') },
+      { type: 'nop' },
+      { type: 'nop' },
     ]);
   });
 

@@ -11,7 +11,7 @@ import type { EventRecord } from '../../engine/event-log.js';
 import type { RunResult } from '../../engine/result.js';
 import { evidenceFile } from '../../evidence/files.js';
 import { readCaptureSync } from '../../evidence/pcap-reader.js';
-import { formatTcpOptions } from '../../packet/format.js';
+import { formatTcpOptions } from '../../packet/tcp-options.js';
 import { packetsFromCapture, segmentKey, type Packet } from '../../scenario/packets.js';
 import { diffPackets, failurePackets, type PacketDiff } from './packet-diff.js';
 import { readCongestionControl, readSocketStates, type SocketStatePoint } from './socket-state.js';

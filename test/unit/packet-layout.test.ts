@@ -1,22 +1,18 @@
 /**
  * Where headers sit in raw packets: IPv4 (with options), IPv6 (with
  * extension headers), the IP packet an ICMP error echoes, addresses, and
- * the TCP option walks the engine uses to rewrite timestamps and SACK.
+ * and the TCP option walks the engine uses to rewrite timestamps and SACK.
  */
 import { describe, expect, it } from 'vitest';
+import { offsetSackBlocks, tcpTimestampOffset } from '../../src/packet/in-place.js';
+import { layoutOf, readAddr, writeAddr } from '../../src/packet/layout.js';
 import {
-  findTcpTimestamp,
-  forEachSackBlock,
-  layoutOf,
-  parseV6,
-  PROTO_ICMP,
-  PROTO_ICMPV6,
-  PROTO_TCP,
-  PROTO_UDP,
-  rawTcpOptions,
-  readAddr,
-  writeAddr,
-} from '../../src/engine/packet-layout.js';
+  IPPROTO_ICMP as PROTO_ICMP,
+  IPPROTO_ICMPV6 as PROTO_ICMPV6,
+  IPPROTO_TCP as PROTO_TCP,
+  IPPROTO_UDP as PROTO_UDP,
+} from '../../src/packet/protocols.js';
+import { tcpOptionPlaces } from '../../src/packet/tcp-options.js';
 
 function ipv4(proto: number, l4: Buffer, ihl = 5): Buffer {
   const b = Buffer.alloc(ihl * 4 + l4.length);
@@ -154,11 +150,17 @@ describe('addresses', () => {
     }
   });
 
-  it('parses IPv6 text to bytes, dotted tails included', () => {
-    expect(Buffer.from(parseV6('fd3d:a0b:17d6::1')).toString('hex')).toBe('fd3d0a0b17d600000000000000000001');
-    expect(Buffer.from(parseV6('::ffff:192.0.2.1')).toString('hex')).toBe('00000000000000000000ffffc0000201');
-    expect(Buffer.from(parseV6('::1.2.3.4')).toString('hex')).toBe('00000000000000000000000001020304');
-    expect(Buffer.from(parseV6('1:2:3:4:5:6:7:8')).toString('hex')).toBe('00010002000300040005000600070008');
+  it('writes IPv6 text as bytes, dotted tails included', () => {
+    const b = ipv6(PROTO_TCP, tcp());
+    const dst = (text: string) => {
+      writeAddr(b, 0, 'dst', text);
+      return b.subarray(24, 40).toString('hex');
+    };
+    expect(dst('fd3d:a0b:17d6::1')).toBe('fd3d0a0b17d600000000000000000001');
+    expect(dst('::ffff:192.0.2.1')).toBe('00000000000000000000ffffc0000201');
+    expect(dst('::1.2.3.4')).toBe('00000000000000000000000001020304');
+    expect(dst('1:2:3:4:5:6:7:8')).toBe('00010002000300040005000600070008');
+    expect(dst('')).toBe('00000000000000000000000000000000');
   });
 
   it('writes the addresses of an echoed header at its own offset', () => {
@@ -178,7 +180,7 @@ describe('TCP option walks', () => {
 
   it('finds the timestamp value behind NOPs and other options', () => {
     const { b, l } = withOpts([2, 4, 5, 0xb4, 1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9]);
-    const at = findTcpTimestamp(b, l.l4, l.l4HeaderLen);
+    const at = tcpTimestampOffset(b, l.l4);
     expect(at).toBe(20 + 20 + 8);
     expect(b.readUInt32BE(at)).toBe(7);
     expect(b.readUInt32BE(at + 4)).toBe(9);
@@ -186,22 +188,23 @@ describe('TCP option walks', () => {
 
   it('walks past EOL as packetdrill does, and stops at malformed lengths', () => {
     // EOL is one byte like NOP: a timestamp after it is still found (offset 20 + 4 + 2 in the TCP header).
-    expect(findTcpTimestamp(...args(withOpts([0, 1, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1])))).not.toBe(-1);
-    expect(findTcpTimestamp(...args(withOpts([2, 0, 1, 1])))).toBe(-1);
-    expect(findTcpTimestamp(...args(withOpts([1, 1, 1, 1])))).toBe(-1);
+    expect(tcpTimestampOffset(withOpts([0, 1, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1]).b, 20)).not.toBe(-1);
+    expect(tcpTimestampOffset(withOpts([2, 0, 8, 10, 0, 0, 0, 1, 0, 0, 0, 1]).b, 20)).toBe(-1);
+    expect(tcpTimestampOffset(withOpts([1, 1, 1, 1]).b, 20)).toBe(-1);
   });
 
-  it('visits every SACK block', () => {
+  it('moves every SACK block', () => {
     const { b, l } = withOpts([1, 1, 5, 18, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4]);
-    const lefts: number[] = [];
-    forEachSackBlock(b, l.l4, l.l4HeaderLen, (at) => lefts.push(b.readUInt32BE(at), b.readUInt32BE(at + 4)));
-    expect(lefts).toEqual([1, 2, 3, 4]);
+    expect(offsetSackBlocks(b, 10, l.l4)).toBe(2);
+    const edges: number[] = [];
+    for (let at = l.l4 + 24; at < l.l4 + 40; at += 4) edges.push(b.readUInt32BE(at));
+    expect(edges).toEqual([11, 12, 13, 14]);
   });
 
   it('lists options with their placement, EOL and NOP as one byte', () => {
     const { b, l } = withOpts([2, 4, 5, 0xb4, 1, 3, 3, 7, 0, 0, 0, 0]);
-    expect(rawTcpOptions(b, l.l4, l.l4HeaderLen)).toEqual({
-      options: [
+    expect(tcpOptionPlaces(b, l.l4 + 20, l.l4 + l.l4HeaderLen)).toEqual({
+      places: [
         { kind: 2, at: 40, len: 4 },
         { kind: 1, at: 44, len: 1 },
         { kind: 3, at: 45, len: 3 },
@@ -214,12 +217,12 @@ describe('TCP option walks', () => {
   });
 
   it('reports broken option lists', () => {
-    expect(rawTcpOptions(...args(withOpts([1, 1, 1, 2]))).error).toBe('TCP option list too short');
-    expect(rawTcpOptions(...args(withOpts([2, 8, 5, 0xb4]))).error).toBe('bad TCP option length 8 for kind 2');
-    expect(rawTcpOptions(...args(withOpts([2, 1, 5, 0xb4]))).error).toBe('bad TCP option length 1 for kind 2');
+    expect(tcpOptionPlaces(...args(withOpts([1, 1, 1, 2]))).error).toBe('TCP option length byte extends too far');
+    expect(tcpOptionPlaces(...args(withOpts([2, 8, 5, 0xb4]))).error).toBe('TCP option data extends too far');
+    expect(tcpOptionPlaces(...args(withOpts([2, 1, 5, 0xb4]))).error).toBe('TCP option with length byte is too short');
   });
 });
 
 function args(x: { b: Buffer; l: { l4: number; l4HeaderLen: number } }): [Buffer, number, number] {
-  return [x.b, x.l.l4, x.l.l4HeaderLen];
+  return [x.b, x.l.l4 + 20, x.l.l4 + x.l.l4HeaderLen];
 }
