@@ -188,6 +188,9 @@ build_s=$(secs "$tb" "$te")
 total_s=$(secs "$t0" "$(now)")
 kind=incremental
 [ $full -eq 0 ] || kind=full
+# What make actually compiled: an interrupted build that resumes is
+# "incremental" by configuration but may compile most of the tree.
+compiled=$(grep -c '^  CC ' "$log" || true)
 cat > "$out/build.json" <<EOF
 {
   "version": "$kversion",
@@ -199,6 +202,7 @@ cat > "$out/build.json" <<EOF
   "source": "$source_tarball",
   "jobs": $jobs,
   "build": "$kind",
+  "objectsCompiled": $compiled,
   "seconds": $build_s,
   "totalSeconds": $total_s,
   "vmlinuxBytes": $vm_size,
@@ -207,4 +211,4 @@ cat > "$out/build.json" <<EOF
 }
 EOF
 echo "$key" > "$out/build.key"
-echo "built $release ($kind, make ${build_s} s, ${total_s} s in all): $out/vmlinux ($vm_size bytes), bzImage $bz_size bytes"
+echo "built $release ($kind, $compiled objects compiled, make ${build_s} s, ${total_s} s in all): $out/vmlinux ($vm_size bytes), bzImage $bz_size bytes"

@@ -28,25 +28,23 @@ function verify(ev: ScenarioEvidence) {
   const r = checkSkbOrphan(ev);
   const d = diagnoseTunOrphan(tunOrphanEvidence(ev));
   const fins = ev.finTransmissions();
-  return verdict(
-    `${r.text}: the kernel attempted ${r.kernel.attempted} FIN retransmissions (backoff ${r.kernel.maxBackoff}, rto ${r.kernel.maxRtoMs ?? '?'} ms, TcpRetransSegs ${r.kernel.retransSegs}), the TUN reader received ${r.wire.finRetransmissions} — ${d.headline}`,
-    [
-      check('the kernel attempted FIN retransmissions in CLOSING', r.kernel.attempted >= 3,
-        `${r.kernel.lossProbes} loss probe(s) + backoff ${r.kernel.maxBackoff}`),
-      check('every attempted retransmission reached the TUN reader', r.finding === 'reach-wire',
-        `${r.wire.finRetransmissions} of ${r.kernel.attempted} on the wire (${r.text})`),
-      check('none was held back in a host queue', r.kernel.spuriousRtxHostQueues === 0,
-        `TcpExtTCPSpuriousRtxHostQueues ${r.kernel.spuriousRtxHostQueues}`),
-      check('skmem t (sk_wmem_alloc) drops to 0 right after each transmission: the device released the skb',
-        r.skmemT !== null && r.skmemT.afterEachFin.length > 0 && r.skmemT.afterEachFin.every((v) => v === 0),
-        r.skmemT ? `skmem t after each FIN: ${r.skmemT.afterEachFin.map((v) => v ?? '-').join(', ')} B` : 'no skmem in the timeline'),
-    ],
-    {
-      failSummary: `${r.text}: the kernel attempted ${r.kernel.attempted} FIN retransmissions, the TUN reader received ${r.wire.finRetransmissions} — ${d.headline}`,
-      numbers: { diagnosis: d.text, 'diagnosis: why': d.why, ...skbOrphanNumbers(r) },
-      tables: [skbOrphanTable(r), transmissionTable(ev, 'FIN transmissions (kernel)', fins)],
-    },
-  );
+  const checks = [
+    check('the kernel attempted FIN retransmissions in CLOSING', r.kernel.attempted >= 3,
+      `${r.kernel.lossProbes} loss probe(s) + backoff ${r.kernel.maxBackoff}`),
+    check('every attempted retransmission reached the TUN reader', r.finding === 'reach-wire',
+      `${r.wire.finRetransmissions} of ${r.kernel.attempted} on the wire (${r.text})`),
+    check('none was held back in a host queue', r.kernel.spuriousRtxHostQueues === 0,
+      `TcpExtTCPSpuriousRtxHostQueues ${r.kernel.spuriousRtxHostQueues}`),
+    check('skmem t (sk_wmem_alloc) drops to 0 right after each transmission: the device released the skb',
+      r.skmemT !== null && r.skmemT.afterEachFin.length > 0 && r.skmemT.afterEachFin.every((v) => v === 0),
+      r.skmemT ? `skmem t after each FIN: ${r.skmemT.afterEachFin.map((v) => v ?? '-').join(', ')} B` : 'no skmem in the timeline'),
+  ];
+  // The diagnosis leads: it is what tells a fixed tun, a broken one and a masked run apart.
+  return verdict(d.text, checks, {
+    failSummary: `${d.text}; failed: ${checks.filter((c) => !c.ok).map((c) => c.name).join('; ')}`,
+    numbers: { diagnosis: d.text, 'diagnosis: why': d.why, ...skbOrphanNumbers(r) },
+    tables: [skbOrphanTable(r), transmissionTable(ev, 'FIN transmissions (kernel)', fins)],
+  });
 }
 
 export default defineScenario({

@@ -49,6 +49,7 @@ function tunWithReport(): SystemUnderTest {
           return {
             'tun tx packets (read by the harness)': link.txPackets,
             'tun tx_dropped': link.txDropped,
+            qdisc: q?.kind ?? '-',
             'qdisc backlog (packets)': q?.backlogPackets ?? 0,
             'qdisc drops': q?.drops ?? 0,
           };

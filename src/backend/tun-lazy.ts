@@ -92,6 +92,7 @@ export function openLazyTunDevice(name = 'tun0'): LazyTunDevice {
         'left in tun queue': observed - read - link.txDropped,
         'tun queue peak': peak,
         'tun tx_dropped': link.txDropped,
+        qdisc: q?.kind ?? '-',
         'qdisc backlog (packets)': q?.backlogPackets ?? 0,
         'qdisc drops': q?.drops ?? 0,
       };

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { EXIT_ENVIRONMENT, EXIT_PASS, EXIT_USAGE } from '../engine/errors.js';
 import { parseScript, ScriptError } from '../script/index.js';
 import { parseRunArgs, UsageError, type RunArgs } from './args.js';
-import { scenarioComparison, scriptComparison, type ScenarioFigures } from '../report/compare.js';
+import { scenarioComparison, scenarioMatrix, scriptComparison, type ScenarioFigures } from '../report/compare.js';
 import { KernelUnusable, openKernel, type KernelTarget } from './kernels.js';
 import { formatChecks, runChecks } from '../runner/environment.js';
 import { planRuns, PlanError } from '../runner/plan.js';
@@ -186,7 +186,10 @@ async function cmdRun(argv: string[]): Promise<number> {
               continue;
             }
             code = Math.max(code, c.exitCode);
-            for (const o of c.outcomes) reported.push({ ...scenarioReportRow(o, s), ...(kernel ? { kernel: kernel.facts } : {}) });
+            c.outcomes.forEach((o, i) => {
+              reported.push({ ...scenarioReportRow(o, s), ...(kernel ? { kernel: kernel.facts } : {}) });
+              figures.push({ kernel: spec ?? 'host', device: args.devices[i]!, scenario: o.scenario.name, pass: o.verdict.pass, summary: o.verdict.summary, numbers: o.verdict.numbers ?? {} });
+            });
             continue;
           }
           const o = await runScenarioFileOutcome(resolve(s), kargs, where);
@@ -213,7 +216,9 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (kernels.length > 1) {
     const labels = kernels.map((k) => k ?? 'host');
     if (scriptRows.length > 0) process.stdout.write(`\n${scriptComparison(scriptRows, labels)}\n`);
-    if (figures.length > 0) process.stdout.write(`\n${scenarioComparison(figures, labels)}\n`);
+    // Numbers side by side for one device; with several, a kernel's figures differ per device.
+    if (figures.length > 0 && !compare) process.stdout.write(`\n${scenarioComparison(figures, labels)}\n`);
+    if (figures.length > 0) process.stdout.write(`\n${scenarioMatrix(figures, labels)}\n`);
   }
   writeReports(args, reported, seconds, part.plan, `tundrill run: ${args.paths.join(' ')}`);
   releaseStop();

@@ -9,6 +9,8 @@ export type Figure = number | string | boolean | null | readonly number[];
 
 export interface ScenarioFigures {
   kernel: string;
+  /** The device the scenario ran on, when the run compared devices (`--device all`). */
+  device?: string;
   scenario: string;
   pass: boolean;
   summary: string;
@@ -60,6 +62,32 @@ export function scriptComparison(runs: ReportedRun[], kernels: string[]): string
   }
   out.push(`${groups.size} script runs compared on ${kernels.length} kernels: ${differ} differ`);
   return out.join('\n');
+}
+
+/**
+ * One list per scenario: a row per kernel and device, with the verdict and
+ * the scenario's own one-line summary (its diagnosis and key numbers), so the
+ * kernels and devices are told apart by what the scenario concluded.
+ */
+export function scenarioMatrix(figures: ScenarioFigures[], kernels: string[]): string {
+  const byScenario = new Map<string, ScenarioFigures[]>();
+  for (const f of figures) byScenario.set(f.scenario, [...(byScenario.get(f.scenario) ?? []), f]);
+  const out: string[] = [];
+  for (const [name, fs] of byScenario) {
+    const devices = [...new Set(fs.map((f) => f.device ?? ''))];
+    const hasDevice = devices.some((d) => d !== '');
+    out.push(`scenario ${name}: verdict per kernel${hasDevice ? ' and device' : ''}`);
+    const rows: string[][] = [];
+    for (const k of kernels) {
+      for (const d of devices) {
+        const f = fs.find((x) => x.kernel === k && (x.device ?? '') === d);
+        const head = hasDevice ? [k, d] : [k];
+        rows.push([...head, f ? (f.pass ? 'pass' : 'FAIL') : 'not run', f ? f.summary.split('\n')[0]! : '']);
+      }
+    }
+    out.push(...table([...(hasDevice ? ['kernel', 'device'] : ['kernel']), 'verdict', 'summary'], rows).map((l) => `  ${l}`), '');
+  }
+  return out.join('\n').trimEnd();
 }
 
 /** One table per scenario: its numbers, a column per kernel. */
