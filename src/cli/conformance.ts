@@ -119,7 +119,21 @@ interface ConformanceArgs {
   merge: boolean;
   out: string;
   device: DeviceKind;
+  help?: boolean;
 }
+
+export const CONFORMANCE_USAGE = `usage: tundrill conformance [options]
+  Runs the corpora under ../shared/corpus and compares every row with packetdrill's
+  reference verdicts in ../shared/reference.
+  --corpus gtests|selftests|all   which corpus (default all)
+  -j, --jobs N                    runs at once (default: 5 per core)
+  --filter S                      only rows whose script contains S (repeatable)
+  --device tun|tun-lazy|veth      the device between kernel and harness (default tun)
+  --no-retry                      no second run, alone, of a row that disagreed
+  --save [--merge]                save the rows to conformance/last.json (--merge: a row that flipped is unstable)
+  --out FILE                      where --save and --check read and write (default conformance/last.json)
+  --check                         exit 1 when a row that agrees steadily there disagrees now
+`;
 
 function parseArgs(argv: string[]): ConformanceArgs {
   const a: ConformanceArgs = { corpora: ['gtests', 'selftests'], jobs: defaultJobs(), filter: [], save: false, check: false, retry: true, merge: false, out: join(PROJECT_ROOT, 'conformance', 'last.json'), device: 'tun' };
@@ -136,6 +150,7 @@ function parseArgs(argv: string[]): ConformanceArgs {
     else if (x === '--check') a.check = true;
     else if (x === '--no-retry') a.retry = false;
     else if (x === '--merge') a.merge = true;
+    else if (x === '-h' || x === '--help') a.help = true;
     else if (x === '--out') a.out = resolve(val());
     else if (x === '--device') {
       const v = val();
@@ -202,6 +217,10 @@ export interface SavedResult {
 
 export async function runConformance(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
+  if (args.help) {
+    process.stdout.write(CONFORMANCE_USAGE);
+    return EXIT_PASS;
+  }
   const all: Comparison[] = [];
   const firstPass: Comparison[] = [];
   const started = performance.now();

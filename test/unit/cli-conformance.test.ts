@@ -105,3 +105,19 @@ describe.skipIf(!existsSync(join(shared, 'reference')))('the shared reference ve
     }
   });
 });
+
+describe('tundrill conformance --help', () => {
+  it('prints the usage and exits 0, running nothing', async () => {
+    const { runConformance } = await import('../../src/cli/conformance.js');
+    const out: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((s: string) => { out.push(String(s)); return true; }) as typeof process.stdout.write;
+    try {
+      expect(await runConformance(['--help'])).toBe(0);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(out.join('')).toMatch(/^usage: tundrill conformance \[options\]/);
+    expect(out.join('')).toMatch(/--check/);
+  });
+});
