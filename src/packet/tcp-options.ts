@@ -509,6 +509,7 @@ export class TcpOptionTable {
   /** Writes `o` at `at`; returns the bytes written. */
   write(o: TcpOption, buf: Uint8Array, at: number): number {
     const len = this.wireLength(o);
+    if (!Number.isInteger(len) || len < 1) throw new RangeError(`TCP option ${JSON.stringify(o)}: not an option this table can write`);
     if (at + len > buf.length) throw new RangeError(`no room for TCP option ${o.type}`);
     const e = this.entryOf(o);
     if (e !== undefined) e.write(o, buf, at);
