@@ -16,7 +16,7 @@ import type { SystemUnderTest } from './system-under-test.js';
 import { hostTunBackend } from './tun.js';
 import { tunLazyBackend } from './tun-lazy.js';
 import { vethBackend } from './veth.js';
-import { linkStats, rootQdisc } from './ip-commands.js';
+import { linkStats, qdiscReport } from './ip-commands.js';
 
 export const DEVICE_KINDS = ['tun', 'tun-lazy', 'veth'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
@@ -45,13 +45,10 @@ function tunWithReport(): SystemUnderTest {
         close: () => s.close(),
         report() {
           const link = linkStats(dev);
-          const q = rootQdisc(dev);
           return {
             'tun tx packets (read by the harness)': link.txPackets,
             'tun tx_dropped': link.txDropped,
-            qdisc: q?.kind ?? '-',
-            'qdisc backlog (packets)': q?.backlogPackets ?? 0,
-            'qdisc drops': q?.drops ?? 0,
+            ...qdiscReport(dev),
           };
         },
       };

@@ -77,3 +77,9 @@ export function rootQdisc(dev: string): { kind: string; backlogPackets: number; 
   if (!q) return null;
   return { kind: q.kind, backlogPackets: q.qlen ?? 0, backlogBytes: q.backlog ?? 0, drops: q.drops ?? 0 };
 }
+
+/** The root qdisc's numbers as a device report shows them (kind, backlog, drops). */
+export function qdiscReport(dev: string): { qdisc: string; 'qdisc backlog (packets)': number; 'qdisc drops': number } {
+  const q = rootQdisc(dev);
+  return { qdisc: q?.kind ?? '-', 'qdisc backlog (packets)': q?.backlogPackets ?? 0, 'qdisc drops': q?.drops ?? 0 };
+}

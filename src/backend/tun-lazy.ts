@@ -13,7 +13,7 @@ import * as native from '../native/addon.js';
 import type { DeviceIo, NetworkPlan, OpenedSystem, SystemUnderTest } from './system-under-test.js';
 import { openTunDevice, VNET_FRAMING } from './tun-device.js';
 import { configureNamespace } from './namespace.js';
-import { linkStats, rootQdisc } from './ip-commands.js';
+import { linkStats, qdiscReport } from './ip-commands.js';
 
 const READ_BUF = 65536 + 256;
 
@@ -85,16 +85,13 @@ export function openLazyTunDevice(name = 'tun0'): LazyTunDevice {
     report() {
       pay();
       const link = linkStats(tun.name);
-      const q = rootQdisc(tun.name);
       return {
         'sent to tun (AF_PACKET, outgoing)': observed,
         'read from tun by the harness': read,
         'left in tun queue': observed - read - link.txDropped,
         'tun queue peak': peak,
         'tun tx_dropped': link.txDropped,
-        qdisc: q?.kind ?? '-',
-        'qdisc backlog (packets)': q?.backlogPackets ?? 0,
-        'qdisc drops': q?.drops ?? 0,
+        ...qdiscReport(tun.name),
       };
     },
     close() {

@@ -18,7 +18,7 @@ import type { DecodedFrame, DeviceIo, LinkFraming, NetworkPlan, OpenedSystem, Sy
 import { VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_HDR_LEN } from './tun-device.js';
 import { configureNamespace, NetSetupError } from './namespace.js';
 import { foldSum, pseudoHeaderSum } from '../packet/checksum.js';
-import { ipBatch, linkStats, rootQdisc, tc, writeSysctlSync } from './ip-commands.js';
+import { ipBatch, linkStats, qdiscReport, tc, writeSysctlSync } from './ip-commands.js';
 import { closeFd, inNetns, netnsPath, newNetns } from './netns.js';
 
 export const VETH_KERNEL_IF = 'tun0';
@@ -219,14 +219,11 @@ export function openVethDevice(config: NetworkPlan): VethDevice {
     },
     report() {
       const link = linkStats(VETH_KERNEL_IF);
-      const q = rootQdisc(VETH_KERNEL_IF);
       return {
         'tun0 (veth) tx packets': link.txPackets,
         'tun0 (veth) tx_dropped': link.txDropped,
         'frames read on tdh0': received,
-        qdisc: q?.kind ?? '-',
-        'qdisc backlog (packets)': q?.backlogPackets ?? 0,
-        'qdisc drops': q?.drops ?? 0,
+        ...qdiscReport(VETH_KERNEL_IF),
       };
     },
     close() {
