@@ -275,6 +275,17 @@ static int nl_open(void)
 	return fd;
 }
 
+/* Send one request to the kernel's sock_diag; 0 or -errno. */
+static int nl_send_to_kernel(int fd, const void *req, size_t len)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	ssize_t n;
+	do {
+		n = sendto(fd, req, len, 0, (struct sockaddr *)&sa, sizeof(sa));
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : 0;
+}
+
 /* A dump of both families in one walk of the established hash: the
  * original inet_diag request (TCPDIAG_GETSOCK), which the kernel serves as
  * an AF_UNSPEC dump; sock_diag's own request takes one family at a time.
@@ -293,12 +304,7 @@ static int nl_send_dump_all(int fd, uint32_t seq, uint32_t states)
 	req.r.idiag_family = AF_INET;
 	req.r.idiag_ext = 0xff;
 	req.r.idiag_states = states;
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	ssize_t n;
-	do {
-		n = sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa));
-	} while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : 0;
+	return nl_send_to_kernel(fd, &req, sizeof(req));
 }
 
 static int nl_send(int fd, uint32_t seq, const sd_query *q, int family, bool dump)
@@ -324,12 +330,7 @@ static int nl_send(int fd, uint32_t seq, const sd_query *q, int family, bool dum
 		req.r.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
 		req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 	}
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	ssize_t n;
-	do {
-		n = sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa));
-	} while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : 0;
+	return nl_send_to_kernel(fd, &req, sizeof(req));
 }
 
 typedef void (*reply_fn)(void *ctx, const struct nlmsghdr *h);
