@@ -4,7 +4,7 @@
  * capture folder. A mistake ends the command at once with one line (exit
  * status 2) instead of costing the results of runs that already happened.
  */
-import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describeFileError, InputError } from './failure.js';
 
@@ -64,18 +64,22 @@ export function checkReadable(path: string, opts: { folderAllowed: boolean }): v
   }
 }
 
+/** The file's status, or null when it cannot be had (missing, or not reachable). */
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * A report file that can be written: not a folder, in a folder that exists,
  * and writable. Nothing is left behind by the check.
  */
 export function checkReportFile(option: string, path: string): void {
   const abs = resolve(path);
-  let st;
-  try {
-    st = statSync(abs);
-  } catch {
-    st = null;
-  }
+  const st = statOrNull(abs);
   if (st?.isDirectory()) throw new InputError(`${option} ${path}: is a folder (name a file to write the report to)`);
   const dir = dirname(abs);
   let dst;
@@ -100,12 +104,7 @@ export function checkReportFile(option: string, path: string): void {
  */
 export function checkCaptureDir(path: string): void {
   const abs = resolve(path);
-  let st;
-  try {
-    st = statSync(abs);
-  } catch {
-    st = null;
-  }
+  const st = statOrNull(abs);
   if (st && !st.isDirectory()) throw new InputError(`--capture-dir ${path}: is a file, not a folder (name a folder, or --no-capture)`);
   if (!st) {
     try {
