@@ -19,11 +19,9 @@ import { writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import * as native from '../native/addon.js';
 import { executeRequest, type WorkerRequest } from './execute-request.js';
-import { privateEhashForChildren } from '../backend/private-ehash.js';
+import { enterFreshNamespace, privateEhashForChildren } from '../backend/private-ehash.js';
 import { stageEvidence } from './evidence-stage.js';
 import { armTimeLimit, disarmTimeLimit, installStopHandlers, privateTmp, setFlush } from './worker-guard.js';
-
-const CLONE_NEWNET = 0x40000000;
 
 export interface PoolRequest extends WorkerRequest {
   id: number;
@@ -31,15 +29,8 @@ export interface PoolRequest extends WorkerRequest {
   timeoutMs?: number;
 }
 
-function enterFreshNamespace(): void {
-  const r = native.syscall(native.sysNr('unshare'), [CLONE_NEWNET]);
-  if (r.ret < 0n) throw new Error(`unshare(CLONE_NEWNET): ${native.strerror(r.errno)}`);
-  native.netnsFollow();
-}
-
 async function main(): Promise<void> {
   native.netnsFollow(); // the empty namespace the worker started in is the base
-  privateEhashForChildren(); // run namespaces get a small socket hash: cheap sock_diag dumps
   installStopHandlers();
   const tmp = privateTmp();
   const startMs = performance.now();
@@ -49,6 +40,11 @@ async function main(): Promise<void> {
     if (!line.trim()) continue;
     const req = JSON.parse(line) as PoolRequest;
     armTimeLimit(req.timeoutMs ?? 0);
+    // Each run's namespace is made from the previous run's, and the setting
+    // is per namespace (a new one starts at 0, sharing the host's 262144
+    // buckets): set it every time, so every run gets a small socket hash and
+    // sock_diag dumps cost microseconds, not a millisecond.
+    privateEhashForChildren();
     enterFreshNamespace();
     const mapped = { ...req, scriptPath: tmp.path(req.scriptPath), evidence: { ...req.evidence, dir: req.evidence.dir && tmp.path(req.evidence.dir) } };
     const staged = stageEvidence(mapped, process.env.TUNDRILL_STAGE_EVIDENCE, req.id);

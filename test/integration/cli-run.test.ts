@@ -5,7 +5,7 @@
  * run_all.py's three variants.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -249,6 +249,27 @@ describe.skipIf(skip !== null)('tundrill run: evidence, reports and variants', (
       const v6 = tsharkFields(report.runs[2]!.evidence.capture!, 'ipv6.src', 'ipv6.dst', 'tcp.flags.str').filter((r) => /\t\S+$/.test(r) && r.includes('fd3d'));
       expect(v6.length).toBeGreaterThanOrEqual(8);
       for (const r of v6) expect(r).toMatch(/^(fd3d:fa7b:d17d::1\tfd3d:a0b:17d6::1|fd3d:a0b:17d6::1\tfd3d:fa7b:d17d::1)\t/);
+    });
+  });
+  describe('runs that share a worker', () => {
+    // Every run's namespace must own a small socket hash: a namespace sharing
+    // the host's makes each sock_diag dump walk 262144 buckets (a millisecond),
+    // and a folder run's samplers then eat a core. The setting is per
+    // namespace, so the second run in a worker is the one that can miss it.
+    it('each get a namespace with a socket hash of its own', async () => {
+      const dir = join(work, 'ehash');
+      mkdirSync(dir, { recursive: true });
+      const body = [
+        "`test \"$(cat /proc/sys/net/ipv4/tcp_ehash_entries)\" -gt 0`",
+        '0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3',
+        '+0 close(3) = 0',
+        '',
+      ].join('\n');
+      for (const name of ['a.pkt', 'b.pkt', 'c.pkt']) writeFileSync(join(dir, name), body);
+      const json = join(work, 'ehash.json');
+      const cli = await tundrill(['run', '-j', '1', '--ip_version=ipv4', '--no-capture', '--json', json, dir], work);
+      const runs = readJson(json).runs;
+      expect(runs.map((r) => r.verdict), cli.stdout + cli.stderr).toEqual(['pass', 'pass', 'pass']);
     });
   });
 });
