@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { EXIT_FAIL, EXIT_PASS } from '../engine/errors.js';
 import type { IpVersion } from '../engine/config.js';
 import { UsageError } from './args.js';
-import type { RunnerOptions } from '../runner/options.js';
+import { defaultRunnerOptions, type RunnerOptions } from '../runner/options.js';
 import { defaultJobs, executeRuns } from '../runner/execute-runs.js';
 import { PROJECT_ROOT } from '../runner/project-root.js';
 import { toSettings, type PlannedRun } from '../runner/plan.js';
@@ -119,6 +119,8 @@ interface ConformanceArgs {
   merge: boolean;
   out: string;
   device: DeviceKind;
+  /** Keep the evidence `tundrill run` keeps by default (capture, sock_diag timeline, reports of failures) under this folder. */
+  evidence?: string;
   help?: boolean;
 }
 
@@ -129,6 +131,9 @@ export const CONFORMANCE_USAGE = `usage: tundrill conformance [options]
   -j, --jobs N                    runs at once (default: 5 per core)
   --filter S                      only rows whose script contains S (repeatable)
   --device tun|tun-lazy|veth      the device between kernel and harness (default tun)
+  --evidence DIR                  keep the evidence \`tundrill run\` keeps by default (capture, socket-state
+                                  timeline every packet and 10 ms, reports of failures) under DIR, to
+                                  measure the verdicts as users get them (default: no evidence)
   --no-retry                      no second run, alone, of a row that disagreed
   --save [--merge]                save the rows to conformance/last.json (--merge: a row that flipped is unstable)
   --out FILE                      where --save and --check read and write (default conformance/last.json)
@@ -152,6 +157,7 @@ function parseArgs(argv: string[]): ConformanceArgs {
     else if (x === '--merge') a.merge = true;
     else if (x === '-h' || x === '--help') a.help = true;
     else if (x === '--out') a.out = resolve(val());
+    else if (x === '--evidence') a.evidence = resolve(val());
     else if (x === '--device') {
       const v = val();
       if (!isDeviceKind(v)) throw new UsageError(`--device ${v}: expected tun, tun-lazy or veth`);
@@ -166,12 +172,12 @@ function parseArgs(argv: string[]): ConformanceArgs {
 const CHECK_ATTEMPTS = 3;
 
 /** Run rows again, one at a time; a row that agrees now is marked as such. */
-async function rerunAlone(rows: Comparison[], device: DeviceKind): Promise<void> {
+async function rerunAlone(rows: Comparison[], device: DeviceKind, evidence: string | undefined): Promise<void> {
   for (const c of corpora()) {
     const mine = rows.filter((r) => r.corpus === c.name);
     if (mine.length === 0) continue;
     const planned = mine.map((m) => planFor(c, m.reference));
-    const { reported } = await executeRuns(planned, quietArgs(c, 1, device), `${c.name} reruns`);
+    const { reported } = await executeRuns(planned, quietArgs(c, 1, device, evidence && join(evidence, 'reruns')), `${c.name} reruns`);
     reported.forEach((r, i) => {
       const m = mine[i]!;
       const firstError = r.result.firstError?.headline ?? '';
@@ -193,12 +199,12 @@ function planFor(c: CorpusInfo, r: ReferenceRow): PlannedRun {
   };
 }
 
-function quietArgs(c: CorpusInfo, jobs: number, device: DeviceKind): RunnerOptions & { ksft: boolean } {
-  return {
-    devices: [device],
-    packetdrill: [], jobs, ksft: c.ksft, timeoutSecs: 180, captureDir: join('/tmp', `tundrill-conformance-${process.pid}`),
-    capture: false, captureFormat: 'pcapng', ssIntervalMs: 0, verbose: false, quiet: true, long: false,
-  };
+/** The runner's options: no evidence, or (`evidence` set) what `tundrill run` keeps by default, there. */
+export function quietArgs(c: CorpusInfo, jobs: number, device: DeviceKind, evidence?: string): RunnerOptions & { ksft: boolean } {
+  const base = { ...defaultRunnerOptions(evidence ?? join('/tmp', `tundrill-conformance-${process.pid}`)), devices: [device], jobs, quiet: true };
+  return evidence
+    ? { ...base, ksft: c.ksft }
+    : { ...base, ksft: c.ksft, capture: false, ssIntervalMs: 0, report: 'none' };
 }
 
 export interface SavedResult {
@@ -229,7 +235,7 @@ export async function runConformance(argv: string[]): Promise<number> {
     let rows = readReference(c.reference);
     if (args.filter.length) rows = rows.filter((r) => args.filter.some((f) => r.script.includes(f)));
     const planned = rows.map((r) => planFor(c, r));
-    const runArgs = quietArgs(c, args.jobs, args.device);
+    const runArgs = quietArgs(c, args.jobs, args.device, args.evidence);
     const { reported } = await executeRuns(planned, runArgs, `${c.name} corpus`);
     const mine: Comparison[] = reported.map((r, i) => {
       const ref = rows[i]!;
@@ -246,7 +252,7 @@ export async function runConformance(argv: string[]): Promise<number> {
     // packetdrill's reference verdicts come from serial runs: a row that
     // disagrees in the parallel run is run again on its own.
     const again = mine.filter((m) => !m.agree && m.reference.verdict !== 'flaky');
-    if (args.retry && again.length > 0) await rerunAlone(again, args.device);
+    if (args.retry && again.length > 0) await rerunAlone(again, args.device, args.evidence);
     all.push(...mine);
   }
   const wall = (performance.now() - started) / 1000;
@@ -266,7 +272,7 @@ export async function runConformance(argv: string[]): Promise<number> {
     for (let attempt = 0; attempt < CHECK_ATTEMPTS; attempt++) {
       const suspects = all.filter((c) => !c.agree && stable.has(key(c)));
       if (suspects.length === 0) break;
-      await rerunAlone(suspects, args.device);
+      await rerunAlone(suspects, args.device, args.evidence);
     }
     const regressions = all.filter((c) => !c.agree && stable.has(key(c)));
     const now = all.filter((c) => c.agree && stable.has(key(c))).length;

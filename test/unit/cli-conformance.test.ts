@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { corpora, errorLine, readReference, sharedDir } from '../../src/cli/conformance.js';
+import { corpora, errorLine, quietArgs, readReference, sharedDir } from '../../src/cli/conformance.js';
 
 const projectRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const shared = resolve(projectRoot, '../shared');
@@ -103,6 +103,18 @@ describe.skipIf(!existsSync(join(shared, 'reference')))('the shared reference ve
     for (const c of corpora()) {
       for (const r of readReference(c.reference)) expect(existsSync(join(c.root, r.script)), r.script).toBe(true);
     }
+  });
+});
+
+describe('the runner options of conformance runs', () => {
+  const gtests = corpora()[0]!;
+  it('keep no evidence by default: the verdicts of bare runs', () => {
+    const o = quietArgs(gtests, 4, 'tun');
+    expect([o.capture, o.ssIntervalMs, o.report, o.jobs, o.ksft]).toEqual([false, 0, 'none', 4, false]);
+  });
+  it('with --evidence, keep what `tundrill run` keeps by default, in the folder given', () => {
+    const o = quietArgs(corpora()[1]!, 3, 'veth', '/var/tmp/ev');
+    expect(o).toMatchObject({ capture: true, captureDir: '/var/tmp/ev', captureFormat: 'pcapng', ssIntervalMs: 10, sampler: 'sock_diag', report: 'default', devices: ['veth'], jobs: 3, ksft: true });
   });
 });
 
