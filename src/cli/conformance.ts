@@ -111,7 +111,8 @@ export function compare(ref: ReferenceRow, verdict: string, firstError: string):
 
 interface ConformanceArgs {
   corpora: CorpusName[];
-  jobs: number;
+  /** Runs at once; absent: the runner's default (up to defaultJobs(), beyond one per core only while the CPUs have room). */
+  jobs?: number;
   filter: string[];
   save: boolean;
   check: boolean;
@@ -128,7 +129,8 @@ export const CONFORMANCE_USAGE = `usage: tundrill conformance [options]
   Runs the corpora under ../shared/corpus and compares every row with packetdrill's
   reference verdicts in ../shared/reference.
   --corpus gtests|selftests|all   which corpus (default all)
-  -j, --jobs N                    runs at once (default: 5 per core)
+  -j, --jobs N                    runs at once (default: up to 5 per core, beyond one per core only
+                                  while the CPUs are less than 85 % busy)
   --filter S                      only rows whose script contains S (repeatable)
   --device tun|tun-lazy|veth      the device between kernel and harness (default tun)
   --evidence DIR                  keep the evidence \`tundrill run\` keeps by default (capture, socket-state
@@ -141,7 +143,7 @@ export const CONFORMANCE_USAGE = `usage: tundrill conformance [options]
 `;
 
 function parseArgs(argv: string[]): ConformanceArgs {
-  const a: ConformanceArgs = { corpora: ['gtests', 'selftests'], jobs: defaultJobs(), filter: [], save: false, check: false, retry: true, merge: false, out: join(PROJECT_ROOT, 'conformance', 'last.json'), device: 'tun' };
+  const a: ConformanceArgs = { corpora: ['gtests', 'selftests'], filter: [], save: false, check: false, retry: true, merge: false, out: join(PROJECT_ROOT, 'conformance', 'last.json'), device: 'tun' };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     const val = () => { const v = argv[++i]; if (v === undefined) throw new UsageError(`${x} needs a value`); return v; };
@@ -200,8 +202,8 @@ function planFor(c: CorpusInfo, r: ReferenceRow): PlannedRun {
 }
 
 /** The runner's options: no evidence, or (`evidence` set) what `tundrill run` keeps by default, there. */
-export function quietArgs(c: CorpusInfo, jobs: number, device: DeviceKind, evidence?: string): RunnerOptions & { ksft: boolean } {
-  const base = { ...defaultRunnerOptions(evidence ?? join('/tmp', `tundrill-conformance-${process.pid}`)), devices: [device], jobs, quiet: true };
+export function quietArgs(c: CorpusInfo, jobs: number | undefined, device: DeviceKind, evidence?: string): RunnerOptions & { ksft: boolean } {
+  const base = { ...defaultRunnerOptions(evidence ?? join('/tmp', `tundrill-conformance-${process.pid}`)), devices: [device], quiet: true, ...(jobs === undefined ? {} : { jobs }) };
   return evidence
     ? { ...base, ksft: c.ksft }
     : { ...base, ksft: c.ksft, capture: false, ssIntervalMs: 0, report: 'none' };
@@ -256,9 +258,9 @@ export async function runConformance(argv: string[]): Promise<number> {
     all.push(...mine);
   }
   const wall = (performance.now() - started) / 1000;
-  process.stdout.write(report(all, wall, args.jobs, firstPass));
+  process.stdout.write(report(all, wall, args.jobs === undefined ? `${defaultJobs()} (beyond one per core while the CPUs have room)` : String(args.jobs), firstPass));
   const saved: SavedResult = {
-    date: new Date().toISOString(), wallSeconds: wall, jobs: args.jobs,
+    date: new Date().toISOString(), wallSeconds: wall, jobs: args.jobs ?? defaultJobs(),
     rows: all.map((c) => ({ corpus: c.corpus, script: c.script, variant: c.variant, agree: c.agree, verdict: c.verdict, firstError: c.firstError })),
   };
   let code = EXIT_PASS;
@@ -299,7 +301,7 @@ export async function runConformance(argv: string[]): Promise<number> {
   return code;
 }
 
-function report(all: Comparison[], wall: number, jobs: number, firstPass: Comparison[]): string {
+function report(all: Comparison[], wall: number, jobs: string, firstPass: Comparison[]): string {
   const lines: string[] = [];
   const groups = new Map<string, Comparison[]>();
   for (const c of all) {

@@ -22,26 +22,39 @@ import { runWorker, type WorkerOutcome } from './spawn.js';
 import { WorkerPool } from './pool.js';
 import { holdStop, releaseStop, stopExitCode, stopSignal } from './stop.js';
 import { DEFAULT_STALL_RETRIES, withStallRetries } from './stall-retry.js';
+import { cpuGate, type CpuGate } from './cpu-gate.js';
 
 /**
- * Runs at once. A run mostly waits for its script's clock, so several per
- * core keep the machine busy; measured on 2 cores over the gtests corpus
- * (480 rows, first pass): -j 4 116.7 s / 469 agree, -j 6 83.4 s / 474,
- * -j 8 63.9 s / 471, -j 10 55.7 s / 471 -- agreement does not drop with
- * -j up to 10, so the default is 5 per core.
+ * Runs at once, at most. A run mostly waits for its script's clock, so
+ * several per core keep the machine busy: on 2 cores over the gtests corpus
+ * (480 rows, first pass, evidence off) -j 4 took 116.7 s with 469 rows
+ * agreeing and -j 10 55.7 s with 471. Where the scripts' own commands are
+ * costly (here, once `python3` became a pyenv shim at 0.33 s of CPU a call)
+ * the same corpus needs about a CPU-second a run and the CPUs, not the
+ * clocks, set the pace: with evidence on, -j 10 took 242 s with 437 rows
+ * agreeing, -j 4 261 s with 468. So with the default, runs beyond one per
+ * core start only while the CPUs have room (cpu-gate.ts).
  */
 export function defaultJobs(): number {
   return Math.max(1, availableParallelism() * 5);
 }
 
-async function pool<T, R>(items: T[], n: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+async function pool<T, R>(items: T[], n: number, fn: (item: T, index: number) => Promise<R>, gate?: CpuGate): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
+  let running = 0;
   const workers = Array.from({ length: Math.min(n, items.length) }, async () => {
     for (;;) {
+      if (next >= items.length) return;
+      await gate?.admit(running);
       const i = next++;
       if (i >= items.length) return;
-      out[i] = await fn(items[i]!, i);
+      running++;
+      try {
+        out[i] = await fn(items[i]!, i);
+      } finally {
+        running--;
+      }
     }
   });
   await Promise.all(workers);
@@ -105,6 +118,11 @@ export async function executeRuns(
   // SIGINT, SIGTERM, SIGHUP: no new runs; workers write their evidence (stop.ts).
   holdStop();
   const printedSyntax = new Set<string>();
+  // With the default -j, runs beyond one per core start only while the CPUs
+  // have room (cpu-gate.ts); an explicit -j N runs N at once.
+  const gate = !target && args.jobs === undefined && jobs > availableParallelism()
+    ? cpuGate({ free: availableParallelism() })
+    : undefined;
   const all = await pool(runs, jobs, async (run): Promise<ReportedRun | null> => {
     if (stopSignal()) return null;
     const request = {
@@ -159,7 +177,8 @@ export async function executeRuns(
       for (const w of result.warnings) process.stderr.write(`${w}\n`);
     }
     return r;
-  });
+  }, gate);
+  gate?.close();
   const reported = all.filter((r): r is ReportedRun => r !== null);
   releaseStop();
   workers?.close();

@@ -1,0 +1,109 @@
+/**
+ * Admission of new runs by how busy the machine's CPUs are.
+ *
+ * A run mostly waits for its script's clock, so several runs per core keep
+ * a machine busy without crowding it, until the scripts' own commands
+ * (shell scripts, `sysctl`, Python checks) and the kernel's work fill every
+ * core: then each run's timed events wait for a CPU and verdicts flip.
+ * How many runs a machine can afford depends on the corpus, not only on the
+ * core count. So beyond one run per core, the next run starts only while
+ * the CPUs were less than `busyLimit` busy over the last sample period, and
+ * not sooner than one sample period after the previous start (its commands
+ * need that long to show up in the figures).
+ */
+import { readFileSync } from 'node:fs';
+
+export interface CpuTimes {
+  busy: number;
+  total: number;
+}
+
+/** The machine's CPU time so far, from /proc/stat's first line (in USER_HZ ticks). */
+export function readCpuTimes(text: string = readFileSync('/proc/stat', 'utf8')): CpuTimes | null {
+  const line = text.slice(0, text.indexOf('\n'));
+  const f = line.trim().split(/\s+/);
+  if (f[0] !== 'cpu' || f.length < 5) return null;
+  const n = f.slice(1).map(Number);
+  if (n.some((x) => !Number.isFinite(x))) return null;
+  // user nice system idle iowait irq softirq steal (guest time is inside user)
+  const idle = (n[3] ?? 0) + (n[4] ?? 0);
+  const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+export interface CpuGateOptions {
+  /** Runs that start without asking (one per core). */
+  free: number;
+  /** Busy fraction (0-1) above which no further run starts. */
+  busyLimit?: number;
+  /** How often the CPU figures are read, ms. */
+  periodMs?: number;
+  /** The figures; /proc/stat by default (null: not available, and the gate stays open). */
+  read?: () => CpuTimes | null;
+  /** Timers, for tests. */
+  setTimer?: (fn: () => void, ms: number) => { unref?(): void };
+  clearTimer?: (t: unknown) => void;
+  now?: () => number;
+}
+
+export interface CpuGate {
+  /** Resolves when a run may start, given how many are running now. */
+  admit(running: number): Promise<void>;
+  /** The busy fraction of the last period, or null before the first one. */
+  busy(): number | null;
+  /** How often a start had to wait, and for how long in all. */
+  stats(): { waits: number; waitedMs: number };
+  close(): void;
+}
+
+export const DEFAULT_BUSY_LIMIT = 0.85;
+export const DEFAULT_PERIOD_MS = 100;
+
+export function cpuGate(opts: CpuGateOptions): CpuGate {
+  const limit = opts.busyLimit ?? DEFAULT_BUSY_LIMIT;
+  const period = opts.periodMs ?? DEFAULT_PERIOD_MS;
+  const read = opts.read ?? (() => { try { return readCpuTimes(); } catch { return null; } });
+  const setTimer = opts.setTimer ?? ((fn, ms) => setInterval(fn, ms));
+  const clearTimer = opts.clearTimer ?? ((t) => clearInterval(t as NodeJS.Timeout));
+  const now = opts.now ?? (() => performance.now());
+  let last = read();
+  let fraction: number | null = null;
+  let lastStart = -Infinity;
+  let waits = 0;
+  let waitedMs = 0;
+  const waiting: Array<{ resolve: () => void; since: number }> = [];
+
+  const open = (): boolean => last === null || (fraction !== null && fraction < limit && now() - lastStart >= period);
+  const release = (): void => {
+    while (waiting.length > 0 && open()) {
+      const w = waiting.shift()!;
+      lastStart = now();
+      waitedMs += lastStart - w.since;
+      w.resolve();
+    }
+  };
+  const timer = last === null ? null : setTimer(() => {
+    const cur = read();
+    if (cur && last && cur.total > last.total) fraction = (cur.busy - last.busy) / (cur.total - last.total);
+    last = cur;
+    release();
+  }, period);
+  timer?.unref?.();
+
+  return {
+    admit(running: number): Promise<void> {
+      if (running < opts.free || (waiting.length === 0 && open())) {
+        lastStart = now();
+        return Promise.resolve();
+      }
+      waits++;
+      return new Promise((resolve) => waiting.push({ resolve, since: now() }));
+    },
+    busy: () => fraction,
+    stats: () => ({ waits, waitedMs }),
+    close(): void {
+      if (timer) clearTimer(timer);
+      for (const w of waiting.splice(0)) w.resolve();
+    },
+  };
+}

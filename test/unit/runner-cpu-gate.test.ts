@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { cpuGate, readCpuTimes, type CpuTimes } from '../../src/runner/cpu-gate.js';
+
+describe('readCpuTimes', () => {
+  it('counts idle and iowait as idle, the rest of the first eight fields as busy', () => {
+    const t = readCpuTimes('cpu  100 5 50 800 20 3 2 10 7 0\ncpu0 1 2 3 4\n');
+    expect(t).toEqual({ busy: 100 + 5 + 50 + 3 + 2 + 10, total: 990 });
+  });
+  it('is null for text that is not /proc/stat', () => {
+    expect(readCpuTimes('intr 1 2 3\n')).toBeNull();
+    expect(readCpuTimes('cpu a b c d\n')).toBeNull();
+  });
+  it('reads this machine', () => {
+    const t = readCpuTimes();
+    expect(t!.total).toBeGreaterThan(t!.busy);
+  });
+});
+
+/** A gate on a hand-driven clock and CPU counter. */
+function driven(free: number) {
+  let t = 0;
+  let cpu: CpuTimes = { busy: 0, total: 0 };
+  let tick: (() => void) | null = null;
+  const gate = cpuGate({
+    free, periodMs: 100, busyLimit: 0.85,
+    read: () => cpu,
+    setTimer: (fn) => { tick = fn; return {}; },
+    clearTimer: () => { tick = null; },
+    now: () => t,
+  });
+  /** 100 ms pass with the CPUs `busy` (0-1) busy. */
+  const period = async (busy: number) => {
+    t += 100;
+    cpu = { busy: cpu.busy + busy * 200, total: cpu.total + 200 };
+    tick?.();
+    await new Promise((r) => setImmediate(r));
+  };
+  return { gate, period };
+}
+
+describe('cpuGate', () => {
+  it('starts one run per core at once, without waiting', async () => {
+    const { gate } = driven(2);
+    await gate.admit(0);
+    await gate.admit(1);
+    expect(gate.stats().waits).toBe(0);
+  });
+
+  it('holds a further run while the CPUs are busy, and lets it go when they have room', async () => {
+    const { gate, period } = driven(2);
+    let started = false;
+    void gate.admit(2).then(() => { started = true; });
+    await period(0.97);
+    await period(0.95);
+    expect(started).toBe(false);
+    await period(0.6);
+    expect(started).toBe(true);
+    expect(gate.stats()).toEqual({ waits: 1, waitedMs: 300 });
+    expect(gate.busy()).toBeCloseTo(0.6);
+  });
+
+  it('lets waiting runs go one per period, so each start shows in the figures before the next', async () => {
+    const { gate, period } = driven(1);
+    const order: number[] = [];
+    for (const k of [1, 2, 3]) void gate.admit(1).then(() => order.push(k));
+    await period(0.2);
+    expect(order).toEqual([1]);
+    await period(0.2);
+    expect(order).toEqual([1, 2]);
+    await period(0.9);
+    expect(order).toEqual([1, 2]);
+    await period(0.3);
+    expect(order).toEqual([1, 2, 3]);
+  });
+
+  it('stays open where the CPU figures cannot be read, and close() lets every waiting run go', async () => {
+    const open = cpuGate({ free: 1, read: () => null });
+    await open.admit(5);
+    expect(open.stats().waits).toBe(0);
+    open.close();
+    const { gate } = driven(1);
+    const held = gate.admit(3);
+    gate.close();
+    await held;
+  });
+});
