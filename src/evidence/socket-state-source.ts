@@ -6,10 +6,13 @@
  * packet written to the TUN, both noted in the addon itself, plus a full
  * dump every interval) or by spawning ss every interval.
  *
- * Records wait in the sampler until drained: at the script's end, during a
- * hold, at stop and in an emergency flush, never while the script's events
- * run. The sockets present as of the newest full listing stay available,
- * for a hold that waits until the sockets under test are gone.
+ * While the run goes on, the records are streamed to the file a few times
+ * a second (written from libuv's threads), so that a worker killed outright
+ * (SIGKILL, a container stopped) still leaves the timeline up to a quarter
+ * of a second before; the rest is written at the script's end, during a
+ * hold, at stop and in an emergency flush. The sockets present as of the
+ * newest full listing stay available, for a hold that waits until the
+ * sockets under test are gone.
  */
 import type { EvidenceFile } from './files.js';
 import type { SocketState } from './socket-state.js';
@@ -28,6 +31,8 @@ export interface SocketStateOptions {
   intervalMs: number;
   sampler: SamplerKind;
   log: (line: string) => void;
+  /** How often records are streamed to the file while the run goes on (ms; 0: only at the end). Default 250. */
+  streamIntervalMs?: number;
 }
 
 /** Bytes in front of the IP header of every frame on the run's device. */
@@ -39,9 +44,15 @@ export function socketStateSource(opts: SocketStateOptions): SocketStateSource {
   let sampler: SocketSampler | null = null;
   let timeline: TimelineWriter | null = null;
   let marked: { sinceNs: bigint; listings: number } | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  /** Records taken so far, to the file from libuv's threads (in order: after the writes before). */
   const drain = (): void => {
-    if (!sampler || !timeline) return;
-    for (const r of sampler.take()) timeline.write(r);
+    if (!sampler || !timeline || timeline.closed) return;
+    timeline.writeInBackground(sampler.take());
+  };
+  const stopStreaming = (): void => {
+    if (timer) clearInterval(timer);
+    timer = null;
   };
   return {
     name: 'socket-state',
@@ -57,6 +68,11 @@ export function socketStateSource(opts: SocketStateOptions): SocketStateSource {
         onError: (e) => opts.log(`socket sampler: ${e.message}`),
       });
       timeline.write(sampler.start);
+      const every = opts.streamIntervalMs ?? 250;
+      if (every > 0) {
+        timer = setInterval(drain, every);
+        timer.unref();
+      }
     },
     onScriptEnd() {
       drain();
@@ -68,6 +84,8 @@ export function socketStateSource(opts: SocketStateOptions): SocketStateSource {
       return sampler.listings() > marked.listings ? sampler.table.list() : null;
     },
     async stop() {
+      stopStreaming();
+      await timeline?.flushed().catch((e: Error) => opts.log(e.message));
       if (sampler) {
         const last = await sampler.stop();
         for (const r of last.records) timeline?.write(r);
@@ -77,8 +95,10 @@ export function socketStateSource(opts: SocketStateOptions): SocketStateSource {
       timeline?.close();
     },
     emergencyFlush() {
+      stopStreaming();
       try {
-        drain();
+        // Synchronously: the process is about to go.
+        if (sampler && timeline && !timeline.closed) for (const r of sampler.take()) timeline.write(r);
       } finally {
         timeline?.close();
       }

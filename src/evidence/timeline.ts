@@ -6,21 +6,37 @@
  * past 2^53; CLOCK_MONOTONIC nanoseconds pass that after ~104 days of
  * uptime). readTimeline() turns the `tsNs`/`endNs` strings back into bigints.
  *
- * Writes are synchronous appends to an open file descriptor, so that a
- * worker being stopped still leaves every record it took on disk and close()
- * needs no await. A record is one write(2) of one line; a reader never sees
- * half a line unless the process dies inside that call.
+ * Writes are appends to an open file descriptor: write() synchronously, so
+ * that a worker being stopped still leaves every record it took on disk;
+ * writeInBackground() from libuv's threads, for records streamed while a
+ * run goes on (the JavaScript thread only turns them into text). A record
+ * is never split across write(2) calls' boundaries by another record; a
+ * reader never sees half a line unless the process dies inside a call.
  */
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, write as fsWrite, writeSync } from 'node:fs';
 
 /** JSON text of a value with bigints as decimal strings. */
 export function toJsonLine(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n';
 }
 
+/** All of `buf` to `fd`, from libuv's threads. */
+function writeAll(fd: number, buf: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (off: number): void => {
+      if (off >= buf.length) return resolve();
+      fsWrite(fd, buf, off, buf.length - off, null, (err, n) => (err ? reject(err) : step(off + n)));
+    };
+    step(0);
+  });
+}
+
 export class TimelineWriter {
   private fd: number | null;
   private count = 0;
+  private background: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  private backgroundError: Error | null = null;
 
   /** Create (or truncate) the file at `path`. */
   constructor(readonly path: string) {
@@ -49,12 +65,37 @@ export class TimelineWriter {
     this.count++;
   }
 
-  /** Close the file; calling it again does nothing. */
+  /**
+   * Append records off the JavaScript thread, as one write after the
+   * background writes before it. flushed() tells when they are on disk.
+   */
+  writeInBackground(records: readonly unknown[]): void {
+    if (this.fd === null) throw new Error(`timeline ${this.path} is closed`);
+    if (records.length === 0) return;
+    const fd = this.fd;
+    const buf = Buffer.from(records.map(toJsonLine).join(''), 'utf8');
+    this.count += records.length;
+    this.inFlight++;
+    this.background = this.background
+      .then(() => writeAll(fd, buf))
+      .catch((e: unknown) => { this.backgroundError ??= e as Error; })
+      .finally(() => { this.inFlight--; });
+  }
+
+  /** Resolves when every background write is done; rejects with the first one that failed. */
+  async flushed(): Promise<void> {
+    await this.background;
+    if (this.backgroundError) throw new Error(`cannot write timeline ${this.path}: ${this.backgroundError.message}`);
+  }
+
+  /** Close the file (after the background writes in flight); calling it again does nothing. */
   close(): void {
     if (this.fd === null) return;
     const fd = this.fd;
     this.fd = null;
-    closeSync(fd);
+    if (this.inFlight === 0) closeSync(fd);
+    // Never close under a write in flight: the number could be reused.
+    else void this.background.finally(() => closeSync(fd));
   }
 }
 

@@ -78,7 +78,7 @@ describe.skipIf(skip !== null)('stopping runs', () => {
     expect(await waitFor(() => leftovers().length === 0, 5000)).toBe(true);
   });
 
-  it('SIGKILL of a run\'s whole process group mid-run leaves a readable capture of what happened', async () => {
+  it('SIGKILL of a run\'s whole process group mid-run leaves a readable capture and socket-state timeline of what happened', async () => {
     const cap = join(dir, 'kill-group');
     const { child, done } = start(['run', '-q', '--ip_version=ipv4', '--capture-dir', cap, join(STOP, 'data-5s.pkt')]);
     expect(await waitFor(() => existsSync(join(cap, 'data-5s_ipv4.sockets.jsonl')), 60_000)).toBe(true);
@@ -102,6 +102,10 @@ describe.skipIf(skip !== null)('stopping runs', () => {
       // The handshake and the first second of data, at least.
       expect(t.stdout.trim().split('\n').length).toBeGreaterThanOrEqual(4);
     }
+    // The socket-state timeline is streamed too: the connection, established.
+    const timeline = readFileSync(join(cap, 'data-5s_ipv4.sockets.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type?: string; socket?: { state?: string } });
+    expect(timeline[0]!.type).toBe('start');
+    expect(timeline.some((r) => r.socket?.state === 'ESTAB'), JSON.stringify(timeline.slice(0, 3))).toBe(true);
     expect(await waitFor(() => leftovers().length === 0, 5000)).toBe(true);
   });
 
