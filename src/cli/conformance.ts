@@ -11,7 +11,8 @@ import { join, resolve } from 'node:path';
 import { EXIT_FAIL, EXIT_PASS } from '../engine/errors.js';
 import type { IpVersion } from '../engine/config.js';
 import { UsageError } from './args.js';
-import { defaultRunnerOptions, type RunnerOptions } from '../runner/options.js';
+import { defaultRunnerOptions, SOCK_DIAG_INTERVAL_MS, SS_INTERVAL_MS, type RunnerOptions } from '../runner/options.js';
+import type { SamplerKind } from '../evidence/socket-timeline.js';
 import { defaultJobs, executeRuns } from '../runner/execute-runs.js';
 import { PROJECT_ROOT } from '../runner/project-root.js';
 import { toSettings, type PlannedRun } from '../runner/plan.js';
@@ -122,6 +123,8 @@ interface ConformanceArgs {
   device: DeviceKind;
   /** Keep the evidence `tundrill run` keeps by default (capture, sock_diag timeline, reports of failures) under this folder. */
   evidence?: string;
+  /** With evidence: the socket-state sampler (default sock_diag). */
+  sampler?: SamplerKind;
   help?: boolean;
 }
 
@@ -136,6 +139,8 @@ export const CONFORMANCE_USAGE = `usage: tundrill conformance [options]
   --evidence DIR                  keep the evidence \`tundrill run\` keeps by default (capture, socket-state
                                   timeline every packet and 10 ms, reports of failures) under DIR, to
                                   measure the verdicts as users get them (default: no evidence)
+  --sampler sock_diag|ss          with --evidence: the socket-state sampler (default sock_diag; ss: an ss
+                                  process every 100 ms)
   --no-retry                      no second run, alone, of a row that disagreed
   --save [--merge]                save the rows to conformance/last.json (--merge: a row that flipped is unstable)
   --out FILE                      where --save and --check read and write (default conformance/last.json)
@@ -160,6 +165,11 @@ function parseArgs(argv: string[]): ConformanceArgs {
     else if (x === '-h' || x === '--help') a.help = true;
     else if (x === '--out') a.out = resolve(val());
     else if (x === '--evidence') a.evidence = resolve(val());
+    else if (x === '--sampler') {
+      const v = val();
+      if (v !== 'sock_diag' && v !== 'ss') throw new UsageError(`--sampler ${v}: expected sock_diag or ss`);
+      a.sampler = v;
+    }
     else if (x === '--device') {
       const v = val();
       if (!isDeviceKind(v)) throw new UsageError(`--device ${v}: expected tun, tun-lazy or veth`);
@@ -167,6 +177,7 @@ function parseArgs(argv: string[]): ConformanceArgs {
     }
     else throw new UsageError(`conformance: unknown option ${x}`);
   }
+  if (a.sampler && !a.evidence) throw new UsageError('--sampler needs --evidence DIR (without evidence nothing is sampled)');
   return a;
 }
 
@@ -174,12 +185,12 @@ function parseArgs(argv: string[]): ConformanceArgs {
 const CHECK_ATTEMPTS = 3;
 
 /** Run rows again, one at a time; a row that agrees now is marked as such. */
-async function rerunAlone(rows: Comparison[], device: DeviceKind, evidence: string | undefined): Promise<void> {
+async function rerunAlone(rows: Comparison[], device: DeviceKind, evidence: string | undefined, sampler?: SamplerKind): Promise<void> {
   for (const c of corpora()) {
     const mine = rows.filter((r) => r.corpus === c.name);
     if (mine.length === 0) continue;
     const planned = mine.map((m) => planFor(c, m.reference));
-    const { reported } = await executeRuns(planned, quietArgs(c, 1, device, evidence && join(evidence, 'reruns')), `${c.name} reruns`);
+    const { reported } = await executeRuns(planned, quietArgs(c, 1, device, evidence && join(evidence, 'reruns'), sampler), `${c.name} reruns`);
     reported.forEach((r, i) => {
       const m = mine[i]!;
       const firstError = r.result.firstError?.headline ?? '';
@@ -202,10 +213,10 @@ function planFor(c: CorpusInfo, r: ReferenceRow): PlannedRun {
 }
 
 /** The runner's options: no evidence, or (`evidence` set) what `tundrill run` keeps by default, there. */
-export function quietArgs(c: CorpusInfo, jobs: number | undefined, device: DeviceKind, evidence?: string): RunnerOptions & { ksft: boolean } {
+export function quietArgs(c: CorpusInfo, jobs: number | undefined, device: DeviceKind, evidence?: string, sampler: SamplerKind = 'sock_diag'): RunnerOptions & { ksft: boolean } {
   const base = { ...defaultRunnerOptions(evidence ?? join('/tmp', `tundrill-conformance-${process.pid}`)), devices: [device], quiet: true, ...(jobs === undefined ? {} : { jobs }) };
   return evidence
-    ? { ...base, ksft: c.ksft }
+    ? { ...base, ksft: c.ksft, sampler, ssIntervalMs: sampler === 'ss' ? SS_INTERVAL_MS : SOCK_DIAG_INTERVAL_MS }
     : { ...base, ksft: c.ksft, capture: false, ssIntervalMs: 0, report: 'none' };
 }
 
@@ -237,7 +248,7 @@ export async function runConformance(argv: string[]): Promise<number> {
     let rows = readReference(c.reference);
     if (args.filter.length) rows = rows.filter((r) => args.filter.some((f) => r.script.includes(f)));
     const planned = rows.map((r) => planFor(c, r));
-    const runArgs = quietArgs(c, args.jobs, args.device, args.evidence);
+    const runArgs = quietArgs(c, args.jobs, args.device, args.evidence, args.sampler);
     const { reported } = await executeRuns(planned, runArgs, `${c.name} corpus`);
     const mine: Comparison[] = reported.map((r, i) => {
       const ref = rows[i]!;
@@ -254,7 +265,7 @@ export async function runConformance(argv: string[]): Promise<number> {
     // packetdrill's reference verdicts come from serial runs: a row that
     // disagrees in the parallel run is run again on its own.
     const again = mine.filter((m) => !m.agree && m.reference.verdict !== 'flaky');
-    if (args.retry && again.length > 0) await rerunAlone(again, args.device, args.evidence);
+    if (args.retry && again.length > 0) await rerunAlone(again, args.device, args.evidence, args.sampler);
     all.push(...mine);
   }
   const wall = (performance.now() - started) / 1000;
@@ -274,7 +285,7 @@ export async function runConformance(argv: string[]): Promise<number> {
     for (let attempt = 0; attempt < CHECK_ATTEMPTS; attempt++) {
       const suspects = all.filter((c) => !c.agree && stable.has(key(c)));
       if (suspects.length === 0) break;
-      await rerunAlone(suspects, args.device, args.evidence);
+      await rerunAlone(suspects, args.device, args.evidence, args.sampler);
     }
     const regressions = all.filter((c) => !c.agree && stable.has(key(c)));
     const now = all.filter((c) => c.agree && stable.has(key(c))).length;

@@ -115,6 +115,8 @@ describe('the runner options of conformance runs', () => {
   it('with --evidence, keep what `tundrill run` keeps by default, in the folder given', () => {
     const o = quietArgs(corpora()[1]!, 3, 'veth', '/var/tmp/ev');
     expect(o).toMatchObject({ capture: true, captureDir: '/var/tmp/ev', captureFormat: 'pcapng', ssIntervalMs: 10, sampler: 'sock_diag', report: 'default', devices: ['veth'], jobs: 3, ksft: true });
+    expect(quietArgs(gtests, undefined, 'tun', '/var/tmp/ev', 'ss')).toMatchObject({ sampler: 'ss', ssIntervalMs: 100 });
+    expect(quietArgs(gtests, undefined, 'tun').jobs).toBeUndefined();
   });
 });
 
