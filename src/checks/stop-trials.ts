@@ -27,7 +27,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGKILL'] as const;
 /** Processes whose command line names this checkout's workers, or a command a stop fixture runs. */
 function leftovers(): string[] {
   const r = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter((l) => l.includes(join(ROOT, 'dist', 'cli')) && /worker\.js/.test(l) || /\bsleep 25\b/.test(l)).map((l) => l.trim());
+  return r.stdout.split('\n').filter((l) => l.includes(join(ROOT, 'dist', 'runner')) && /worker\.js/.test(l) || /\bsleep 25\b/.test(l)).map((l) => l.trim());
 }
 
 interface Trial {
