@@ -26,7 +26,7 @@ export type Anchor = { kind: 'clock' } | { kind: 'outbound'; index: number } | {
 export interface InboundLine {
   line: number;
   anchor: Anchor;
-  /** Due time from the anchor (µs). */
+  /** Due time from the anchor (µs); for an unknown anchor, the script's offset. */
   usecs: number;
 }
 
@@ -51,15 +51,14 @@ export function inboundSchedule(script: Pick<Script, 'events'>): Schedule {
       anchor = { kind: 'clock' };
       usecs = t.usecs;
     } else if (t.kind === 'relative' || t.kind === 'relative_range') {
+      usecs = t.usecs;
       if (prev === undefined) {
         anchor = { kind: 'clock' };
-        usecs = t.usecs;
       } else if (isInbound && 'inbound' in prev) {
         anchor = prev.inbound.anchor;
         usecs = prev.inbound.usecs + t.usecs;
       } else if ('outboundIndex' in prev) {
         anchor = { kind: 'outbound', index: prev.outboundIndex };
-        usecs = t.usecs;
       }
     }
     if (isInbound) {
