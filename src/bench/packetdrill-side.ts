@@ -266,11 +266,14 @@ export function renderSideBySide(rows: SideBySideRow[]): string {
     table.push([script, tool, what, `${t.passed}/${t.runs}`, d.count, num(d.p50, 1), num(d.p99, 1), num(d.max, 1)]);
   };
   for (const r of rows) {
+    const first = table.length;
     add(r.script, 'packetdrill', r.packetdrill, 'wire, script clock', r.packetdrill.clock);
     add('', 'tundrill', r.tundrill, 'wire, script clock', r.tundrill.clock);
-    add(r.packetdrill.clock.count ? '' : r.script, 'packetdrill', r.packetdrill, 'wire, after >', r.packetdrill.afterOutbound);
+    add('', 'packetdrill', r.packetdrill, 'wire, after >', r.packetdrill.afterOutbound);
     add('', 'tundrill', r.tundrill, 'wire, after >', r.tundrill.afterOutbound);
     if (r.tundrill.own) add('', 'tundrill', r.tundrill, 'own stamps', r.tundrill.own);
+    if (table.length === first) table.push([r.script, '', 'nothing timed', '', 0, '-', '-', '-']);
+    else table[first]![0] = r.script;
   }
   const unknown = rows.filter((r) => r.packetdrill.unknown + r.tundrill.unknown > 0)
     .map((r) => `${r.script}: ${r.packetdrill.unknown / Math.max(1, r.packetdrill.runs)} inbound lines per run not timed (relative to a system call or command)`);

@@ -39,6 +39,10 @@
  * (the harness could not start it earlier), so its error includes the
  * time the harness took to see the packet. tundrill's own in-worker figure
  * for the same runs is printed beside its wire figure. Needs tcpdump.
+ * Only bench/*.pkt and extra scripts run side by side: the corpus scripts
+ * call their `defaults.sh` through a symlink stub that only tundrill
+ * resolves, and the wire could time few of their lines anyway (most follow
+ * a `%{ }%` line, or a `>` line that stands for several TSO segments).
  *
  * Outbound sniff latency: the engine does not report it in its result, so
  * it is read from the worker's event trace (TUNDRILL_TRACE=1, kept in
@@ -281,7 +285,7 @@ export async function bench(argv: string[]): Promise<number> {
     if (args.only.has('packetdrill') && args.packetdrill) {
       json.sideBySide = await measureSideBySide({
         packetdrill: args.packetdrill,
-        scripts: injectionScripts,
+        scripts: [...scripts.injection, ...args.extra],
         repeat: args.repeat ?? (q ? 1 : 3),
         captureDir,
         progress,

@@ -28,6 +28,8 @@ export interface InboundLine {
   anchor: Anchor;
   /** Due time from the anchor (µs); for an unknown anchor, the script's offset. */
   usecs: number;
+  /** `>` lines before this line in the script. */
+  outboundBefore: number;
 }
 
 export interface Schedule {
@@ -62,7 +64,7 @@ export function inboundSchedule(script: Pick<Script, 'events'>): Schedule {
       }
     }
     if (isInbound) {
-      const line: InboundLine = { line: e.loc.line, anchor, usecs };
+      const line: InboundLine = { line: e.loc.line, anchor, usecs, outboundBefore: outbound };
       inbound.push(line);
       prev = { inbound: line };
     } else if (e.type === 'packet') {
@@ -126,13 +128,16 @@ export function wireErrors(schedule: Schedule, packets: readonly WirePacket[], r
     out.note = `the capture holds ${inbound.length} injected packets, the tool wrote ${wanted}: left out`;
     return out;
   }
+  const n = Math.min(inbound.length, schedule.inbound.length);
   let outboundTrusted = run.passed;
-  if (outboundTrusted && outbound.length < schedule.outbound) {
-    out.note = `${outbound.length} outbound packets on the wire for ${schedule.outbound} outbound lines: lines after them left out`;
-    outboundTrusted = false;
+  if (outboundTrusted) {
+    const mismatch = outboundMismatch(schedule, inbound.slice(0, n), outbound);
+    if (mismatch) {
+      out.note = `${mismatch}: lines after \`>\` lines left out`;
+      outboundTrusted = false;
+    }
   }
   const clockLate: number[] = [];
-  const n = Math.min(inbound.length, schedule.inbound.length);
   for (let i = 0; i < n; i++) {
     const line = schedule.inbound[i]!;
     const ts = inbound[i]!;
@@ -151,6 +156,24 @@ export function wireErrors(schedule: Schedule, packets: readonly WirePacket[], r
     out.clock = clockLate.map((v) => v - zero);
   }
   return out;
+}
+
+/**
+ * Why the kernel's packets cannot be matched to `>` lines by order, or
+ * undefined when they can: before each injected packet, the wire must
+ * hold exactly as many outbound packets as the script has `>` lines
+ * before that inbound line. It does not when one line stands for several
+ * segments (TSO split by the kernel, a harness merging them) or the
+ * kernel sent a packet the harness let pass.
+ */
+function outboundMismatch(schedule: Schedule, inbound: readonly bigint[], outbound: readonly bigint[]): string | undefined {
+  let seen = 0;
+  for (let i = 0; i < inbound.length; i++) {
+    while (seen < outbound.length && outbound[seen]! < inbound[i]!) seen++;
+    const want = schedule.inbound[i]!.outboundBefore;
+    if (seen !== want) return `${seen} outbound packets on the wire before script line ${schedule.inbound[i]!.line}, which follows ${want} \`>\` lines`;
+  }
+  return undefined;
 }
 
 /** Packet types of a Linux cooked capture (sll_pkttype). */

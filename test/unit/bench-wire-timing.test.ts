@@ -41,18 +41,18 @@ describe('inboundSchedule', () => {
     expect(s.outbound).toBe(4);
     expect(s.inbound).toEqual([
       // relative to a system call: due when the harness gets there, not on the wire
-      { line: 4, anchor: { kind: 'unknown' }, usecs: 10_000 },
-      { line: 6, anchor: { kind: 'clock' }, usecs: 20_000 },
+      { line: 4, anchor: { kind: 'unknown' }, usecs: 10_000, outboundBefore: 0 },
+      { line: 6, anchor: { kind: 'clock' }, usecs: 20_000, outboundBefore: 1 },
       // relative to an inbound line: the same clock
-      { line: 7, anchor: { kind: 'clock' }, usecs: 20_500 },
-      { line: 8, anchor: { kind: 'clock' }, usecs: 20_500 },
-      { line: 10, anchor: { kind: 'clock' }, usecs: 30_000 },
+      { line: 7, anchor: { kind: 'clock' }, usecs: 20_500, outboundBefore: 1 },
+      { line: 8, anchor: { kind: 'clock' }, usecs: 20_500, outboundBefore: 1 },
+      { line: 10, anchor: { kind: 'clock' }, usecs: 30_000, outboundBefore: 1 },
       // relative to an outbound line: from that packet
-      { line: 12, anchor: { kind: 'outbound', index: 1 }, usecs: 1000 },
+      { line: 12, anchor: { kind: 'outbound', index: 1 }, usecs: 1000, outboundBefore: 2 },
       // and the chain of inbound lines after it keeps that anchor
-      { line: 13, anchor: { kind: 'outbound', index: 1 }, usecs: 1000 },
+      { line: 13, anchor: { kind: 'outbound', index: 1 }, usecs: 1000, outboundBefore: 2 },
       // after a `*` outbound line, still from that packet
-      { line: 16, anchor: { kind: 'outbound', index: 3 }, usecs: 2000 },
+      { line: 16, anchor: { kind: 'outbound', index: 3 }, usecs: 2000, outboundBefore: 4 },
     ]);
   });
 });
@@ -66,7 +66,7 @@ function capture(t0: bigint, late: number[], extra: WirePacket[] = []): WirePack
   const us = (n: number): bigint => BigInt(Math.round(n * 1000));
   const due = [10_000, 20_000, 20_500, 20_500, 30_000];
   const pkts: WirePacket[] = due.map((d, i) => inb(t0 + us(d + late[i]!)));
-  pkts.splice(1, 0, outb(t0 + 10_050_000n)); // SYN-ACK
+  pkts.splice(1, 0, outb(t0 + us(10_000 + late[0]! + 50))); // SYN-ACK
   const ack101 = t0 + us(30_000 + late[4]! + 40);
   pkts.push(outb(ack101));
   pkts.push(inb(ack101 + us(1000 + late[5]!)), inb(ack101 + us(1000 + late[6]!)));
@@ -109,12 +109,22 @@ describe('wireErrors', () => {
     expect(wireErrors(schedule(), cut, { passed: false, injected: 4 }).clock.map(Math.round)).toEqual([0, 2, 4]);
   });
 
+  it('gives no numbers after `>` when a `>` line stands for several packets on the wire (a TSO burst split)', () => {
+    const pkts = capture(0n, [0, 5, 5, 5, 5, 5, 5, 5]);
+    const ack101 = pkts.filter((p) => p.direction === 'outbound')[1]!;
+    const split = [...pkts, outb(ack101.tsNs + 10_000n)].sort((a, b) => (a.tsNs < b.tsNs ? -1 : 1));
+    const w = wireErrors(schedule(), split, { passed: true });
+    expect(w.clock.length).toBe(4);
+    expect(w.afterOutbound).toEqual([]);
+    expect(w.note).toMatch(/3 outbound packets on the wire before script line 12, which follows 2 `>` lines/);
+  });
+
   it('a passing run whose capture lacks an outbound packet gives clock numbers only, and says so', () => {
     const pkts = capture(0n, [0, 5, 5, 5, 5, 5, 5, 5]).filter((p, i, all) => !(p.direction === 'outbound' && p === all.filter((q) => q.direction === 'outbound').at(-1)));
     const w = wireErrors(schedule(), pkts, { passed: true });
     expect(w.clock.length).toBe(4);
     expect(w.afterOutbound).toEqual([]);
-    expect(w.note).toMatch(/3 outbound packets on the wire for 4 outbound lines/);
+    expect(w.note).toMatch(/3 outbound packets on the wire before script line 16, which follows 4 `>` lines/);
   });
 });
 
