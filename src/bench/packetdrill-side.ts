@@ -13,7 +13,7 @@
  * uses, which also reports tundrill's own injection figure for the same
  * run. The capture is matched to the script by wire-timing.ts.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,19 +85,7 @@ export function packetdrillPathProblem(path: string): string | undefined {
 
 /** Whether tcpdump can be started (the side-by-side needs it). */
 export function tcpdumpMissing(): boolean {
-  try {
-    accessSync('/usr/bin/tcpdump', constants.X_OK);
-    return false;
-  } catch {
-    return !(process.env.PATH ?? '').split(':').some((d) => {
-      try {
-        accessSync(join(d, 'tcpdump'), constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-  }
+  return spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status !== 0;
 }
 
 export interface ToolTiming {
@@ -116,6 +104,8 @@ export interface ToolTiming {
 
 export interface SideBySideRow {
   script: string;
+  /** Inbound lines the wire cannot time (relative to a system call, command or code line). */
+  untimedLines: number;
   packetdrill: ToolTiming;
   tundrill: ToolTiming;
 }
@@ -135,16 +125,16 @@ interface ToolRun {
   own?: number[];
 }
 
-function spawnCaptured(args: string[], cwd: string, follow: boolean): Promise<{ code: number | null; stderr: string; result: string }> {
-  const child = spawn('unshare', ['--net', '--pid', '--fork', '--mount-proc', '--kill-child=KILL', '--', 'sh', '-c', CAPTURE_AROUND, 'sh', args[0]!, args[1]!, follow ? '1' : '0', ...args.slice(2)], {
+function spawnCaptured(capture: { pcap: string; log: string; follow: boolean }, command: string[], cwd: string): Promise<{ code: number | null; stderr: string; result: string }> {
+  const child = spawn('unshare', ['--net', '--pid', '--fork', '--mount-proc', '--kill-child=KILL', '--', 'sh', '-c', CAPTURE_AROUND, 'sh', capture.pcap, capture.log, capture.follow ? '1' : '0', ...command], {
     cwd,
-    stdio: ['ignore', 'ignore', 'pipe', follow ? 'pipe' : 'ignore'],
+    stdio: ['ignore', 'ignore', 'pipe', capture.follow ? 'pipe' : 'ignore'],
     env: { ...process.env, TUNDRILL_TRACE: '0', UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' },
   });
   let stderr = '';
   let result = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  if (follow) (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => { result += d.toString(); });
+  if (capture.follow) (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => { result += d.toString(); });
   const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
   return new Promise((resolve) => {
     child.on('error', (e) => { stderr += `cannot start unshare: ${e.message}\n`; });
@@ -165,7 +155,7 @@ export function packetdrillFlags(run: Pick<PlannedRun, 'options'>): string[] {
 }
 
 async function runPacketdrill(binary: string, run: PlannedRun, pcap: string, log: string): Promise<ToolRun> {
-  const r = await spawnCaptured([pcap, log, binary, ...packetdrillFlags(run), run.scriptPath], dirname(run.scriptPath), false);
+  const r = await spawnCaptured({ pcap, log, follow: false }, [binary, ...packetdrillFlags(run), run.scriptPath], dirname(run.scriptPath));
   const out: ToolRun = { passed: r.code === 0, packetsPcap: pcap };
   if (r.code !== 0) out.problem = `exit ${r.code}: ${firstLine(r.stderr)}`;
   return out;
@@ -173,7 +163,7 @@ async function runPacketdrill(binary: string, run: PlannedRun, pcap: string, log
 
 async function runTundrill(run: PlannedRun, captureDir: string, pcap: string, log: string): Promise<ToolRun> {
   const arg = Buffer.from(JSON.stringify(requestFor(run, captureDir))).toString('base64');
-  const r = await spawnCaptured([pcap, log, process.execPath, ...workerNodeFlags(), WORKER, arg], dirname(run.scriptPath), true);
+  const r = await spawnCaptured({ pcap, log, follow: true }, [process.execPath, ...workerNodeFlags(), WORKER, arg], dirname(run.scriptPath));
   let result: RunResult | null = null;
   try {
     result = r.result ? (JSON.parse(r.result) as RunResult) : null;
@@ -194,18 +184,18 @@ function scheduleOf(run: PlannedRun): { schedule: Schedule; remote: Uint8Array }
   return { schedule: inboundSchedule(script), remote };
 }
 
-function summarize(runs: ToolRun[], schedule: Schedule, remote: Uint8Array, label: string): ToolTiming {
+function summarize(runs: ToolRun[], schedule: Schedule, remote: Uint8Array, tool: string): ToolTiming {
   const clock: number[] = [];
   const after: number[] = [];
   let unknown = 0;
   const problems: string[] = [];
   for (const [i, r] of runs.entries()) {
-    if (r.problem) problems.push(`${label} run ${i + 1}: ${r.problem}`);
+    if (r.problem) problems.push(`${tool} run ${i + 1}: ${r.problem}`);
     let packets;
     try {
       packets = readCookedPcap(readFileSync(r.packetsPcap), remote);
     } catch (e) {
-      problems.push(`${label} run ${i + 1}: capture unreadable: ${(e as Error).message}`);
+      problems.push(`${tool} run ${i + 1}: capture unreadable: ${(e as Error).message}`);
       continue;
     } finally {
       rmSync(r.packetsPcap, { force: true });
@@ -214,7 +204,7 @@ function summarize(runs: ToolRun[], schedule: Schedule, remote: Uint8Array, labe
     clock.push(...w.clock);
     after.push(...w.afterOutbound);
     unknown += w.unknown;
-    if (w.note) problems.push(`${label} run ${i + 1}: ${w.note}`);
+    if (w.note) problems.push(`${tool} run ${i + 1}: ${w.note}`);
   }
   const t: ToolTiming = {
     runs: runs.length,
@@ -252,6 +242,7 @@ export async function measureSideBySide(opts: SideBySideOptions): Promise<SideBy
     const got = runs.get(p.script)!;
     rows.push({
       script: label(p.script),
+      untimedLines: p.schedule.inbound.filter((l) => l.anchor.kind === 'unknown').length,
       packetdrill: summarize(got.packetdrill, p.schedule, p.remote, 'packetdrill'),
       tundrill: summarize(got.tundrill, p.schedule, p.remote, 'tundrill'),
     });
@@ -275,8 +266,8 @@ export function renderSideBySide(rows: SideBySideRow[]): string {
     if (table.length === first) table.push([r.script, '', 'nothing timed', '', 0, '-', '-', '-']);
     else table[first]![0] = r.script;
   }
-  const unknown = rows.filter((r) => r.packetdrill.unknown + r.tundrill.unknown > 0)
-    .map((r) => `${r.script}: ${r.packetdrill.unknown / Math.max(1, r.packetdrill.runs)} inbound lines per run not timed (relative to a system call or command)`);
+  const unknown = rows.filter((r) => r.untimedLines > 0)
+    .map((r) => `${r.script}: ${r.untimedLines} inbound line(s) not timed (relative to a system call, command or code line)`);
   const problems = rows.flatMap((r) => [...r.packetdrill.problems, ...r.tundrill.problems].map((p) => `  ${r.script}: ${p}`));
   return [
     'Injection timing on the wire, side by side with packetdrill (µs; kernel stamps of a capture in each run\'s',
