@@ -38,7 +38,8 @@ export interface InjectionReport {
   overall: ScriptTiming;
 }
 
-function label(path: string): string {
+/** How a script is named in the bench's tables. */
+export function label(path: string): string {
   const parts = path.split('/');
   const i = parts.lastIndexOf('tcp');
   return i >= 0 && parts.includes('corpus') ? `corpus:${parts.slice(i + 1).join('/')}` : basename(path);

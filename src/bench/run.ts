@@ -5,7 +5,7 @@
  *
  *   npm run bench [-- --quick] [--repeat N] [--samples N] [--cli-samples N]
  *                 [--runs N] [--jobs 1,2,4] [--only injection,overhead,throughput]
- *                 [--no-corpus] [--json FILE] [extra.pkt ...]
+ *                 [--no-corpus] [--packetdrill PATH] [--json FILE] [extra.pkt ...]
  *
  * How to read the numbers
  *
@@ -21,6 +21,28 @@
  * all through executeRuns at -j 1 (one pool worker, as `tundrill run -j 1`).
  * "runs ok" below the total means some runs failed (on a loaded machine
  * usually a timing error); their injections up to the failure still count.
+ *
+ * Side by side with packetdrill (--packetdrill PATH, a packetdrill binary
+ * built elsewhere): the injection scripts run alternately under packetdrill
+ * and under tundrill's worker, --repeat times each, every run in a network
+ * namespace of its own with tcpdump listening on all its devices before
+ * the tool starts (packetdrill-side.ts). Neither tool's own report of its
+ * lateness is comparable with the other's, so both are measured on the
+ * wire: the kernel's stamp of each injected packet as it passes the
+ * device, matched to the script's inbound lines by order. A line on the
+ * script's clock (absolute, or relative to an inbound line before it) is
+ * timed from a zero fitted per run: the zero that puts the run's most
+ * punctual such packet exactly on time. The tool's real start is not on
+ * the wire, and the first injected packet is a poor zero because it is
+ * the one most often late (cold start, first write to a new device). A
+ * line relative to an outbound `>` line is timed from that packet's stamp
+ * (the harness could not start it earlier), so its error includes the
+ * time the harness took to see the packet. tundrill's own in-worker figure
+ * for the same runs is printed beside its wire figure. Needs tcpdump.
+ * Only bench/*.pkt and extra scripts run side by side: the corpus scripts
+ * call their `defaults.sh` through a symlink stub that only tundrill
+ * resolves, and the wire could time few of their lines anyway (most follow
+ * a `%{ }%` line, or a `>` line that stands for several TSO segments).
  *
  * Outbound sniff latency: the engine does not report it in its result, so
  * it is read from the worker's event trace (TUNDRILL_TRACE=1, kept in
@@ -67,12 +89,13 @@ import { pathToFileURL } from 'node:url';
 import { formatChecks, runChecks } from '../runner/environment.js';
 import { PROJECT_ROOT } from '../runner/project-root.js';
 import { measureInjection, renderInjection, type InjectionReport } from './injection.js';
+import { measureSideBySide, packetdrillPathProblem, renderSideBySide, tcpdumpMissing, type SideBySideRow } from './packetdrill-side.js';
 import { measureSampler, renderSampler } from './sampler.js';
 import type { SamplerProbeReport } from './sampler-probe.js';
 import { measureOverhead, renderOverhead, type OverheadReport } from './overhead.js';
 import { measureThroughput, renderThroughput, type ThroughputRow } from './throughput.js';
 
-const SECTIONS = ['injection', 'overhead', 'throughput', 'sampler'] as const;
+const SECTIONS = ['injection', 'overhead', 'throughput', 'sampler', 'packetdrill'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Corpus scripts (relative to packetdrill-gtests/tcp) that inject many packets and pass on Linux 6.x. */
@@ -91,9 +114,11 @@ const USAGE = `usage: npm run bench -- [options] [extra.pkt ...]
   --runs N             trivial runs per -j value for the throughput (default 24, quick 8;
                        without --quick also measured with one process per run)
   --jobs LIST          -j values for the throughput (default 1,2,4)
-  --only LIST          sections: injection,overhead,throughput,sampler
+  --only LIST          sections: injection,overhead,throughput,sampler,packetdrill
   --no-corpus          only the bench/ scripts (and extra ones) for injection timing
   --device D           injection timing over tun (default), tun-lazy or veth
+  --packetdrill PATH   also run the injection scripts under this packetdrill binary and
+                       print both tools' timing as seen on the wire (needs tcpdump)
   --json FILE          also write every number as JSON
 extra .pkt scripts are added to the injection timing set (run as IPv4).`;
 
@@ -110,12 +135,20 @@ interface BenchArgs {
   extra: string[];
   /** Injection timing over this device (default tun). */
   device?: DeviceKind;
+  /** A packetdrill binary to compare with (the packetdrill section runs only with it). */
+  packetdrill?: string;
 }
 
-class BenchUsageError extends Error {}
+class BenchUsageError extends Error {
+  /** Print the usage after the message (not for a path that is merely wrong). */
+  constructor(message: string, readonly showUsage = true) {
+    super(message);
+  }
+}
 
 function parseArgs(argv: string[]): BenchArgs | 'help' {
   const out: BenchArgs = { quick: false, jobs: [1, 2, 4], only: new Set(SECTIONS), corpus: true, extra: [] };
+  let onlyGiven = false;
   const count = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < 1) throw new BenchUsageError(`${flag} needs a whole number >= 1`);
@@ -139,6 +172,7 @@ function parseArgs(argv: string[]): BenchArgs | 'help' {
         const bad = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
         if (names.length === 0 || bad.length) throw new BenchUsageError(`--only takes ${SECTIONS.join(',')}${bad.length ? `, not ${bad.join(',')}` : ''}`);
         out.only = new Set(names as Section[]);
+        onlyGiven = true;
         break;
       }
       case '--no-corpus': out.corpus = false; break;
@@ -146,6 +180,14 @@ function parseArgs(argv: string[]): BenchArgs | 'help' {
         const v = value() ?? '';
         if (!isDeviceKind(v)) throw new BenchUsageError(`--device takes tun, tun-lazy or veth, not '${v}'`);
         out.device = v;
+        break;
+      }
+      case '--packetdrill': {
+        const v = value();
+        if (!v) throw new BenchUsageError('--packetdrill needs the path of a packetdrill binary');
+        const problem = packetdrillPathProblem(v);
+        if (problem) throw new BenchUsageError(`--packetdrill ${problem}`, false);
+        out.packetdrill = resolve(v);
         break;
       }
       case '--json': {
@@ -159,6 +201,10 @@ function parseArgs(argv: string[]): BenchArgs | 'help' {
         if (!existsSync(a)) throw new BenchUsageError(`${a}: no such script`);
         out.extra.push(resolve(a));
     }
+  }
+  if (!out.packetdrill) {
+    if (onlyGiven && out.only.has('packetdrill')) throw new BenchUsageError('--only packetdrill needs --packetdrill PATH');
+    out.only.delete('packetdrill');
   }
   return out;
 }
@@ -195,12 +241,16 @@ export async function bench(argv: string[]): Promise<number> {
     args = parseArgs(argv);
   } catch (e) {
     if (!(e instanceof BenchUsageError)) throw e;
-    process.stderr.write(`bench: ${e.message}\n${USAGE}\n`);
+    process.stderr.write(`bench: ${e.message}\n${e.showUsage ? `${USAGE}\n` : ''}`);
     return 2;
   }
   if (args === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return 0;
+  }
+  if (args.packetdrill && tcpdumpMissing()) {
+    process.stderr.write('bench: --packetdrill needs tcpdump to stamp packets on the wire: install it (apt-get install tcpdump)\n');
+    return 4;
   }
   const problems = runChecks({ fix: false }).filter((c) => c.required && !c.ok);
   if (problems.length) {
@@ -215,14 +265,15 @@ export async function bench(argv: string[]): Promise<number> {
   mkdirSync(join(PROJECT_ROOT, 'captures'), { recursive: true });
   const captureDir = mkdtempSync(join(PROJECT_ROOT, 'captures', 'bench-'));
   const scripts = benchScripts();
-  const json: { injection?: InjectionReport; overhead?: OverheadReport; throughput?: ThroughputRow[]; sampler?: SamplerProbeReport; notes: string[] } = { notes: [] };
+  const json: { injection?: InjectionReport; overhead?: OverheadReport; throughput?: ThroughputRow[]; sampler?: SamplerProbeReport; sideBySide?: SideBySideRow[]; notes: string[] } = { notes: [] };
   process.stdout.write(`${header()}\n\n`);
   try {
+    const corpus = args.corpus ? corpusScripts(q) : { scripts: [] };
+    const injectionScripts = [...scripts.injection, ...corpus.scripts, ...args.extra];
     if (args.only.has('injection')) {
-      const corpus = args.corpus ? corpusScripts(q) : { scripts: [] };
       if (corpus.note) json.notes.push(corpus.note);
       json.injection = await measureInjection({
-        scripts: [...scripts.injection, ...corpus.scripts, ...args.extra],
+        scripts: injectionScripts,
         repeat: args.repeat ?? (q ? 1 : 3),
         captureDir,
         progress,
@@ -230,6 +281,16 @@ export async function bench(argv: string[]): Promise<number> {
       });
       const text = renderInjection(json.injection) + (corpus.note ? `\n(${corpus.note})` : '');
       process.stdout.write(`${text}\n\n`);
+    }
+    if (args.only.has('packetdrill') && args.packetdrill) {
+      json.sideBySide = await measureSideBySide({
+        packetdrill: args.packetdrill,
+        scripts: [...scripts.injection, ...args.extra],
+        repeat: args.repeat ?? (q ? 1 : 3),
+        captureDir,
+        progress,
+      });
+      process.stdout.write(`${renderSideBySide(json.sideBySide)}\n\n`);
     }
     if (args.only.has('overhead')) {
       json.overhead = await measureOverhead({

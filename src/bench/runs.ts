@@ -78,7 +78,7 @@ export async function runBatch(runs: PlannedRun[], opts: BatchOptions): Promise<
 }
 
 /** The request executeRuns would send for a run, with the usual evidence. */
-function requestFor(run: PlannedRun, captureDir: string, device: DeviceKind = 'tun'): WorkerRequest {
+export function requestFor(run: PlannedRun, captureDir: string, device: DeviceKind = 'tun'): WorkerRequest {
   return {
     device,
     scriptPath: run.scriptPath,
