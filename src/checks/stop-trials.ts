@@ -23,6 +23,8 @@ import { prng } from './fuzz-scripts.js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FOLDER = join(ROOT, 'test', 'fixtures', 'scripts', 'stop');
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGKILL'] as const;
+/** The files a run's evidence is made of, after its stem. */
+const EVIDENCE_SUFFIX = /\.(pcapng|pcap|sockets\.jsonl|events\.jsonl|counters\.json|run\.json|verdict\.json|html|pkt)$/;
 
 /** Processes whose command line names this checkout's workers, or a command a stop fixture runs. */
 function leftovers(): string[] {
@@ -54,7 +56,9 @@ async function trial(n: number, signal: (typeof SIGNALS)[number], delayMs: numbe
   await new Promise((r) => setTimeout(r, 5000));
   const left = leftovers();
   const files = existsSync(cap) ? readdirSync(cap) : [];
-  const stems = new Set(files.map((f) => f.replace(/\.(pcapng|ss\.jsonl|counters\.json|run\.json)$/, '')));
+  // A run that started left at least one evidence file named for it (the
+  // suite's index.html is not a run's).
+  const stems = new Set(files.filter((f) => f !== 'index.html' && EVIDENCE_SUFFIX.test(f)).map((f) => f.replace(EVIDENCE_SUFFIX, '')));
   const unreadable: string[] = [];
   for (const stem of stems) {
     const pcap = join(cap, `${stem}.pcapng`);
