@@ -214,6 +214,16 @@ describe('qemu command line', () => {
     expect(s).toContain('0<>"/dev/$port" 3>&0');
     expect(initScript()).toContain('hostroot /host');
   });
+
+  it('the guest makes the mount point of an evidence share under its own /tmp or /run before binding it', () => {
+    const lines = initScript().split('\n');
+    const tmpfs = lines.findIndex((l) => l.startsWith('mount -t tmpfs -o mode=1777 tmp /host/tmp'));
+    const mk = lines.findIndex((l) => l.includes('/tmp/*|/run/*) mkdir -p "/host$share"'));
+    const bind = lines.findIndex((l) => l.startsWith('mount --bind /share "/host$share"'));
+    expect(tmpfs).toBeGreaterThan(0);
+    expect(mk).toBeGreaterThan(tmpfs);
+    expect(bind).toBeGreaterThan(mk);
+  });
 });
 
 describe('kernel comparison tables', async () => {

@@ -62,6 +62,8 @@ mount -t devtmpfs dev /host/dev || fail "cannot mount /dev in the host root"
 mkdir -p /host/dev/shm 2>/dev/null; mount -t tmpfs shm /host/dev/shm 2>/dev/null
 mount -t tmpfs -o mode=1777 tmp /host/tmp || fail "cannot mount /tmp"
 mount -t tmpfs -o mode=755 run /host/run || fail "cannot mount /run"
+# A share under /tmp or /run lies in the guest's own tmpfs: make its mount point.
+case "$share" in /tmp/*|/run/*) mkdir -p "/host$share" ;; esac
 mount --bind /share "/host$share" || fail "cannot mount the share at $share"
 echo "${MARK_READY} $(uname -r) $(cut -d' ' -f1 /proc/uptime)"
 sh "/share/$boot"
