@@ -69,7 +69,19 @@ export async function openKernel(spec: string, args: RunArgs, runsWanted: number
     facts: prepared.facts,
     run: (req, timeoutMs) => pool.run(req, timeoutMs),
     scratchDir: share,
-    close: () => pool.close(),
+    close: async () => {
+      await pool.close();
+      if (!args.quiet && pool.bootTimesMs.length > 0) process.stderr.write(`tundrill: ${spec}: ${bootSummary(pool.bootTimesMs)}\n`);
+    },
     kill: () => pool.kill(),
   };
+}
+
+/** How long the VMs took from qemu's start to the guest's ready line: one figure, or the median and range. */
+export function bootSummary(ms: readonly number[]): string {
+  const a = [...ms].sort((x, y) => x - y);
+  const s = (x: number): string => (x / 1000).toFixed(2);
+  if (a.length === 1) return `booted in ${s(a[0]!)} s`;
+  const mid = a.length % 2 ? a[(a.length - 1) / 2]! : (a[a.length / 2 - 1]! + a[a.length / 2]!) / 2;
+  return `${a.length} boots, median ${s(mid)} s (${s(a[0]!)}-${s(a[a.length - 1]!)} s)`;
 }

@@ -257,3 +257,12 @@ describe('kernel comparison tables', async () => {
     expect(t).toContain('debian:6.1: late');
   });
 });
+
+describe('the boot-time line', async () => {
+  const { bootSummary } = await import('../../src/cli/kernels.js');
+  it('gives one boot as is, several as median and range', () => {
+    expect(bootSummary([4321])).toBe('booted in 4.32 s');
+    expect(bootSummary([5000, 3000, 4000])).toBe('3 boots, median 4.00 s (3.00-5.00 s)');
+    expect(bootSummary([1000, 4000, 2000, 3000])).toBe('4 boots, median 2.50 s (1.00-4.00 s)');
+  });
+});
