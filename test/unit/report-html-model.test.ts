@@ -18,7 +18,7 @@ import { ChangeTracker } from '../../src/evidence/socket-timeline.js';
 import { encodePacket } from '../../src/packet/index.js';
 import { buildRunModel, renderRunReport, renderSuiteIndex, flakyKeys, writeRunReport } from '../../src/report/html/index.js';
 import { diffPackets, failurePackets } from '../../src/report/html/packet-diff.js';
-import { wantsReport } from '../../src/report/html/policy.js';
+import { leftNothing, wantsReport } from '../../src/report/html/policy.js';
 import { readSocketStates } from '../../src/report/html/socket-state.js';
 
 const OFFSET = 1_700_000_000_000_000_000n;
@@ -232,5 +232,13 @@ describe('suite index and when reports are written', () => {
     expect(wantsReport('default', 'pass', true)).toBe(true);
     expect(wantsReport('html', 'pass', false)).toBe(true);
     expect(wantsReport('none', 'fail', true)).toBe(false);
+  });
+
+  it('gives no page to a run stopped before it left any evidence', () => {
+    const interrupted = { line: 0, headline: 'x.pkt: interrupted by SIGINT before the run finished', text: '', kind: 'interrupted' as const };
+    const base = { script: 'x.pkt', variant: 'ipv4' as const, verdict: 'error' as const, exitCode: 1, durationMs: 1, warnings: [], packets: { injected: 0, sniffed: 0 }, injectionErrorsUsecs: [] };
+    expect(leftNothing({ ...base, evidence: {}, firstError: interrupted })).toBe(true);
+    expect(leftNothing({ ...base, evidence: { capture: '/c/x_ipv4.pcapng' }, firstError: interrupted })).toBe(false);
+    expect(leftNothing({ ...base, evidence: {}, firstError: { ...interrupted, kind: 'timeout' } })).toBe(false);
   });
 });

@@ -23,11 +23,22 @@ export interface ReportTarget {
   scriptPath: string;
 }
 
+/**
+ * A run stopped before its device was up (a stop signal as it was handed to
+ * a worker) has no packets and no socket states: its page would be empty,
+ * and a file named for it would pass for evidence of a run. The reports
+ * (JSON, JUnit, TAP) still list it as interrupted.
+ */
+export function leftNothing(result: RunResult): boolean {
+  return result.firstError?.kind === 'interrupted' && !result.evidence.capture && !result.evidence.timeline;
+}
+
 /** Write the run's report if the mode asks for one; its path, or undefined. */
 export function maybeWriteRunReport(
   mode: ReportMode, target: ReportTarget, result: RunResult, scenario?: ScenarioView,
 ): string | undefined {
   if (!target.dir || !wantsReport(mode, result.verdict, scenario !== undefined)) return undefined;
+  if (leftNothing(result)) return undefined;
   try {
     return writeRunReport({ ...target, result, ...(scenario ? { scenario } : {}) });
   } catch (e) {
