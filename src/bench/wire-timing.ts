@@ -20,6 +20,7 @@
  *   command or a `*` line): such lines are counted but not measured.
  */
 import type { Script } from '../script/index.js';
+import { parseCapture } from '../evidence/pcap-reader.js';
 
 export type Anchor = { kind: 'clock' } | { kind: 'outbound'; index: number } | { kind: 'unknown' };
 
@@ -190,23 +191,14 @@ const LINKTYPE_LINUX_SLL2 = 276;
  * other addresses) is left out.
  */
 export function readCookedPcap(buf: Buffer, remote: Uint8Array): WirePacket[] {
-  if (buf.length < 24) throw new Error(`not a pcap file: ${buf.length} bytes`);
-  const magicLe = buf.readUInt32LE(0);
-  const magicBe = buf.readUInt32BE(0);
-  const le = magicLe === 0xa1b2c3d4 || magicLe === 0xa1b23c4d;
-  if (!le && magicBe !== 0xa1b2c3d4 && magicBe !== 0xa1b23c4d) throw new Error(`not a pcap file: magic 0x${magicLe.toString(16)}`);
-  const u32 = (off: number): number => (le ? buf.readUInt32LE(off) : buf.readUInt32BE(off));
-  const nano = (le ? magicLe : magicBe) === 0xa1b23c4d;
-  const linktype = u32(20) & 0xffff;
-  if (linktype !== LINKTYPE_LINUX_SLL && linktype !== LINKTYPE_LINUX_SLL2) throw new Error(`pcap link type ${linktype}, not a Linux cooked capture`);
-  const sll2 = linktype === LINKTYPE_LINUX_SLL2;
+  const file = parseCapture(buf);
+  for (const { linkType } of file.interfaces) {
+    if (linkType !== LINKTYPE_LINUX_SLL && linkType !== LINKTYPE_LINUX_SLL2) throw new Error(`pcap link type ${linkType}, not a Linux cooked capture`);
+  }
   const out: WirePacket[] = [];
-  for (let off = 24; off + 16 <= buf.length;) {
-    const sec = BigInt(u32(off));
-    const frac = BigInt(u32(off + 4));
-    const caplen = u32(off + 8);
-    const data = buf.subarray(off + 16, off + 16 + caplen);
-    off += 16 + caplen;
+  for (const rec of file.packets) {
+    const sll2 = file.interfaces[rec.interfaceId]!.linkType === LINKTYPE_LINUX_SLL2;
+    const data = rec.data;
     const hdr = sll2 ? 20 : 16;
     if (data.length < hdr) continue;
     const proto = data.readUInt16BE(sll2 ? 0 : 14);
@@ -223,9 +215,8 @@ export function readCookedPcap(buf: Buffer, remote: Uint8Array): WirePacket[] {
     } else {
       continue;
     }
-    const tsNs = sec * 1_000_000_000n + (nano ? frac : frac * 1000n);
-    if (pkttype === PACKET_HOST && Buffer.from(src).equals(remote)) out.push({ tsNs, direction: 'inbound' });
-    else if (pkttype === PACKET_OUTGOING && Buffer.from(dst).equals(remote)) out.push({ tsNs, direction: 'outbound' });
+    if (pkttype === PACKET_HOST && Buffer.from(src).equals(remote)) out.push({ tsNs: rec.tsNs, direction: 'inbound' });
+    else if (pkttype === PACKET_OUTGOING && Buffer.from(dst).equals(remote)) out.push({ tsNs: rec.tsNs, direction: 'outbound' });
   }
   return out;
 }

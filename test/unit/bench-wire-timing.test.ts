@@ -197,7 +197,7 @@ describe('readCookedPcap', () => {
     const micro = pcap(false, [[7, 250, 0, 0x0800, ipv4([192, 0, 2, 1], local)]]);
     expect(readCookedPcap(micro, remote)).toEqual([{ tsNs: 7_000_250_000n, direction: 'inbound' }]);
     expect(() => readCookedPcap(pcap(true, [], 1), remote)).toThrow(/link type 1, not a Linux cooked capture/);
-    expect(() => readCookedPcap(Buffer.alloc(24), remote)).toThrow(/not a pcap file/);
+    expect(() => readCookedPcap(Buffer.alloc(24), remote)).toThrow(/not a pcap or pcapng file/);
   });
 });
 
