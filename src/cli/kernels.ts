@@ -16,6 +16,7 @@ import type { KernelFacts } from '../report/reports.js';
 import type { RunArgs } from './args.js';
 import type { WorkerRequest } from '../runner/execute-request.js';
 import { workerNodeFlags, type WorkerOutcome } from '../runner/spawn.js';
+import { median } from '../runner/repeat.js';
 
 const POOL_WORKER = fileURLToPath(new URL('../runner/pool-worker.js', import.meta.url));
 
@@ -82,6 +83,5 @@ export function bootSummary(ms: readonly number[]): string {
   const a = [...ms].sort((x, y) => x - y);
   const s = (x: number): string => (x / 1000).toFixed(2);
   if (a.length === 1) return `booted in ${s(a[0]!)} s`;
-  const mid = a.length % 2 ? a[(a.length - 1) / 2]! : (a[a.length / 2 - 1]! + a[a.length / 2]!) / 2;
-  return `${a.length} boots, median ${s(mid)} s (${s(a[0]!)}-${s(a[a.length - 1]!)} s)`;
+  return `${a.length} boots, median ${s(median(a))} s (${s(a[0]!)}-${s(a[a.length - 1]!)} s)`;
 }
