@@ -49,10 +49,6 @@ export interface CpuGateOptions {
 export interface CpuGate {
   /** Resolves when a run may start, given how many are running now. */
   admit(running: number): Promise<void>;
-  /** The busy fraction of the last period, or null before the first one. */
-  busy(): number | null;
-  /** How often a start had to wait, and for how long in all. */
-  stats(): { waits: number; waitedMs: number };
   close(): void;
 }
 
@@ -69,17 +65,13 @@ export function cpuGate(opts: CpuGateOptions): CpuGate {
   let last = read();
   let fraction: number | null = null;
   let lastStart = -Infinity;
-  let waits = 0;
-  let waitedMs = 0;
-  const waiting: Array<{ resolve: () => void; since: number }> = [];
+  const waiting: Array<() => void> = [];
 
   const open = (): boolean => last === null || (fraction !== null && fraction < limit && now() - lastStart >= period);
   const release = (): void => {
     while (waiting.length > 0 && open()) {
-      const w = waiting.shift()!;
       lastStart = now();
-      waitedMs += lastStart - w.since;
-      w.resolve();
+      waiting.shift()!();
     }
   };
   const timer = last === null ? null : setTimer(() => {
@@ -96,14 +88,11 @@ export function cpuGate(opts: CpuGateOptions): CpuGate {
         lastStart = now();
         return Promise.resolve();
       }
-      waits++;
-      return new Promise((resolve) => waiting.push({ resolve, since: now() }));
+      return new Promise((resolve) => waiting.push(resolve));
     },
-    busy: () => fraction,
-    stats: () => ({ waits, waitedMs }),
     close(): void {
       if (timer) clearTimer(timer);
-      for (const w of waiting.splice(0)) w.resolve();
+      for (const resolve of waiting.splice(0)) resolve();
     },
   };
 }

@@ -38,12 +38,18 @@ function driven(free: number) {
   return { gate, period };
 }
 
+/** How many of `admissions` have resolved once pending callbacks ran. */
+async function settled(admissions: Promise<void>[]): Promise<number> {
+  let n = 0;
+  for (const a of admissions) void a.then(() => n++);
+  await new Promise((r) => setImmediate(r));
+  return n;
+}
+
 describe('cpuGate', () => {
   it('starts one run per core at once, without waiting', async () => {
     const { gate } = driven(2);
-    await gate.admit(0);
-    await gate.admit(1);
-    expect(gate.stats().waits).toBe(0);
+    expect(await settled([gate.admit(0), gate.admit(1)])).toBe(2);
   });
 
   it('holds a further run while the CPUs are busy, and lets it go when they have room', async () => {
@@ -53,10 +59,8 @@ describe('cpuGate', () => {
     await period(0.97);
     await period(0.95);
     expect(started).toBe(false);
-    await period(0.6);
+    await period(0.84);
     expect(started).toBe(true);
-    expect(gate.stats()).toEqual({ waits: 1, waitedMs: 300 });
-    expect(gate.busy()).toBeCloseTo(0.6);
   });
 
   it('lets waiting runs go one per period, so each start shows in the figures before the next', async () => {
@@ -75,8 +79,7 @@ describe('cpuGate', () => {
 
   it('stays open where the CPU figures cannot be read, and close() lets every waiting run go', async () => {
     const open = cpuGate({ free: 1, read: () => null });
-    await open.admit(5);
-    expect(open.stats().waits).toBe(0);
+    expect(await settled([open.admit(5), open.admit(6)])).toBe(2);
     open.close();
     const { gate } = driven(1);
     const held = gate.admit(3);
