@@ -4,7 +4,7 @@
  * host setting that fixes it.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ProbeResult, ProbeStep } from './doctor-probe.js';
 
@@ -38,6 +38,44 @@ function said(p: ProbeResult): string {
 
 function hasCap(caps: bigint, bit: number): boolean {
   return ((caps >> BigInt(bit)) & 1n) === 1n;
+}
+
+/** The AppArmor profile confining this process, or null (unconfined, or no AppArmor). */
+function apparmorProfile(): string | null {
+  if (!existsSync('/sys/module/apparmor')) return null;
+  for (const path of ['/proc/self/attr/apparmor/current', '/proc/self/attr/current']) {
+    try {
+      const label = readFileSync(path, 'utf8').replace(/\0/g, '').trim();
+      return label === '' || label === 'unconfined' ? null : label;
+    } catch {
+      // try the older interface
+    }
+  }
+  return null;
+}
+
+/** Whether a seccomp filter applies to this process (Docker's default profile is one). */
+function seccompFiltered(): boolean {
+  try {
+    return /^Seccomp:\s*2$/m.test(readFileSync('/proc/self/status', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The fix when root with the right capability is still denied a system call:
+ * the security profiles that apply here, by their Docker flag.
+ */
+function profileFix(what: string): string {
+  const apparmor = apparmorProfile();
+  const flags = [
+    ...(apparmor ? [`--security-opt apparmor=unconfined (AppArmor profile ${apparmor})`] : []),
+    ...(seccompFiltered() ? ['--security-opt seccomp=unconfined (a seccomp filter applies)'] : []),
+  ];
+  return flags.length > 0
+    ? `a security profile denies ${what}: in Docker ${flags.join(' and ')}`
+    : `a security module denies ${what}: in Docker --security-opt seccomp=unconfined --security-opt apparmor=unconfined`;
 }
 
 const RT_FIX = 'in Docker: --cap-add=SYS_NICE plus --cpu-rt-runtime=950000 (the daemon needs --cpu-rt-runtime too: dockerd --cpu-rt-runtime=950000); '
@@ -126,7 +164,7 @@ export function permissionChecks(): PermissionCheck[] {
     checks.push({
       name: 'private /tmp', ok: false, required: true, detail: `unshare --mount and a tmpfs on /tmp: ${mount.message}`,
       fix: hasCap(caps, CAP_SYS_ADMIN)
-        ? 'a security profile denies mount: in Docker --security-opt apparmor=unconfined'
+        ? profileFix('mount')
         : 'needs CAP_SYS_ADMIN: in Docker --cap-add=SYS_ADMIN',
     });
   } else if (results.has('mount')) {

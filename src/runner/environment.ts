@@ -80,7 +80,8 @@ export function runChecks(opts: { fix: boolean }): Check[] {
   checks.push({
     name: 'cubic allowed in namespaces', ok: cubicOk, required: false,
     detail: `net.ipv4.tcp_allowed_congestion_control = ${allowed.join(' ')}${fixNote}`,
-    fix: 'tundrill doctor --fix, or: sysctl -w net.ipv4.tcp_allowed_congestion_control="$(sysctl -n net.ipv4.tcp_allowed_congestion_control) cubic"',
+    fix: 'on the host (one setting for the whole machine, read-only in a container): tundrill doctor --fix, '
+      + 'or: sysctl -w net.ipv4.tcp_allowed_congestion_control="$(sysctl -n net.ipv4.tcp_allowed_congestion_control) cubic"',
   });
   let addonOk = true;
   let addonDetail = 'built';
