@@ -5,6 +5,8 @@
  * read-only and /dev/net/tun absent in a private mount namespace.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureBuilt, ROOT } from '../helpers/cli.js';
@@ -43,6 +45,23 @@ describe.skipIf(skip !== null)('doctor names what is missing and the flag that f
     expect(r.code).toBe(4);
     expect(r.out).toMatch(failure);
     expect(r.out).toMatch(fix);
+  });
+
+  it('cubic not allowed by the host: a warning (exit 0) whose fix is on the host', () => {
+    // The host's setting is shared by everything on the machine: doctor is
+    // shown another value in a private mount namespace instead.
+    const dir = mkdtempSync(join(tmpdir(), 'tundrill-doctor-'));
+    try {
+      writeFileSync(join(dir, 'allowed'), 'reno\n');
+      const r = doctor(['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c',
+        'mount --bind "$0" /proc/sys/net/ipv4/tcp_allowed_congestion_control && exec "$@"', join(dir, 'allowed')]);
+      expect(failing(r.out)).toEqual([]);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/^ {2}warn cubic allowed in namespaces: net\.ipv4\.tcp_allowed_congestion_control = reno$/m);
+      expect(r.out).toMatch(/^ {8}fix: on the host \(.*\): tundrill doctor --fix, or: sysctl -w .*cubic"$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('run warns once when real-time priority is unavailable', () => {
