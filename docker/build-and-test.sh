@@ -255,7 +255,7 @@ else
     rm -f "$cache"/rootfs-bookworm-minbase-*.tar "$cache"/bookworm-minbase.tar
     tar -C "$root" -cf "$tree.tmp" . && mv "$tree.tmp" "$tree"
     rm -rf --one-file-system "$root"
-    times+=("$(printf '%-28s %4d s' '  of which debootstrap' $(($(date +%s) - t0)))")
+    deboot_secs=$(($(date +%s) - t0))
   fi
   command -v node >/dev/null || { echo "$me: node is missing (the stand-in base takes this machine's Node 20)" >&2; exit 4; }
   case $(node -p 'process.versions.node.split(".")[0]') in 20) ;; *) echo "$me: this machine's node is $(node --version), the stand-in needs Node 20" >&2; exit 4 ;; esac
@@ -290,6 +290,7 @@ fi
 
 # ---- the image --------------------------------------------------------------------
 phase build
+[ -n "${deboot_secs:-}" ] && times+=("$(printf '%-28s %4d s' '  of which debootstrap' "$deboot_secs")")
 t0=$(date +%s)
 # Each line of the build's log with the time it came, to find the slow steps.
 if d build --network host -t "$image" . 2>&1 | while IFS= read -r line; do printf '%(%s)T %s\n' -1 "$line"; done > "$work/build.log"; then
@@ -324,14 +325,29 @@ for mode in privileged least; do
   d run -d --name "tundrill-stop-$mode-$$" --init "${flags[@]}" "${rt_flags[@]}" -v "$work/stop-$mode":/captures "$image" \
     run --long /opt/tundrill/scenarios/closing-backoff.ts >/dev/null
 done
+# Called between the doctor checks: once 12 s have passed, `docker stop`
+# both (in the background), noting whether each was still running.
+stop_pids=()
+stop_at=''
+maybe_stop() {
+  [ -z "$stop_at" ] && [ $(($(date +%s) - stop_t0)) -ge "${1:-12}" ] || return 0
+  stop_at=$(($(date +%s) - stop_t0))
+  for mode in privileged least; do
+    d inspect -f '{{.State.Running}} {{.State.ExitCode}}' "tundrill-stop-$mode-$$" > "$work/stop-$mode.state"
+    ( t0=$(date +%s); d stop -t 20 "tundrill-stop-$mode-$$" >/dev/null; echo $(($(date +%s) - t0)) > "$work/stop-$mode.secs" ) &
+    stop_pids+=($!)
+  done
+}
 
 # doctor: all well with each way of running
 phase doctor
 for mode in privileged least; do
   declare -n flags=$mode
   if out=$(d run --rm --init "${flags[@]}" "${rt_flags[@]}" "$image" doctor 2>&1); then
+    maybe_stop
     pass "doctor ($mode): exit 0"
   else
+    maybe_stop
     printf '%s\n' "$out" | sed 's/^/    /'
     fail "doctor ($mode): exit 4"
   fi
@@ -353,6 +369,7 @@ hint_case() {
   while [ "$1" != -- ]; do expect+=("$1"); shift; done
   shift
   out=$(d run --rm --init "$@" "$image" doctor 2>&1) || code=$?
+  maybe_stop
   got=$(failing_checks <<<"$out")
   [ "$code" = 4 ] || problems+=" exit $code, not 4;"
   for e in "${expect[@]}"; do
@@ -429,24 +446,30 @@ fi
 phase 'docker stop'
 left=$((12 - ($(date +%s) - stop_t0)))
 [ "$left" -gt 0 ] && sleep "$left"
-into=$(($(date +%s) - stop_t0))
-pids=()
-for mode in privileged least; do
-  ( t0=$(date +%s); d stop -t 20 "tundrill-stop-$mode-$$" >/dev/null; echo $(($(date +%s) - t0)) > "$work/stop-$mode.secs" ) &
-  pids+=($!)
-done
-wait "${pids[@]}"
+maybe_stop 0
+wait "${stop_pids[@]}"
 for mode in privileged least; do
   name=tundrill-stop-$mode-$$
   cap=$work/stop-$mode
   code=$(d inspect -f '{{.State.ExitCode}}' "$name")
   d logs "$name" > "$work/stop-$mode.log" 2>&1
   d rm -f "$name" >/dev/null
+  read -r running ended_code < "$work/stop-$mode.state"
+  if [ "$running" != true ] || [ "$code" != 143 ]; then
+    sed 's/^/    /' "$work/stop-$mode.log"
+    if [ "$running" != true ]; then
+      fail "docker stop ($mode): the run had already ended (exit $ended_code) ${stop_at} s in, before docker stop (its output is above)"
+    else
+      fail "docker stop ($mode): exit $code after docker stop ${stop_at} s in, expected 143 (SIGTERM, orderly stop; its output is above)"
+    fi
+    continue
+  fi
   pcap=$(find "$cap" -name '*.pcapng' | head -1)
   packets=0
   [ -n "$pcap" ] && packets=$(tshark -r "$pcap" 2>/dev/null | wc -l)
+  verdict=$(jq -r '.summary // empty' "$cap"/*.verdict.json 2>/dev/null | head -1 | cut -c1-100)
   if [ -n "$pcap" ] && tshark -r "$pcap" >/dev/null 2>&1 && [ "$packets" -gt 0 ] && [ -n "$(find "$cap" -name '*.sockets.jsonl' -size +0)" ]; then
-    pass "docker stop ${into} s into a long run ($mode): stopped in $(cat "$work/stop-$mode.secs") s, exit $code, $packets packets in $(basename "$pcap") (tshark), socket states kept"
+    pass "docker stop ${stop_at} s into a long run ($mode): stopped in $(cat "$work/stop-$mode.secs") s, exit $code, $packets packets in $(basename "$pcap") (tshark), socket states kept${verdict:+; verdict: $verdict}"
   else
     sed 's/^/    /' "$work/stop-$mode.log"
     ls -l "$cap" | sed 's/^/    /'
