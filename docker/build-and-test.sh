@@ -99,7 +99,10 @@ phase daemon
 mkdir -p "$rundir" "$state" "$cache"
 # One run at a time: the socket, the exec root and the data root are shared.
 exec 9> "$rundir.lock"
-flock -w 1800 9 || die "another $me still runs after 30 min (lock $rundir.lock)"
+if ! flock -n 9; then
+  log "waiting for another $me to end (lock $rundir.lock)"
+  flock -w 1800 9 || die "another $me still runs after 30 min (lock $rundir.lock)"
+fi
 
 # Processes of this script's daemon: dockerd, its containerd and shims
 # (their command lines name the exec root or the socket).
@@ -150,8 +153,8 @@ cleanup() {
   exit "$code"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'echo "$me: interrupted (SIGINT); cleaning up" >&2; exit 130' INT
+trap 'echo "$me: stopped (SIGTERM); cleaning up" >&2; exit 143' TERM
 
 # A daemon left by a run that was killed (the lock says none is running now).
 if [ -s "$rundir/dockerd.pid" ] || [ -n "$(our_procs)" ]; then
@@ -204,7 +207,7 @@ fi
 rt_args=()
 [ -f /sys/fs/cgroup/cpu/cpu.rt_runtime_us ] && rt_args=(--cpu-rt-runtime "$daemon_rt")
 dockerd --data-root "$state/data" --exec-root "$rundir/exec" --pidfile "$rundir/dockerd.pid" -H "unix://$sock" \
-  --iptables=false --bridge=none "${rt_args[@]}" "${runtime_args[@]}" > "$rundir/dockerd.log" 2>&1 &
+  --iptables=false --bridge=none "${rt_args[@]}" "${runtime_args[@]}" > "$rundir/dockerd.log" 2>&1 9>&- &
 dockerd_pid=$!
 up=no
 for _ in $(seq 1 300); do
