@@ -105,12 +105,12 @@ if ! flock -n 9; then
 fi
 
 # Processes of this script's daemon: dockerd, its containerd and shims
-# (their command lines name the exec root or the socket).
+# (their command lines name its exec root).
 our_procs() {
   local p cmd
   for p in /proc/[0-9]*; do
     cmd=$(tr '\0' ' ' 2>/dev/null < "$p/cmdline") || continue
-    case $cmd in *"$rundir/"*) echo "${p#/proc/}" ;; esac
+    case $cmd in *"$rundir/exec"*) echo "${p#/proc/}" ;; esac
   done
 }
 # Mounts left under the daemon's folders (a daemon that was killed leaves them).
