@@ -234,7 +234,7 @@ tree=$cache/rootfs-bookworm-minbase-$tree_key.tar
 ca=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
 standin=standin-$(printf '%s %s %s' "$tree_key" "$(node -p process.versions.node 2>/dev/null)" \
   "$( [ -s "$ca" ] && sha256sum < "$ca" | cut -c1-12)" | sha256sum | cut -c1-12)
-have=$(d image inspect -f '{{index .Config.Labels "tundrill.base"}}' "$base" 2>/dev/null || echo missing)
+have=$(d image inspect -f '{{index .Config.Labels "tundrill.base"}}' "$base" 2>/dev/null) || have=missing
 # Another stand-in (another label) is made again; an image without the label was pulled.
 if [ "$have" != missing ] && { [ "$new_base" = yes ] || { [ "$have" != "$standin" ] && [ "$have" != '<no value>' ] && [ -n "$have" ]; }; }; then
   d rmi -f "$base" >/dev/null
