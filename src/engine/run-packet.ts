@@ -8,7 +8,8 @@ import type { PacketSpec } from '../script/ast.js';
 import { buildScriptPacket, PacketBuildError, type ScriptPacket } from './build-packet.js';
 import type { CaptureLog } from '../evidence/capture-log.js';
 import { TestFailure } from './errors.js';
-import { TunWriteError, type LivePacket, type NetDevice } from './netdev.js';
+import { TunWriteError, type InboundFrame, type LivePacket, type NetDevice } from './netdev.js';
+import { approach, arrive, waitUntil } from './clock-wait.js';
 import { layoutOf, readAddr, writeAddr, type Layout } from '../packet/layout.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../packet/protocols.js';
 import {
@@ -19,7 +20,7 @@ import { ipv4HeaderChecksumOk } from '../packet/ipv4.js';
 import { formatTcpOption, TCP_OPTIONS, tcpOptionPlaces, type TcpOptionPlace } from '../packet/tcp-options.js';
 import { formatDumpTime, formatPacketReportLine, formatScriptPacket, type FormatOptions } from '../packet/format.js';
 import { decodePacket } from '../packet/packet.js';
-import { checkEventTime, lastEventUsecs, recordEventTime } from './run.js';
+import { checkEventTime, inboundDueWith, lastEventUsecs, recordEventTime } from './run.js';
 import { newSocketEntry, type Endpoint, type SocketEntry } from './sockets.js';
 import type { RunContext, RunEvent } from './state.js';
 import { verifyTime } from './timing.js';
@@ -53,6 +54,13 @@ class PacketError extends Error {
   constructor(message: string, readonly details: string[] = []) {
     super(message);
   }
+}
+
+/** An error of a packet event as the run reports it. */
+function failureOf(ev: RunEvent, e: unknown): unknown {
+  if (e instanceof PacketError) return new TestFailure('packet', ev.line, `error handling packet: ${e.message}`, e.details);
+  if (e instanceof TunWriteError) return new TestFailure('packet', ev.line, `error writing packet: ${e.message}`);
+  return e;
 }
 
 function isSyn(buf: Buffer, l: Layout): boolean {
@@ -106,8 +114,25 @@ export interface PacketRunnerOptions {
   verbose?: (line: string) => void;
 }
 
+/** An inbound packet ready to write: its event, script packet, live bytes, frame and due time. */
+interface ReadyInbound {
+  ev: RunEvent;
+  pkt: ScriptPacket;
+  frame: InboundFrame;
+  atNs: bigint;
+}
+
+/**
+ * An inbound packet of a burst, handled ahead of its event's turn: ready
+ * (and written at `tsNs`, unless the burst stopped before it), or the
+ * failure its event reports.
+ */
+type Ahead = { ready: ReadyInbound; tsNs?: bigint } | { failure: unknown };
+
 export class PacketRunner {
   private readonly wireFamily: 4 | 6;
+  /** Inbound packets of the current burst after its first, by event index. */
+  private readonly ahead = new Map<number, Ahead>();
 
   constructor(
     private readonly ctx: RunContext,
@@ -120,25 +145,31 @@ export class PacketRunner {
 
   async run(ev: RunEvent): Promise<void> {
     if (ev.ast.type !== 'packet') throw new Error('not a packet event');
-    const spec = ev.ast.packet;
+    const ahead = this.ahead.get(ev.index);
+    if (ahead) {
+      this.ahead.delete(ev.index);
+      return this.inboundAhead(ev, ahead);
+    }
+    const pkt = this.build(ev);
+    try {
+      const socket = this.findOrCreateSocket(pkt, ev.ast.packet);
+      if (pkt.direction === 'outbound') await this.outbound(ev, pkt, socket);
+      else await this.inbound(this.readyInbound(ev, pkt, socket, this.ctx.clock.liveNs(ev.times.usecs)));
+    } catch (e) {
+      throw failureOf(ev, e);
+    }
+  }
+
+  private build(ev: RunEvent): ScriptPacket {
     let pkt: ScriptPacket;
     try {
-      pkt = buildScriptPacket(spec, this.wireFamily);
+      pkt = buildScriptPacket((ev.ast as Extract<RunEvent['ast'], { type: 'packet' }>).packet, this.wireFamily);
     } catch (e) {
       if (e instanceof PacketBuildError) throw new TestFailure('semantic', ev.line, `semantic error: ${e.message}`);
       throw e;
     }
     if (TRACING) trace('packet built');
-    try {
-      const socket = this.findOrCreateSocket(pkt, spec);
-      if (pkt.direction === 'outbound') await this.outbound(ev, pkt, socket);
-      else await this.inbound(ev, pkt, socket);
-    } catch (e) {
-      if (e instanceof PacketError) {
-        throw new TestFailure('packet', ev.line, `error handling packet: ${e.message}`, e.details);
-      }
-      throw e;
-    }
+    return pkt;
   }
 
   // ---- sockets ------------------------------------------------------------
@@ -196,7 +227,92 @@ export class PacketRunner {
 
   // ---- inbound --------------------------------------------------------------
 
-  private async inbound(ev: RunEvent, pkt: ScriptPacket, socket: SocketEntry): Promise<void> {
+  /**
+   * Inject an inbound packet at its time, and with it the inbound packets
+   * due at the same instant (`+0` after it, or the same absolute time):
+   * their packets are made ready while the clock approaches the deadline
+   * (in script order, as they would be one after the other), written back
+   * to back, and only then kept in the evidence and checked, each as its
+   * own event would, with the stamp of its own write. The burst stops
+   * where one event would have ended the run: a packet that cannot be
+   * made (its event reports why), one the device refuses, one written
+   * later than its tolerance, or an asynchronous failure of the run.
+   */
+  private async inbound(first: ReadyInbound): Promise<void> {
+    await approach(first.atNs);
+    const burst = [first, ...this.readyFollowers(first)];
+    arrive(first.atNs);
+    const firstTs = this.dev.write(first.frame);
+    let late = this.lateBeyondTolerance(first.ev, firstTs, first.ev.times, lastEventUsecs(this.ctx));
+    for (let i = 1; i < burst.length && !late && !this.ctx.stopped; i++) {
+      const r = burst[i]!;
+      let tsNs: bigint;
+      try {
+        tsNs = this.dev.write(r.frame);
+      } catch (e) {
+        this.ahead.set(r.ev.index, { failure: failureOf(r.ev, e) });
+        break;
+      }
+      this.ahead.set(r.ev.index, { ready: r, tsNs });
+      const due = first.ev.times.usecs;
+      late = this.lateBeyondTolerance(r.ev, tsNs, { type: 'absolute', usecs: due, endUsecs: -1, offsetUsecs: -1 }, due);
+    }
+    this.injected(first, firstTs);
+  }
+
+  /** Make ready the inbound packets due with `first`; the first that cannot be made ends them, its failure kept for its event. */
+  private readyFollowers(first: ReadyInbound): ReadyInbound[] {
+    const out: ReadyInbound[] = [];
+    for (const ev of inboundDueWith(this.ctx, first.ev)) {
+      try {
+        const pkt = this.build(ev);
+        const r = this.readyInbound(ev, pkt, this.findOrCreateSocket(pkt, (ev.ast as Extract<RunEvent['ast'], { type: 'packet' }>).packet), first.atNs);
+        this.ahead.set(ev.index, { ready: r });
+        out.push(r);
+      } catch (e) {
+        this.ahead.set(ev.index, { failure: failureOf(ev, e) });
+        break;
+      }
+    }
+    return out;
+  }
+
+  /** Whether an event written at `tsNs` fails its time check (the check itself comes after the burst). */
+  private lateBeyondTolerance(ev: RunEvent, tsNs: bigint, times: RunEvent['times'], previousUsecs: number): boolean {
+    if (ev.index === 0) return false;
+    return verifyTime(this.ctx.config, times, this.ctx.clock.scriptUsecs(tsNs), previousUsecs, '') !== null;
+  }
+
+  /** The turn of an event whose packet a burst handled. */
+  private async inboundAhead(ev: RunEvent, ahead: Ahead): Promise<void> {
+    if ('failure' in ahead) throw ahead.failure;
+    const r = ahead.ready;
+    if (r.atNs !== this.ctx.clock.liveNs(ev.times.usecs)) {
+      throw new Error(`line ${ev.line}: a packet made ready for ${r.atNs} ns is due at ${ev.times.usecs} µs`);
+    }
+    let tsNs = ahead.tsNs;
+    if (tsNs === undefined) {
+      try {
+        await waitUntil(r.atNs);
+        tsNs = this.dev.write(r.frame);
+      } catch (e) {
+        throw failureOf(ev, e);
+      }
+    }
+    this.injected(r, tsNs);
+  }
+
+  /** What follows the write of an inbound packet: evidence, the anchor of the next relative time, the time check. */
+  private injected(r: ReadyInbound, tsNs: bigint): void {
+    const { ev, pkt } = r;
+    this.dev.noteInjected(r.frame, r.atNs, tsNs, `script line ${ev.line}: < ${packetText(pkt.buf, pkt)}`);
+    this.ctx.lastCompletionNs = tsNs;
+    this.opts.verbose?.(`inbound injected packet: ${formatDumpTime(this.ctx.clock.scriptUsecs(tsNs))} ${packetText(r.frame.ip, pkt)}`);
+    if (this.ctx.numEvents > 0) checkEventTime(this.ctx, ev, tsNs);
+  }
+
+  /** An inbound packet mapped to live values and framed, due at `atNs`; the socket's state moves as its arrival will move it. */
+  private readyInbound(ev: RunEvent, pkt: ScriptPacket, socket: SocketEntry, atNs: bigint): ReadyInbound {
     const l = pkt.layout;
     if (l.proto === IPPROTO_TCP) {
       const f = pkt.tcpFlags!;
@@ -219,19 +335,8 @@ export class PacketRunner {
         window: readTcpWindow(live, t), payloadLen: l.payloadLen,
       };
     }
-    const atNs = this.ctx.clock.liveNs(ev.times.usecs);
     const gso = l.proto === IPPROTO_TCP ? this.ctx.config.mss : 0;
-    const note = `script line ${ev.line}: < ${packetText(pkt.buf, pkt)}`;
-    let tsNs: bigint;
-    try {
-      tsNs = await this.dev.inject(live, atNs, gso, note);
-    } catch (e) {
-      if (e instanceof TunWriteError) throw new TestFailure('packet', ev.line, `error writing packet: ${e.message}`);
-      throw e;
-    }
-    this.ctx.lastCompletionNs = tsNs;
-    this.opts.verbose?.(`inbound injected packet: ${formatDumpTime(this.ctx.clock.scriptUsecs(tsNs))} ${packetText(live, pkt)}`);
-    if (this.ctx.numEvents > 0) checkEventTime(this.ctx, ev, tsNs);
+    return { ev, pkt, frame: this.dev.frame(live, gso), atNs };
   }
 
   private mapInbound(socket: SocketEntry, buf: Buffer, l: Layout): void {
