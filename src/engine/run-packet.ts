@@ -239,10 +239,12 @@ export class PacketRunner {
    * later than its tolerance, or an asynchronous failure of the run.
    */
   private async inbound(first: ReadyInbound): Promise<void> {
+    if (TRACING) trace('packet ready');
     await approach(first.atNs);
     const burst = [first, ...this.readyFollowers(first)];
     arrive(first.atNs);
     const firstTs = this.dev.write(first.frame);
+    if (TRACING) trace('packet written');
     let late = this.lateBeyondTolerance(first.ev, firstTs, first.ev.times, lastEventUsecs(this.ctx));
     for (let i = 1; i < burst.length && !late && !this.ctx.stopped; i++) {
       const r = burst[i]!;
@@ -257,6 +259,7 @@ export class PacketRunner {
       const due = first.ev.times.usecs;
       late = this.lateBeyondTolerance(r.ev, tsNs, { type: 'absolute', usecs: due, endUsecs: -1, offsetUsecs: -1 }, due);
     }
+    if (TRACING && burst.length > 1) trace(`burst of ${burst.length} written`);
     this.injected(first, firstTs);
   }
 
