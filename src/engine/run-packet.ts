@@ -245,7 +245,8 @@ export class PacketRunner {
     arrive(first.atNs);
     const firstTs = this.dev.write(first.frame);
     if (TRACING) trace('packet written');
-    let late = this.lateBeyondTolerance(first.ev, firstTs, first.ev.times, lastEventUsecs(this.ctx));
+    // The very first event of a script is not checked (nor is it in injected()).
+    let late = this.ctx.numEvents > 0 && this.lateBeyondTolerance(firstTs, first.ev.times, lastEventUsecs(this.ctx));
     for (let i = 1; i < burst.length && !late && !this.ctx.stopped; i++) {
       const r = burst[i]!;
       let tsNs: bigint;
@@ -257,7 +258,8 @@ export class PacketRunner {
       }
       this.ahead.set(r.ev.index, { ready: r, tsNs });
       const due = first.ev.times.usecs;
-      late = this.lateBeyondTolerance(r.ev, tsNs, { type: 'absolute', usecs: due, endUsecs: -1, offsetUsecs: -1 }, due);
+      // As checkEventTime will check it: due with the previous packet, which is the previous event.
+      late = this.lateBeyondTolerance(tsNs, { type: 'absolute', usecs: due, endUsecs: -1, offsetUsecs: -1 }, due);
     }
     if (TRACING && burst.length > 1) trace(`burst of ${burst.length} written`);
     this.injected(first, firstTs);
@@ -280,9 +282,8 @@ export class PacketRunner {
     return out;
   }
 
-  /** Whether an event written at `tsNs` fails its time check (the check itself comes after the burst). */
-  private lateBeyondTolerance(ev: RunEvent, tsNs: bigint, times: RunEvent['times'], previousUsecs: number): boolean {
-    if (ev.index === 0) return false;
+  /** Whether a packet written at `tsNs` fails its event's time check (the check itself comes after the burst). */
+  private lateBeyondTolerance(tsNs: bigint, times: RunEvent['times'], previousUsecs: number): boolean {
     return verifyTime(this.ctx.config, times, this.ctx.clock.scriptUsecs(tsNs), previousUsecs, '') !== null;
   }
 
