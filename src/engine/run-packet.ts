@@ -120,6 +120,8 @@ interface ReadyInbound {
   pkt: ScriptPacket;
   frame: InboundFrame;
   atNs: bigint;
+  /** Its note in the capture. */
+  note: string;
 }
 
 /**
@@ -133,6 +135,8 @@ export class PacketRunner {
   private readonly wireFamily: 4 | 6;
   /** Inbound packets of the current burst after its first, by event index. */
   private readonly ahead = new Map<number, Ahead>();
+  /** Script packets built before the clock started (see prebuild), or the failure their event reports. */
+  private readonly prebuilt = new Map<number, ScriptPacket | TestFailure>();
 
   constructor(
     private readonly ctx: RunContext,
@@ -160,7 +164,33 @@ export class PacketRunner {
     }
   }
 
+  /**
+   * Build every packet line's script packet now, before the script's clock
+   * starts, so that none is built while an event is due. A script packet
+   * depends on its line alone; a line that cannot be built fails when its
+   * event runs, as it would have.
+   */
+  prebuild(events: readonly RunEvent[]): void {
+    for (const ev of events) {
+      if (ev.ast.type !== 'packet') continue;
+      try {
+        this.prebuilt.set(ev.index, this.buildNow(ev));
+      } catch (e) {
+        if (!(e instanceof TestFailure)) throw e;
+        this.prebuilt.set(ev.index, e);
+      }
+    }
+  }
+
   private build(ev: RunEvent): ScriptPacket {
+    const got = this.prebuilt.get(ev.index);
+    if (got === undefined) return this.buildNow(ev);
+    this.prebuilt.delete(ev.index);
+    if (got instanceof TestFailure) throw got;
+    return got;
+  }
+
+  private buildNow(ev: RunEvent): ScriptPacket {
     let pkt: ScriptPacket;
     try {
       pkt = buildScriptPacket((ev.ast as Extract<RunEvent['ast'], { type: 'packet' }>).packet, this.wireFamily);
@@ -168,7 +198,6 @@ export class PacketRunner {
       if (e instanceof PacketBuildError) throw new TestFailure('semantic', ev.line, `semantic error: ${e.message}`);
       throw e;
     }
-    if (TRACING) trace('packet built');
     return pkt;
   }
 
@@ -309,7 +338,7 @@ export class PacketRunner {
   /** What follows the write of an inbound packet: evidence, the anchor of the next relative time, the time check. */
   private injected(r: ReadyInbound, tsNs: bigint): void {
     const { ev, pkt } = r;
-    this.dev.noteInjected(r.frame, r.atNs, tsNs, `script line ${ev.line}: < ${packetText(pkt.buf, pkt)}`);
+    this.dev.noteInjected(r.frame, r.atNs, tsNs, r.note);
     this.ctx.lastCompletionNs = tsNs;
     this.opts.verbose?.(`inbound injected packet: ${formatDumpTime(this.ctx.clock.scriptUsecs(tsNs))} ${packetText(r.frame.ip, pkt)}`);
     if (this.ctx.numEvents > 0) checkEventTime(this.ctx, ev, tsNs);
@@ -340,7 +369,7 @@ export class PacketRunner {
       };
     }
     const gso = l.proto === IPPROTO_TCP ? this.ctx.config.mss : 0;
-    return { ev, pkt, frame: this.dev.frame(live, gso), atNs };
+    return { ev, pkt, frame: this.dev.frame(live, gso), atNs, note: `script line ${ev.line}: < ${packetText(pkt.buf, pkt)}` };
   }
 
   private mapInbound(socket: SocketEntry, buf: Buffer, l: Layout): void {
