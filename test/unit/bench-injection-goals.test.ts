@@ -10,7 +10,7 @@ import type { Distribution } from '../../src/bench/stats.js';
 const NONE: Distribution = { count: 0, p50: NaN, p99: NaN, max: NaN, mean: NaN };
 const d = (count: number, p99: number, max: number): Distribution => ({ count, p50: p99 / 2, p99, max, mean: p99 / 2 });
 const tool = (clock: Distribution, afterOutbound: Distribution): ToolTiming => ({
-  runs: 3, passed: 3, clock, afterOutbound, unknown: 0, problems: [],
+  runs: 3, passed: 3, clock, afterOutbound, burstSpread: NONE, unknown: 0, problems: [],
 });
 
 describe('injection goals', () => {
