@@ -182,6 +182,18 @@ describe('inbound packets due at the same instant', () => {
     expect(r.ctx.events[1]!.actualUsecs).toBeDefined();
   });
 
+  it('built before the clock starts, a line that cannot be built still fails at its own turn', async () => {
+    const r = rig([`0 ${SYN}`, `+0 ${ACK}`, '+0 < gre: . 1:1(0) ack 1 win 1000', `+0 ${ACK}`].join('\n'));
+    r.runner.prebuild(r.ctx.events);
+    const err = await runEvents(r.ctx, r.handlers, never).then(() => null, (e: unknown) => e);
+    expect((err as TestFailure).kind).toBe('semantic');
+    expect((err as TestFailure).line).toBe(3);
+    expect((err as TestFailure).message).toBe('semantic error: gre encapsulation is not supported in local mode');
+    expect(r.writes).toHaveLength(2);
+    expect(linesOf(r.capture)).toEqual([1, 2]);
+    expect(r.ctx.numEvents).toBe(2);
+  });
+
   it('stop at a frame the device refuses, with the error of that line', async () => {
     const r = rig([`0 ${SYN}`, `+0 ${ACK}`, `+0 ${ACK}`].join('\n'),
       (n, w) => (n === 1 ? { ...w, ret: -1, errno: 105 } : w));
