@@ -273,7 +273,7 @@ export class PacketRunner {
     const burst = [first, ...this.readyFollowers(first)];
     arrive(first.atNs);
     const firstTs = this.dev.write(first.frame);
-    if (TRACING) trace('packet written');
+    if (TRACING) trace(`packet written, stamped ${this.ctx.clock.scriptUsecs(firstTs).toFixed(1)}us`);
     // The very first event of a script is not checked (nor is it in injected()).
     let late = this.ctx.numEvents > 0 && this.lateBeyondTolerance(firstTs, first.ev.times, lastEventUsecs(this.ctx));
     for (let i = 1; i < burst.length && !late && !this.ctx.stopped; i++) {
@@ -281,6 +281,7 @@ export class PacketRunner {
       let tsNs: bigint;
       try {
         tsNs = this.dev.write(r.frame);
+        if (TRACING) trace(`burst packet written, stamped ${this.ctx.clock.scriptUsecs(tsNs).toFixed(1)}us`);
       } catch (e) {
         this.ahead.set(r.ev.index, { failure: failureOf(r.ev, e) });
         break;
