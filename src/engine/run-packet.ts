@@ -5,11 +5,13 @@
  * to script values and check them field by field.
  */
 import type { PacketSpec } from '../script/ast.js';
-import { buildScriptPacket, PacketBuildError, type ScriptPacket } from './build-packet.js';
+import type { ScriptPacket } from './build-packet.js';
+import { ScriptPackets } from './script-packets.js';
 import type { CaptureLog } from '../evidence/capture-log.js';
 import { TestFailure } from './errors.js';
 import { TunWriteError, type InboundFrame, type LivePacket, type NetDevice } from './netdev.js';
-import { approach, arrive, waitUntil } from './clock-wait.js';
+import { waitUntil } from './clock-wait.js';
+import { InboundBurst, type Ahead, type ReadyInbound } from './inbound-burst.js';
 import { layoutOf, readAddr, writeAddr, type Layout } from '../packet/layout.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../packet/protocols.js';
 import {
@@ -20,7 +22,7 @@ import { ipv4HeaderChecksumOk } from '../packet/ipv4.js';
 import { formatTcpOption, TCP_OPTIONS, tcpOptionPlaces, type TcpOptionPlace } from '../packet/tcp-options.js';
 import { formatDumpTime, formatPacketReportLine, formatScriptPacket, type FormatOptions } from '../packet/format.js';
 import { decodePacket } from '../packet/packet.js';
-import { checkEventTime, inboundDueWith, lastEventUsecs, recordEventTime } from './run.js';
+import { checkEventTime, lastEventUsecs, recordEventTime } from './run.js';
 import { newSocketEntry, type Endpoint, type SocketEntry } from './sockets.js';
 import type { RunContext, RunEvent } from './state.js';
 import { verifyTime } from './timing.js';
@@ -114,29 +116,10 @@ export interface PacketRunnerOptions {
   verbose?: (line: string) => void;
 }
 
-/** An inbound packet ready to write: its event, script packet, live bytes, frame and due time. */
-interface ReadyInbound {
-  ev: RunEvent;
-  pkt: ScriptPacket;
-  frame: InboundFrame;
-  atNs: bigint;
-  /** Its note in the capture. */
-  note: string;
-}
-
-/**
- * An inbound packet of a burst, handled ahead of its event's turn: ready
- * (and written at `tsNs`, unless the burst stopped before it), or the
- * failure its event reports.
- */
-type Ahead = { ready: ReadyInbound; tsNs?: bigint } | { failure: unknown };
-
 export class PacketRunner {
   private readonly wireFamily: 4 | 6;
-  /** Inbound packets of the current burst after its first, by event index. */
-  private readonly ahead = new Map<number, Ahead>();
-  /** Script packets built before the clock started (see prebuild), or the failure their event reports. */
-  private readonly prebuilt = new Map<number, ScriptPacket | TestFailure>();
+  private readonly burst: InboundBurst;
+  private readonly packets: ScriptPackets;
 
   constructor(
     private readonly ctx: RunContext,
@@ -145,16 +128,15 @@ export class PacketRunner {
     private readonly opts: PacketRunnerOptions,
   ) {
     this.wireFamily = ctx.config.wireFamily === 'inet' ? 4 : 6;
+    this.packets = new ScriptPackets(this.wireFamily);
+    this.burst = new InboundBurst(ctx, dev, failureOf);
   }
 
   async run(ev: RunEvent): Promise<void> {
     if (ev.ast.type !== 'packet') throw new Error('not a packet event');
-    const ahead = this.ahead.get(ev.index);
-    if (ahead) {
-      this.ahead.delete(ev.index);
-      return this.inboundAhead(ev, ahead);
-    }
-    const pkt = this.build(ev);
+    const ahead = this.burst.take(ev);
+    if (ahead) return this.inboundAhead(ev, ahead);
+    const pkt = this.packets.take(ev);
     try {
       const socket = this.findOrCreateSocket(pkt, ev.ast.packet);
       if (pkt.direction === 'outbound') await this.outbound(ev, pkt, socket);
@@ -164,41 +146,9 @@ export class PacketRunner {
     }
   }
 
-  /**
-   * Build every packet line's script packet now, before the script's clock
-   * starts, so that none is built while an event is due. A script packet
-   * depends on its line alone; a line that cannot be built fails when its
-   * event runs, as it would have.
-   */
+  /** Build every packet line's script packet now, before the script's clock starts (see ScriptPackets). */
   prebuild(events: readonly RunEvent[]): void {
-    for (const ev of events) {
-      if (ev.ast.type !== 'packet') continue;
-      try {
-        this.prebuilt.set(ev.index, this.buildNow(ev));
-      } catch (e) {
-        if (!(e instanceof TestFailure)) throw e;
-        this.prebuilt.set(ev.index, e);
-      }
-    }
-  }
-
-  private build(ev: RunEvent): ScriptPacket {
-    const got = this.prebuilt.get(ev.index);
-    if (got === undefined) return this.buildNow(ev);
-    this.prebuilt.delete(ev.index);
-    if (got instanceof TestFailure) throw got;
-    return got;
-  }
-
-  private buildNow(ev: RunEvent): ScriptPacket {
-    let pkt: ScriptPacket;
-    try {
-      pkt = buildScriptPacket((ev.ast as Extract<RunEvent['ast'], { type: 'packet' }>).packet, this.wireFamily);
-    } catch (e) {
-      if (e instanceof PacketBuildError) throw new TestFailure('semantic', ev.line, `semantic error: ${e.message}`);
-      throw e;
-    }
-    return pkt;
+    this.packets.prebuild(events);
   }
 
   // ---- sockets ------------------------------------------------------------
@@ -258,63 +208,14 @@ export class PacketRunner {
 
   /**
    * Inject an inbound packet at its time, and with it the inbound packets
-   * due at the same instant (`+0` after it, or the same absolute time):
-   * their packets are made ready while the clock approaches the deadline
-   * (in script order, as they would be one after the other), written back
-   * to back, and only then kept in the evidence and checked, each as its
-   * own event would, with the stamp of its own write. The burst stops
-   * where one event would have ended the run: a packet that cannot be
-   * made (its event reports why), one the device refuses, one written
-   * later than its tolerance, or an asynchronous failure of the run.
+   * due at the same instant, back to back (see InboundBurst).
    */
   private async inbound(first: ReadyInbound): Promise<void> {
-    if (TRACING) trace('packet ready');
-    await approach(first.atNs);
-    const burst = [first, ...this.readyFollowers(first)];
-    arrive(first.atNs);
-    const firstTs = this.dev.write(first.frame);
-    if (TRACING) trace(`packet written, stamped ${this.ctx.clock.scriptUsecs(firstTs).toFixed(1)}us`);
-    // The very first event of a script is not checked (nor is it in injected()).
-    let late = this.ctx.numEvents > 0 && this.lateBeyondTolerance(firstTs, first.ev.times, lastEventUsecs(this.ctx));
-    for (let i = 1; i < burst.length && !late && !this.ctx.stopped; i++) {
-      const r = burst[i]!;
-      let tsNs: bigint;
-      try {
-        tsNs = this.dev.write(r.frame);
-        if (TRACING) trace(`burst packet written, stamped ${this.ctx.clock.scriptUsecs(tsNs).toFixed(1)}us`);
-      } catch (e) {
-        this.ahead.set(r.ev.index, { failure: failureOf(r.ev, e) });
-        break;
-      }
-      this.ahead.set(r.ev.index, { ready: r, tsNs });
-      const due = first.ev.times.usecs;
-      // As checkEventTime will check it: due with the previous packet, which is the previous event.
-      late = this.lateBeyondTolerance(tsNs, { type: 'absolute', usecs: due, endUsecs: -1, offsetUsecs: -1 }, due);
-    }
-    if (TRACING && burst.length > 1) trace(`burst of ${burst.length} written`);
-    this.injected(first, firstTs);
-  }
-
-  /** Make ready the inbound packets due with `first`; the first that cannot be made ends them, its failure kept for its event. */
-  private readyFollowers(first: ReadyInbound): ReadyInbound[] {
-    const out: ReadyInbound[] = [];
-    for (const ev of inboundDueWith(this.ctx, first.ev)) {
-      try {
-        const pkt = this.build(ev);
-        const r = this.readyInbound(ev, pkt, this.findOrCreateSocket(pkt, (ev.ast as Extract<RunEvent['ast'], { type: 'packet' }>).packet), first.atNs);
-        this.ahead.set(ev.index, { ready: r });
-        out.push(r);
-      } catch (e) {
-        this.ahead.set(ev.index, { failure: failureOf(ev, e) });
-        break;
-      }
-    }
-    return out;
-  }
-
-  /** Whether a packet written at `tsNs` fails its event's time check (the check itself comes after the burst). */
-  private lateBeyondTolerance(tsNs: bigint, times: RunEvent['times'], previousUsecs: number): boolean {
-    return verifyTime(this.ctx.config, times, this.ctx.clock.scriptUsecs(tsNs), previousUsecs, '') !== null;
+    const tsNs = await this.burst.write(first, (ev, atNs) => {
+      const pkt = this.packets.take(ev);
+      return this.readyInbound(ev, pkt, this.findOrCreateSocket(pkt, (ev.ast as Extract<RunEvent['ast'], { type: 'packet' }>).packet), atNs);
+    });
+    this.injected(first, tsNs);
   }
 
   /** The turn of an event whose packet a burst handled. */
