@@ -14,11 +14,12 @@
  * run. The capture is matched to the script by wire-timing.ts.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunResult } from '../engine/result.js';
 import { workerNodeFlags } from '../runner/spawn.js';
+export { packetdrillPathProblem } from '../runner/packetdrill-run.js';
 import type { PlannedRun } from '../runner/plan.js';
 import { inetPton4, inetPton6, parseDefines, parseScript } from '../script/index.js';
 import { label } from './injection.js';
@@ -70,18 +71,6 @@ fi
 sleep 1.2
 kill -INT $t; wait $t
 exit $rc`;
-
-/** Why `path` cannot be the packetdrill binary, or undefined when it can. */
-export function packetdrillPathProblem(path: string): string | undefined {
-  try {
-    if (!statSync(path).isFile()) return `${path}: not a file`;
-    accessSync(path, constants.X_OK);
-    return undefined;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? `${path}: no such file` : `${path}: not executable (${code ?? String(e)})`;
-  }
-}
 
 /** Whether tcpdump can be started (the side-by-side needs it). */
 export function tcpdumpMissing(): boolean {

@@ -6,9 +6,9 @@
  * saved (conformance/last.json) so a later run can tell a regression from
  * a known disagreement.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { EXIT_FAIL, EXIT_PASS } from '../engine/errors.js';
+import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS } from '../engine/errors.js';
 import type { IpVersion } from '../engine/config.js';
 import { UsageError } from './args.js';
 import { defaultRunnerOptions, SOCK_DIAG_INTERVAL_MS, SS_INTERVAL_MS, type RunnerOptions } from '../runner/options.js';
@@ -17,6 +17,14 @@ import { defaultJobs, executeRuns } from '../runner/execute-runs.js';
 import { PROJECT_ROOT } from '../runner/project-root.js';
 import { toSettings, type PlannedRun } from '../runner/plan.js';
 import { isDeviceKind, type DeviceKind } from '../backend/devices.js';
+import type { RunTarget } from '../runner/execute-runs.js';
+import type { KernelFacts } from '../report/reports.js';
+import { hostFacts } from '../backend/microvm/kernel.js';
+import { packetdrillPathProblem } from '../runner/packetdrill-run.js';
+import type { RunArgs } from './args.js';
+import { KernelUnusable, openKernel, type KernelTarget } from './kernels.js';
+import { binaryForGuests, linkTree, makeReference, ReferenceInterrupted, saveReference } from './packetdrill-reference.js';
+import { stopExitCode } from '../runner/stop.js';
 
 export interface ReferenceRow {
   script: string;
@@ -125,6 +133,18 @@ interface ConformanceArgs {
   evidence?: string;
   /** With evidence: the socket-state sampler (default sock_diag). */
   sampler?: SamplerKind;
+  /** Run on this kernel (`tundrill run --kernel`'s forms). */
+  kernel?: string;
+  /** Make the reference first with this packetdrill binary, on the same kernel. */
+  packetdrill?: string;
+  /** Reference verdicts from this file instead of ../shared/reference. */
+  reference?: string;
+  /** With --packetdrill: write the verdicts it made here. */
+  saveReference?: string;
+  /** With --packetdrill: runs per row. */
+  referenceRuns: number;
+  /** --out was given. */
+  outGiven: boolean;
   help?: boolean;
 }
 
@@ -141,6 +161,13 @@ export const CONFORMANCE_USAGE = `usage: tundrill conformance [options]
                                   measure the verdicts as users get them (default: no evidence)
   --sampler sock_diag|ss          with --evidence: the socket-state sampler (default sock_diag; ss: an ss
                                   process every 100 ms)
+  --kernel K                      run on kernel K in qemu microVMs (the forms \`tundrill run --kernel\` takes);
+                                  the shared reference is the host kernel's, so give --packetdrill or --reference
+  --packetdrill PATH              make the reference first: the packetdrill binary at PATH runs every row, on
+                                  the same kernel, in the same kind of namespace, one at a time per core or VM
+  --reference-runs N              with --packetdrill: runs per row; a row whose verdict changes is flaky (default 1)
+  --save-reference FILE           with --packetdrill: write the verdicts it made to FILE (the reference format)
+  --reference FILE                reference verdicts from FILE (the format of ../shared/reference) instead
   --no-retry                      no second run, alone, of a row that disagreed
   --save [--merge]                save the rows to conformance/last.json (--merge: a row that flipped is unstable)
   --out FILE                      where --save and --check read and write (default conformance/last.json)
@@ -148,7 +175,10 @@ export const CONFORMANCE_USAGE = `usage: tundrill conformance [options]
 `;
 
 function parseArgs(argv: string[]): ConformanceArgs {
-  const a: ConformanceArgs = { corpora: ['gtests', 'selftests'], filter: [], save: false, check: false, retry: true, merge: false, out: join(PROJECT_ROOT, 'conformance', 'last.json'), device: 'tun' };
+  const a: ConformanceArgs = {
+    corpora: ['gtests', 'selftests'], filter: [], save: false, check: false, retry: true, merge: false, out: join(PROJECT_ROOT, 'conformance', 'last.json'),
+    device: 'tun', referenceRuns: 1, outGiven: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     const val = () => { const v = argv[++i]; if (v === undefined) throw new UsageError(`${x} needs a value`); return v; };
@@ -163,7 +193,16 @@ function parseArgs(argv: string[]): ConformanceArgs {
     else if (x === '--no-retry') a.retry = false;
     else if (x === '--merge') a.merge = true;
     else if (x === '-h' || x === '--help') a.help = true;
-    else if (x === '--out') a.out = resolve(val());
+    else if (x === '--out') { a.out = resolve(val()); a.outGiven = true; }
+    else if (x === '--kernel') a.kernel = val();
+    else if (x === '--packetdrill') a.packetdrill = resolve(val());
+    else if (x === '--reference') a.reference = resolve(val());
+    else if (x === '--save-reference') a.saveReference = resolve(val());
+    else if (x === '--reference-runs') {
+      const v = val();
+      a.referenceRuns = Number(v);
+      if (!Number.isInteger(a.referenceRuns) || a.referenceRuns < 1) throw new UsageError(`--reference-runs ${v}: expected a whole number >= 1`);
+    }
     else if (x === '--evidence') a.evidence = resolve(val());
     else if (x === '--sampler') {
       const v = val();
@@ -178,6 +217,21 @@ function parseArgs(argv: string[]): ConformanceArgs {
     else throw new UsageError(`conformance: unknown option ${x}`);
   }
   if (a.sampler && !a.evidence) throw new UsageError('--sampler needs --evidence DIR (without evidence nothing is sampled)');
+  if (a.packetdrill && a.reference) throw new UsageError('--packetdrill makes the reference and --reference reads one: give one of them');
+  if ((a.saveReference || a.referenceRuns !== 1) && !a.packetdrill) throw new UsageError(`${a.saveReference ? '--save-reference' : '--reference-runs'} needs --packetdrill PATH`);
+  if ((a.reference || a.saveReference) && a.corpora.length !== 1) {
+    throw new UsageError(`${a.reference ? '--reference' : '--save-reference'} holds one corpus's rows: add --corpus gtests or --corpus selftests`);
+  }
+  if (a.kernel && a.kernel !== 'host' && !a.packetdrill && !a.reference) {
+    throw new UsageError(`--kernel ${a.kernel}: the reference in ../shared/reference was made on this host's kernel; give --packetdrill PATH to make packetdrill's verdicts on ${a.kernel}, or --reference FILE`);
+  }
+  if (a.kernel && a.kernel !== 'host' && (a.save || a.check) && !a.outGiven) {
+    throw new UsageError(`--kernel ${a.kernel} with ${a.save ? '--save' : '--check'}: conformance/last.json holds the host kernel's rows; name another file with --out FILE`);
+  }
+  if (a.packetdrill) {
+    const problem = packetdrillPathProblem(a.packetdrill);
+    if (problem) throw new UsageError(`--packetdrill ${problem}`);
+  }
   return a;
 }
 
@@ -185,12 +239,12 @@ function parseArgs(argv: string[]): ConformanceArgs {
 const CHECK_ATTEMPTS = 3;
 
 /** Run rows again, one at a time; a row that agrees now is marked as such. */
-async function rerunAlone(rows: Comparison[], device: DeviceKind, evidence: string | undefined, sampler?: SamplerKind): Promise<void> {
+async function rerunAlone(rows: Comparison[], device: DeviceKind, evidence: string | undefined, sampler?: SamplerKind, target?: RunTarget): Promise<void> {
   for (const c of corpora()) {
     const mine = rows.filter((r) => r.corpus === c.name);
     if (mine.length === 0) continue;
     const planned = mine.map((m) => planFor(c, m.reference));
-    const { reported } = await executeRuns(planned, quietArgs(c, 1, device, evidence && join(evidence, 'reruns'), sampler), `${c.name} reruns`);
+    const { reported } = await executeRuns(planned, quietArgs(c, 1, device, evidence && join(evidence, 'reruns'), sampler), `${c.name} reruns`, target ? { target } : {});
     reported.forEach((r, i) => {
       const m = mine[i]!;
       const firstError = r.result.firstError?.headline ?? '';
@@ -201,13 +255,18 @@ async function rerunAlone(rows: Comparison[], device: DeviceKind, evidence: stri
   }
 }
 
+/** The flags packetdrill's runner passes for a row's variant. */
+function runnerArgs(c: CorpusInfo, r: ReferenceRow): string[] {
+  return (c.ksft ? KSFT_ARGS : RUN_ALL_ARGS)[r.variant] ?? [];
+}
+
 function planFor(c: CorpusInfo, r: ReferenceRow): PlannedRun {
   return {
     scriptPath: join(c.root, r.script),
     reportPath: r.script,
     variant: VARIANT_OF[r.variant] ?? 'ipv4',
     variantLabel: r.variant,
-    options: toSettings((c.ksft ? KSFT_ARGS : RUN_ALL_ARGS)[r.variant] ?? []),
+    options: toSettings(runnerArgs(c, r)),
     evidenceStem: `${c.name}/${r.script.replace(/\.pkt$/, '')}_${r.variant}`,
   };
 }
@@ -243,77 +302,161 @@ export async function runConformance(argv: string[]): Promise<number> {
   const all: Comparison[] = [];
   const firstPass: Comparison[] = [];
   const started = performance.now();
-  for (const c of corpora().filter((x) => args.corpora.includes(x.name))) {
-    if (!existsSync(c.reference)) throw new UsageError(`reference verdicts not found: ${c.reference}`);
-    let rows = readReference(c.reference);
-    if (args.filter.length) rows = rows.filter((r) => args.filter.some((f) => r.script.includes(f)));
-    const planned = rows.map((r) => planFor(c, r));
-    const runArgs = quietArgs(c, args.jobs, args.device, args.evidence, args.sampler);
-    const { reported } = await executeRuns(planned, runArgs, `${c.name} corpus`);
-    const mine: Comparison[] = reported.map((r, i) => {
-      const ref = rows[i]!;
-      const firstError = r.result.firstError?.headline ?? '';
-      const spoiled = r.result.stallAttempts ?? [];
-      const agree = compare(ref, r.result.verdict, firstError);
-      return {
-        corpus: c.name, script: ref.script, variant: ref.variant, reference: ref, verdict: r.result.verdict,
-        firstError, agree, seconds: r.result.durationMs / 1000,
-        ...(spoiled.length ? { stallAttempts: spoiled.length, firstAttemptAgrees: compare(ref, 'fail', spoiled[0]!.headline) } : {}),
-      };
-    });
-    firstPass.push(...mine.map((m) => ({ ...m })));
-    // packetdrill's reference verdicts come from serial runs: a row that
-    // disagrees in the parallel run is run again on its own.
-    const again = mine.filter((m) => !m.agree && m.reference.verdict !== 'flaky');
-    if (args.retry && again.length > 0) await rerunAlone(again, args.device, args.evidence, args.sampler);
-    all.push(...mine);
+  const scratch = scratchDir(args);
+  let sut: Awaited<ReturnType<typeof openConformanceKernel>> | undefined;
+  try {
+    sut = args.kernel ? await openConformanceKernel(args, scratch.dir) : undefined;
+  } catch (e) {
+    scratch.remove();
+    if (!(e instanceof KernelUnusable)) throw e;
+    process.stderr.write(`tundrill: ${e.message}\n`);
+    return EXIT_ENVIRONMENT;
   }
-  const wall = (performance.now() - started) / 1000;
-  process.stdout.write(report(all, wall, args.jobs === undefined ? `${defaultJobs()} (beyond one per core while the CPUs have room)` : String(args.jobs), firstPass));
-  const saved: SavedResult = {
-    date: new Date().toISOString(), wallSeconds: wall, jobs: args.jobs ?? defaultJobs(),
-    rows: all.map((c) => ({ corpus: c.corpus, script: c.script, variant: c.variant, agree: c.agree, verdict: c.verdict, firstError: c.firstError })),
-  };
-  let code = EXIT_PASS;
-  const key = (r: { corpus: string; script: string; variant: string }) => `${r.corpus}|${r.script}|${r.variant}`;
-  const prev = existsSync(args.out) ? (JSON.parse(readFileSync(args.out, 'utf8')) as SavedResult) : null;
-  if (args.check && prev) {
-    const stable = new Set(prev.rows.filter((r) => r.agree && !r.unstable).map(key));
-    // A steadily agreeing row that disagrees now gets more runs of its own
-    // before it counts as a regression: a timing flake passes on one of
-    // them, a broken semantics fails every time.
-    for (let attempt = 0; attempt < CHECK_ATTEMPTS; attempt++) {
-      const suspects = all.filter((c) => !c.agree && stable.has(key(c)));
-      if (suspects.length === 0) break;
-      await rerunAlone(suspects, args.device, args.evidence, args.sampler);
+  const target = sut?.target;
+  const references: string[] = [];
+  try {
+    for (const c of corpora().filter((x) => args.corpora.includes(x.name))) {
+      const refFile = args.reference ?? c.reference;
+      if (!existsSync(refFile)) throw new UsageError(`reference verdicts not found: ${refFile}`);
+      let rows = readReference(refFile);
+      if (args.filter.length) rows = rows.filter((r) => args.filter.some((f) => r.script.includes(f)));
+      const runArgs = quietArgs(c, args.jobs, args.device, args.evidence, args.sampler);
+      if (args.packetdrill) {
+        const where = args.kernel ?? 'host';
+        let made;
+        try {
+          made = await makeReference(rows, {
+            tool: sut?.guestBinary ?? args.packetdrill, argsFor: (r) => runnerArgs(c, r), planFor: (r) => planFor(c, r),
+            corpusRoot: c.root, linkTree: scratch.tree(c),
+            runner: runArgs, ...(target ? { target } : {}), runs: args.referenceRuns, label: `${c.name} packetdrill on ${where}`,
+          });
+        } catch (e) {
+          if (!(e instanceof ReferenceInterrupted)) throw e;
+          process.stderr.write(`tundrill: ${e.message}\n`);
+          return stopExitCode();
+        }
+        rows = made.rows;
+        const count = (v: string): number => rows.filter((r) => r.verdict === v).length;
+        references.push(`${c.name}: packetdrill's verdicts made here on ${where} (${sut?.facts.release ?? hostFacts().release}): ${count('pass')} pass, ${count('fail')} fail, ${count('flaky')} flaky, ${made.seconds.toFixed(1)} s`);
+        if (args.saveReference) {
+          saveReference(args.saveReference, rows, [
+            `packetdrill's verdicts on ${where} (${sut?.facts.release ?? hostFacts().release}), made by tundrill conformance --packetdrill ${args.packetdrill}, ${new Date().toISOString()}`,
+            `script path is relative to the ${c.name} corpus; ${args.referenceRuns} run(s) per row; flaky = differed between runs.`,
+          ]);
+          references.push(`saved ${args.saveReference}`);
+        }
+      } else references.push(`${c.name}: reference ${refFile}`);
+      const planned = rows.map((r) => planFor(c, r));
+      const { reported } = await executeRuns(planned, runArgs, `${c.name} corpus`, target ? { target } : {});
+      const mine: Comparison[] = reported.map((r, i) => {
+        const ref = rows[i]!;
+        const firstError = r.result.firstError?.headline ?? '';
+        const spoiled = r.result.stallAttempts ?? [];
+        const agree = compare(ref, r.result.verdict, firstError);
+        return {
+          corpus: c.name, script: ref.script, variant: ref.variant, reference: ref, verdict: r.result.verdict,
+          firstError, agree, seconds: r.result.durationMs / 1000,
+          ...(spoiled.length ? { stallAttempts: spoiled.length, firstAttemptAgrees: compare(ref, 'fail', spoiled[0]!.headline) } : {}),
+        };
+      });
+      firstPass.push(...mine.map((m) => ({ ...m })));
+      // packetdrill's reference verdicts come from serial runs: a row that
+      // disagrees in the parallel run is run again on its own.
+      const again = mine.filter((m) => !m.agree && m.reference.verdict !== 'flaky');
+      if (args.retry && again.length > 0) await rerunAlone(again, args.device, args.evidence, args.sampler, target);
+      all.push(...mine);
     }
-    const regressions = all.filter((c) => !c.agree && stable.has(key(c)));
-    const now = all.filter((c) => c.agree && stable.has(key(c))).length;
-    const before = all.filter((c) => stable.has(key(c))).length;
-    process.stdout.write(`\nagreement on the rows that agree steadily in ${args.out}: ${now} / ${before}\n`);
-    for (const r of regressions) process.stdout.write(`REGRESSION ${r.corpus} ${r.script} (${r.variant}): ${r.firstError || r.verdict}\n`);
-    if (now < before) code = EXIT_FAIL;
+    const wall = (performance.now() - started) / 1000;
+    const jobs = target ? `${sut!.slots} VM${sut!.slots > 1 ? 's' : ''} on ${args.kernel}` : args.jobs === undefined ? `${defaultJobs()} (beyond one per core while the CPUs have room)` : String(args.jobs);
+    process.stdout.write(report(all, wall, jobs, firstPass, references));
+    const saved: SavedResult = {
+      date: new Date().toISOString(), wallSeconds: wall, jobs: args.jobs ?? defaultJobs(),
+      rows: all.map((c) => ({ corpus: c.corpus, script: c.script, variant: c.variant, agree: c.agree, verdict: c.verdict, firstError: c.firstError })),
+    };
+    let code = EXIT_PASS;
+    const key = (r: { corpus: string; script: string; variant: string }) => `${r.corpus}|${r.script}|${r.variant}`;
+    const prev = existsSync(args.out) ? (JSON.parse(readFileSync(args.out, 'utf8')) as SavedResult) : null;
+    if (args.check && prev) {
+      const stable = new Set(prev.rows.filter((r) => r.agree && !r.unstable).map(key));
+      // A steadily agreeing row that disagrees now gets more runs of its own
+      // before it counts as a regression: a timing flake passes on one of
+      // them, a broken semantics fails every time.
+      for (let attempt = 0; attempt < CHECK_ATTEMPTS; attempt++) {
+        const suspects = all.filter((c) => !c.agree && stable.has(key(c)));
+        if (suspects.length === 0) break;
+        await rerunAlone(suspects, args.device, args.evidence, args.sampler, target);
+      }
+      const regressions = all.filter((c) => !c.agree && stable.has(key(c)));
+      const now = all.filter((c) => c.agree && stable.has(key(c))).length;
+      const before = all.filter((c) => stable.has(key(c))).length;
+      process.stdout.write(`\nagreement on the rows that agree steadily in ${args.out}: ${now} / ${before}\n`);
+      for (const r of regressions) process.stdout.write(`REGRESSION ${r.corpus} ${r.script} (${r.variant}): ${r.firstError || r.verdict}\n`);
+      if (now < before) code = EXIT_FAIL;
+    }
+    if (args.save && args.merge && prev) {
+      const old = new Map(prev.rows.map((r) => [key(r), r]));
+      saved.rows = saved.rows.map((r) => {
+        const o = old.get(key(r));
+        if (!o) return r;
+        const unstable = Boolean(o.unstable) || o.agree !== r.agree;
+        return { ...r, agree: r.agree && o.agree, unstable };
+      });
+      saved.runs = (prev.runs ?? 1) + 1;
+    }
+    if (args.save) {
+      mkdirSync(join(args.out, '..'), { recursive: true });
+      writeFileSync(args.out, JSON.stringify(saved, null, 1) + '\n');
+      process.stdout.write(`saved ${args.out}\n`);
+    }
+    return code;
+  } finally {
+    await sut?.close();
+    scratch.remove();
   }
-  if (args.save && args.merge && prev) {
-    const old = new Map(prev.rows.map((r) => [key(r), r]));
-    saved.rows = saved.rows.map((r) => {
-      const o = old.get(key(r));
-      if (!o) return r;
-      const unstable = Boolean(o.unstable) || o.agree !== r.agree;
-      return { ...r, agree: r.agree && o.agree, unstable };
-    });
-    saved.runs = (prev.runs ?? 1) + 1;
-  }
-  if (args.save) {
-    mkdirSync(join(args.out, '..'), { recursive: true });
-    writeFileSync(args.out, JSON.stringify(saved, null, 1) + '\n');
-    process.stdout.write(`saved ${args.out}\n`);
-  }
-  return code;
 }
 
-function report(all: Comparison[], wall: number, jobs: string, firstPass: Comparison[]): string {
-  const lines: string[] = [];
+/**
+ * Where VMs share files with the host and packetdrill's link trees go:
+ * the evidence folder, or a temporary folder (not under /tmp, which
+ * guests do not see) removed at the end.
+ */
+function scratchDir(args: ConformanceArgs): { dir: string; tree(c: CorpusInfo): string; remove(): void } {
+  const made = !args.evidence && (args.kernel !== undefined || args.packetdrill !== undefined);
+  const dir = args.evidence ?? (made ? mkdtempSync(join('/var/tmp', 'tundrill-conformance-')) : '');
+  const trees = new Map<string, string>();
+  return {
+    dir,
+    tree: (c) => {
+      let t = trees.get(c.name);
+      if (!t) {
+        t = join(dir, '.packetdrill-tree', c.name);
+        rmSync(t, { recursive: true, force: true });
+        linkTree(c.root, t);
+        trees.set(c.name, t);
+      }
+      return t;
+    },
+    remove: () => {
+      if (made) rmSync(dir, { recursive: true, force: true });
+      else for (const t of trees.values()) rmSync(t, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The kernel the rows run on, in VMs (`target` absent for the host), and packetdrill as its guests see it. */
+async function openConformanceKernel(args: ConformanceArgs, share: string): Promise<{ target?: RunTarget; facts: KernelFacts; slots: number; guestBinary?: string; close(): Promise<void> }> {
+  const runArgs: RunArgs = { ...defaultRunnerOptions(share), paths: [], ksft: false, kernels: [args.kernel!], vmClock: 'icount', ...(args.jobs === undefined ? {} : { jobs: args.jobs }) };
+  const k: KernelTarget = await openKernel(args.kernel!, runArgs, Number.MAX_SAFE_INTEGER);
+  const close = (): Promise<void> => k.close();
+  if (!k.run) return { facts: k.facts, slots: 0, close };
+  return {
+    target: { run: k.run, kill: (sig) => k.kill(sig), facts: k.facts }, facts: k.facts, slots: k.slots ?? 1,
+    ...(args.packetdrill ? { guestBinary: binaryForGuests(args.packetdrill, share) } : {}), close,
+  };
+}
+
+function report(all: Comparison[], wall: number, jobs: string, firstPass: Comparison[], references: string[] = []): string {
+  const lines: string[] = references.length ? ['', ...references] : [];
   const groups = new Map<string, Comparison[]>();
   for (const c of all) {
     const k = `${c.corpus} ${c.variant}`;

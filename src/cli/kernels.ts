@@ -28,6 +28,8 @@ export interface KernelTarget {
   run?: (req: WorkerRequest, timeoutMs: number) => Promise<WorkerOutcome>;
   /** Parent folder the guests can write to (for temporary evidence). */
   scratchDir?: string;
+  /** VMs that run at once (absent for the host). */
+  slots?: number;
   close(): Promise<void>;
   kill(sig: NodeJS.Signals): void;
 }
@@ -70,6 +72,7 @@ export async function openKernel(spec: string, args: RunArgs, runsWanted: number
     facts: prepared.facts,
     run: (req, timeoutMs) => pool.run(req, timeoutMs),
     scratchDir: share,
+    slots: pool.size,
     close: async () => {
       await pool.close();
       if (!args.quiet && pool.bootTimesMs.length > 0) process.stderr.write(`tundrill: ${spec}: ${bootSummary(pool.bootTimesMs)}\n`);

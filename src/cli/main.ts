@@ -34,6 +34,8 @@ const USAGE = `usage:
   tundrill parse <script.pkt>...
   tundrill doctor [--fix]
   tundrill conformance [--corpus gtests|selftests|all] [-j N] [--filter S] [--save [--merge]] [--check] [--no-retry]
+                       [--kernel K] [--packetdrill PATH [--reference-runs N] [--save-reference F]] [--reference F]
+                       (tundrill conformance --help says more)
   tundrill report merge [--json F] [--junit F] [--tap F] [--ktap F] [--index F] <shard.json>...
   tundrill kernel list | config | fetch debian:<version> | check <kernel>
 

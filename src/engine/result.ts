@@ -9,9 +9,10 @@ export type Verdict = 'pass' | 'fail' | 'error' | 'timeout' | 'environment';
 /**
  * What went wrong first: a test failure at run time (FailureKind), a
  * script that does not parse or whose options are wrong (ScriptErrorKind),
- * the run's time limit, a scenario's verify step, or a stop signal (interrupted).
+ * the run's time limit, a scenario's verify step, a stop signal (interrupted),
+ * or, for a run a packetdrill binary carried out, packetdrill's own report.
  */
-export type FirstErrorKind = FailureKind | ScriptErrorKind | 'timeout' | 'scenario' | 'interrupted';
+export type FirstErrorKind = FailureKind | ScriptErrorKind | 'timeout' | 'scenario' | 'interrupted' | 'packetdrill';
 
 /**
  * The IP variant a run was made in, as reports label it: `ipv4`, `ipv6`,

@@ -8,6 +8,7 @@ import type { RunResult } from '../engine/result.js';
 import { runScript } from '../engine/run-script.js';
 import { backendFor, type DeviceKind } from '../backend/devices.js';
 import { attachEvidence, type EvidenceOptions, type HoldOptions } from './evidence.js';
+import { runPacketdrill, type PacketdrillTool } from './packetdrill-run.js';
 
 export interface WorkerRequest {
   scriptPath: string;
@@ -22,6 +23,8 @@ export interface WorkerRequest {
   hold?: HoldOptions;
   /** The path between kernel and harness (default tun). */
   device?: DeviceKind;
+  /** Carry the run out with this packetdrill binary instead of tundrill's engine (no evidence). */
+  packetdrill?: PacketdrillTool;
 }
 
 /**
@@ -29,6 +32,7 @@ export interface WorkerRequest {
  * exists synchronously, for a worker that is being stopped mid-run.
  */
 export async function executeRequest(req: WorkerRequest, onFlush: (flush: () => void) => void): Promise<RunResult> {
+  if (req.packetdrill) return runPacketdrill(req.packetdrill, req.scriptPath, req.displayPath, req.variant, onFlush);
   if (req.evidence.dir) mkdirSync(req.evidence.dir, { recursive: true });
   const log = (line: string): void => {
     if (req.verbose) process.stderr.write(`${line}\n`);

@@ -132,6 +132,7 @@ export async function executeRuns(
         variant: run.variantLabel,
         verbose: args.verbose,
         device: args.devices[0] ?? 'tun',
+        ...(run.packetdrill ? { packetdrill: run.packetdrill } : {}),
         evidence: {
           dir: args.capture ? join(resolve(args.captureDir), dirname(run.evidenceStem)) : '',
           stem: run.evidenceStem.split('/').pop()! + deviceSuffix(args.devices[0] ?? 'tun'),

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { IP_VERSIONS, type IpVersion } from '../engine/config.js';
 import type { OptionSetting } from '../script/index.js';
+import type { PacketdrillTool } from './packetdrill-run.js';
 
 export interface PlannedRun {
   scriptPath: string;
@@ -19,6 +20,8 @@ export interface PlannedRun {
   options: OptionSetting[];
   /** Capture stem: relative folder and script stem, with the variant. */
   evidenceStem: string;
+  /** Carried out by this packetdrill binary instead of tundrill's engine. */
+  packetdrill?: PacketdrillTool;
 }
 
 export function findScripts(path: string): string[] {

@@ -21,7 +21,7 @@ import * as native from '../native/addon.js';
 import { executeRequest, type WorkerRequest } from './execute-request.js';
 import { enterFreshNamespace, privateEhashForChildren } from '../backend/private-ehash.js';
 import { stageEvidence } from './evidence-stage.js';
-import { armTimeLimit, disarmTimeLimit, installStopHandlers, privateTmp, setFlush } from './worker-guard.js';
+import { armTimeLimit, disarmTimeLimit, installStopHandlers, mapRequestPaths, privateTmp, setFlush } from './worker-guard.js';
 
 export interface PoolRequest extends WorkerRequest {
   id: number;
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     // sock_diag dumps cost microseconds, not a millisecond.
     privateEhashForChildren();
     enterFreshNamespace();
-    const mapped = { ...req, scriptPath: tmp.path(req.scriptPath), evidence: { ...req.evidence, dir: req.evidence.dir && tmp.path(req.evidence.dir) } };
+    const mapped = mapRequestPaths(req, tmp);
     const staged = stageEvidence(mapped, process.env.TUNDRILL_STAGE_EVIDENCE, req.id);
     const result = staged.finish(await executeRequest(staged.req, setFlush));
     setFlush(null);

@@ -76,6 +76,14 @@ export interface PrivateTmp {
 /** Where the real /tmp stays reachable, inside the private one. */
 const HOST_TMP = '/tmp/.tundrill-host-tmp';
 
+/** `req` with every host path it names (script, evidence folder, packetdrill binary) as the worker sees it. */
+export function mapRequestPaths<R extends { scriptPath: string; evidence: { dir: string }; packetdrill?: { binary: string } }>(req: R, tmp: PrivateTmp): R {
+  return {
+    ...req, scriptPath: tmp.path(req.scriptPath), evidence: { ...req.evidence, dir: req.evidence.dir && tmp.path(req.evidence.dir) },
+    ...(req.packetdrill ? { packetdrill: { ...req.packetdrill, binary: tmp.path(req.packetdrill.binary) } } : {}),
+  };
+}
+
 export function privateTmp(): PrivateTmp {
   const none: PrivateTmp = { active: false, path: (p) => p, unmap: (t) => t, wipe: () => {} };
   if (process.env.TUNDRILL_PRIVATE_TMP !== '1') return none;

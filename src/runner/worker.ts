@@ -8,7 +8,7 @@
 import { writeSync } from 'node:fs';
 import type { RunResult } from '../engine/result.js';
 import type { WorkerRequest } from './execute-request.js';
-import { armTimeLimit, installStopHandlers, privateTmp, setFlush } from './worker-guard.js';
+import { armTimeLimit, installStopHandlers, mapRequestPaths, privateTmp, setFlush } from './worker-guard.js';
 
 export type { WorkerRequest } from './execute-request.js';
 
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const ns = await import('../backend/private-ehash.js');
   if (ns.privateEhashForChildren()) ns.enterFreshNamespace();
   const tmp = privateTmp();
-  const mapped = { ...req, scriptPath: tmp.path(req.scriptPath), evidence: { ...req.evidence, dir: req.evidence.dir && tmp.path(req.evidence.dir) } };
+  const mapped = mapRequestPaths(req, tmp);
   const result = JSON.parse(tmp.unmap(JSON.stringify(await executeRequest(mapped, setFlush)))) as RunResult;
   setFlush(null);
   if (result.overhead) {

@@ -266,3 +266,21 @@ describe('the boot-time line', async () => {
     expect(bootSummary([1000, 4000, 2000, 3000])).toBe('4 boots, median 2.50 s (1.00-4.00 s)');
   });
 });
+
+describe.skipIf(process.getuid?.() !== 0)("qemu's main loop priority", () => {
+  it('is SCHED_FIFO, reset on fork, and a failure says why', async () => {
+    const { spawn } = await import('node:child_process');
+    const { prioritizeMainLoop } = await import('../../src/backend/microvm/vm.js');
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      expect(prioritizeMainLoop(child.pid!)).toBeNull();
+      // /proc/<pid>/stat field 41 is the policy: 1 is SCHED_FIFO; reset-on-fork shows in chrt's report.
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      expect(fields[41 - 3]).toBe('1');
+      expect(spawnSync('chrt', ['-p', String(child.pid)], { encoding: 'utf8' }).stdout).toMatch(/SCHED_FIFO\|SCHED_RESET_ON_FORK/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(prioritizeMainLoop(2 ** 22 + 12345)).toMatch(/\S/);
+  });
+});

@@ -140,6 +140,10 @@ class VmSlot {
       return why;
     }
     if (vm.readyMs !== null) this.pool.bootTimesMs.push(vm.readyMs);
+    if (vm.priorityProblem && !this.pool.priorityWarned) {
+      this.pool.priorityWarned = true;
+      process.stderr.write(`tundrill: qemu's main loop runs without real-time priority (${vm.priorityProblem}); on a loaded host, guest timers may fire late\n`);
+    }
     return vm;
   }
 
@@ -210,6 +214,8 @@ class VmSlot {
 export class VmPool {
   readonly spec: VmSpec;
   readonly bootTimesMs: number[] = [];
+  /** The note about qemu's main loop priority was printed. */
+  priorityWarned = false;
   private readonly free: VmSlot[] = [];
   private readonly all: VmSlot[] = [];
   private readonly waiters: Array<(s: VmSlot) => void> = [];
