@@ -1,10 +1,14 @@
 /**
  * `ip`, `tc` and sysctl writes in the calling thread's network namespace,
- * with one-line errors naming the commands.
+ * with one-line errors naming the commands; an interface's counters and
+ * root qdisc read over rtnetlink (rtnetlink.ts), with the same numbers.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { NetSetupError } from './namespace.js';
+import { readLinkCounters, readQdiscs, RtnetlinkError, type LinkCounters } from './rtnetlink.js';
+
+const ENODEV = 19;
 
 /** Run `ip -batch` with these lines. */
 export function ipBatch(lines: readonly string[], what: string): void {
@@ -26,12 +30,6 @@ export function tc(args: readonly string[], what: string): void {
   }
 }
 
-/** Output of a command as JSON (`ip -j ...`, `tc -j ...`). */
-export function commandJson<T>(cmd: string, args: readonly string[]): T {
-  const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return JSON.parse(out) as T;
-}
-
 /** Write a sysctl of this thread's namespace, e.g. `net.ipv6.conf.tun0.accept_dad`. */
 export function writeSysctlSync(name: string, value: string): void {
   const path = '/proc/sys/' + name.replace(/\./g, '/');
@@ -42,40 +40,24 @@ export function writeSysctlSync(name: string, value: string): void {
   }
 }
 
-interface IpLinkStats {
-  ifname: string;
-  address?: string;
-  stats64?: { rx: { packets: number; dropped: number }; tx: { packets: number; dropped: number } };
-}
-
-/** An interface's hardware address and packet counters (`ip -s -j link show`). */
+/** An interface's hardware address and packet counters (what `ip -s link show` prints), read over rtnetlink. */
 export function linkStats(dev: string): { mac: string; txPackets: number; txDropped: number; rxPackets: number; rxDropped: number } {
-  const [l] = commandJson<IpLinkStats[]>('ip', ['-s', '-j', 'link', 'show', 'dev', dev]);
-  if (!l) throw new NetSetupError(`ip link show ${dev}: no such interface`);
-  const s = l.stats64;
-  return {
-    mac: l.address ?? '',
-    txPackets: s?.tx.packets ?? 0,
-    txDropped: s?.tx.dropped ?? 0,
-    rxPackets: s?.rx.packets ?? 0,
-    rxDropped: s?.rx.dropped ?? 0,
-  };
+  let l: LinkCounters;
+  try {
+    l = readLinkCounters(dev);
+  } catch (e) {
+    if (e instanceof RtnetlinkError && e.errno === ENODEV) throw new NetSetupError(`ip link show ${dev}: no such interface`);
+    throw e;
+  }
+  return { mac: l.mac, txPackets: l.txPackets, txDropped: l.txDropped, rxPackets: l.rxPackets, rxDropped: l.rxDropped };
 }
 
-interface TcQdisc {
-  kind: string;
-  root?: boolean;
-  backlog?: number;
-  qlen?: number;
-  drops?: number;
-}
-
-/** The root qdisc of an interface: kind, packets and bytes waiting in it, drops (`tc -s -j qdisc show`). */
+/** The root qdisc of an interface: kind, packets and bytes waiting in it, drops (what `tc -s qdisc show` prints), read over rtnetlink. */
 export function rootQdisc(dev: string): { kind: string; backlogPackets: number; backlogBytes: number; drops: number } | null {
-  const all = commandJson<TcQdisc[]>('tc', ['-s', '-j', 'qdisc', 'show', 'dev', dev]);
+  const all = readQdiscs(readLinkCounters(dev).ifindex);
   const q = all.find((x) => x.root) ?? all[0];
   if (!q) return null;
-  return { kind: q.kind, backlogPackets: q.qlen ?? 0, backlogBytes: q.backlog ?? 0, drops: q.drops ?? 0 };
+  return { kind: q.kind, backlogPackets: q.qlen, backlogBytes: q.backlog, drops: q.drops };
 }
 
 /** The root qdisc's numbers as a device report shows them (kind, backlog, drops). */

@@ -84,6 +84,8 @@ export interface ToolTiming {
   clock: Distribution;
   /** Lines due right after an outbound packet (from that packet's stamp). */
   afterOutbound: Distribution;
+  /** Bursts of lines due at the same instant: first to last packet on the wire. */
+  burstSpread: Distribution;
   /** Inbound lines the wire cannot time, over all runs. */
   unknown: number;
   /** tundrill only: its own figure (write stamp minus due time) for the same runs. */
@@ -176,6 +178,7 @@ function scheduleOf(run: PlannedRun): { schedule: Schedule; remote: Uint8Array }
 function summarize(runs: ToolRun[], schedule: Schedule, remote: Uint8Array, tool: string): ToolTiming {
   const clock: number[] = [];
   const after: number[] = [];
+  const spread: number[] = [];
   let unknown = 0;
   const problems: string[] = [];
   for (const [i, r] of runs.entries()) {
@@ -192,6 +195,7 @@ function summarize(runs: ToolRun[], schedule: Schedule, remote: Uint8Array, tool
     const w = wireErrors(schedule, packets, { passed: r.passed, ...(r.own ? { injected: r.own.length } : {}) });
     clock.push(...w.clock);
     after.push(...w.afterOutbound);
+    spread.push(...w.burstSpread);
     unknown += w.unknown;
     if (w.note) problems.push(`${tool} run ${i + 1}: ${w.note}`);
   }
@@ -200,6 +204,7 @@ function summarize(runs: ToolRun[], schedule: Schedule, remote: Uint8Array, tool
     passed: runs.filter((r) => r.passed).length,
     clock: distribution(clock),
     afterOutbound: distribution(after),
+    burstSpread: distribution(spread),
     unknown,
     problems,
   };
@@ -252,6 +257,8 @@ export function renderSideBySide(rows: SideBySideRow[]): string {
     add('', 'packetdrill', r.packetdrill, 'wire, after >', r.packetdrill.afterOutbound);
     add('', 'tundrill', r.tundrill, 'wire, after >', r.tundrill.afterOutbound);
     if (r.tundrill.own) add('', 'tundrill', r.tundrill, 'own stamps', r.tundrill.own);
+    add('', 'packetdrill', r.packetdrill, 'wire, burst spread', r.packetdrill.burstSpread);
+    add('', 'tundrill', r.tundrill, 'wire, burst spread', r.tundrill.burstSpread);
     if (table.length === first) table.push([r.script, '', 'nothing timed', '', 0, '-', '-', '-']);
     else table[first]![0] = r.script;
   }
@@ -261,7 +268,8 @@ export function renderSideBySide(rows: SideBySideRow[]): string {
   return [
     'Injection timing on the wire, side by side with packetdrill (µs; kernel stamps of a capture in each run\'s',
     'own namespace; "script clock": from the tool\'s most punctual packet of the run; "after >": from the stamp',
-    'of the outbound packet the line follows; "own stamps": tundrill\'s in-worker figure for the same runs)',
+    'of the outbound packet the line follows; "own stamps": tundrill\'s in-worker figure for the same runs;',
+    '"burst spread": lines due at the same instant, first to last packet on the wire, one figure a burst)',
     renderTable(['script', 'tool', 'measured', 'runs ok', 'packets', 'p50 µs', 'p99 µs', 'max µs'], table),
     ...unknown,
     ...(problems.length ? ['', 'Runs that did not pass or whose capture does not fit the script:', ...problems] : []),

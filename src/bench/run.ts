@@ -39,6 +39,10 @@
  * (the harness could not start it earlier), so its error includes the
  * time the harness took to see the packet. tundrill's own in-worker figure
  * for the same runs is printed beside its wire figure. Needs tcpdump.
+ * Below the table, the goals (injection-goals.ts): on
+ * inbound-absolute-bursts.pkt tundrill's wire p99 at most 50 µs and its
+ * max at most 300 µs, and on every script tundrill's p99 below
+ * packetdrill's, each marked met or NOT met.
  * Only bench/*.pkt and extra scripts run side by side: the corpus scripts
  * call their `defaults.sh` through a symlink stub that only tundrill
  * resolves, and the wire could time few of their lines anyway (most follow
@@ -89,6 +93,7 @@ import { pathToFileURL } from 'node:url';
 import { formatChecks, runChecks } from '../runner/environment.js';
 import { PROJECT_ROOT } from '../runner/project-root.js';
 import { measureInjection, renderInjection, type InjectionReport } from './injection.js';
+import { checkInjectionGoals, renderInjectionGoals, type GoalCheck } from './injection-goals.js';
 import { measureSideBySide, packetdrillPathProblem, renderSideBySide, tcpdumpMissing, type SideBySideRow } from './packetdrill-side.js';
 import { measureSampler, renderSampler } from './sampler.js';
 import type { SamplerProbeReport } from './sampler-probe.js';
@@ -265,7 +270,7 @@ export async function bench(argv: string[]): Promise<number> {
   mkdirSync(join(PROJECT_ROOT, 'captures'), { recursive: true });
   const captureDir = mkdtempSync(join(PROJECT_ROOT, 'captures', 'bench-'));
   const scripts = benchScripts();
-  const json: { injection?: InjectionReport; overhead?: OverheadReport; throughput?: ThroughputRow[]; sampler?: SamplerProbeReport; sideBySide?: SideBySideRow[]; notes: string[] } = { notes: [] };
+  const json: { injection?: InjectionReport; overhead?: OverheadReport; throughput?: ThroughputRow[]; sampler?: SamplerProbeReport; sideBySide?: SideBySideRow[]; injectionGoals?: GoalCheck[]; notes: string[] } = { notes: [] };
   process.stdout.write(`${header()}\n\n`);
   try {
     const corpus = args.corpus ? corpusScripts(q) : { scripts: [] };
@@ -290,7 +295,8 @@ export async function bench(argv: string[]): Promise<number> {
         captureDir,
         progress,
       });
-      process.stdout.write(`${renderSideBySide(json.sideBySide)}\n\n`);
+      json.injectionGoals = checkInjectionGoals(json.sideBySide);
+      process.stdout.write(`${renderSideBySide(json.sideBySide)}\n\n${renderInjectionGoals(json.injectionGoals)}\n\n`);
     }
     if (args.only.has('overhead')) {
       json.overhead = await measureOverhead({

@@ -88,6 +88,12 @@ export interface WireErrors {
   clock: number[];
   /** Errors (µs) of the lines due after an outbound packet. */
   afterOutbound: number[];
+  /**
+   * For each run of consecutive lines on the script's clock due at the
+   * same instant (a burst), how long the wire took from its first packet to
+   * its last (µs): zero for a harness that could write them all at once.
+   */
+  burstSpread: number[];
   /** Inbound lines the wire cannot time. */
   unknown: number;
   /** Why some lines were left out, when the capture does not fit the script. */
@@ -123,7 +129,7 @@ export interface RunFacts {
 export function wireErrors(schedule: Schedule, packets: readonly WirePacket[], run: RunFacts): WireErrors {
   const inbound = packets.filter((p) => p.direction === 'inbound').map((p) => p.tsNs);
   const outbound = packets.filter((p) => p.direction === 'outbound').map((p) => p.tsNs);
-  const out: WireErrors = { clock: [], afterOutbound: [], unknown: 0 };
+  const out: WireErrors = { clock: [], afterOutbound: [], burstSpread: [], unknown: 0 };
   const wanted = Math.max(run.passed ? schedule.inbound.length : 0, run.injected ?? 0);
   if (inbound.length < wanted) {
     out.note = `the capture holds ${inbound.length} injected packets, the tool wrote ${wanted}: left out`;
@@ -150,6 +156,13 @@ export function wireErrors(schedule: Schedule, packets: readonly WirePacket[], r
     } else {
       out.unknown++;
     }
+  }
+  for (let i = 0; i < n; ) {
+    const line = schedule.inbound[i]!;
+    let j = i + 1;
+    while (line.anchor.kind === 'clock' && j < n && schedule.inbound[j]!.anchor.kind === 'clock' && schedule.inbound[j]!.usecs === line.usecs) j++;
+    if (j - i > 1) out.burstSpread.push(Number(inbound[j - 1]! - inbound[i]!) / 1000);
+    i = j;
   }
   if (clockLate.length) {
     let zero = Infinity;

@@ -18,11 +18,23 @@ const SPIN_NS = 50_000n;
 const futex = new Int32Array(new SharedArrayBuffer(4));
 
 export async function waitUntil(atNs: bigint): Promise<bigint> {
+  await approach(atNs);
+  return arrive(atNs);
+}
+
+/**
+ * The first part of waitUntil: the asynchronous wait, up to a couple of
+ * milliseconds before `atNs` (at once when it is nearer). The event loop
+ * runs meanwhile; after it, arrive() reaches the deadline without letting
+ * anything else run.
+ */
+export async function approach(atNs: bigint): Promise<void> {
+  if (atNs - native.nowNs() > ASYNC_UNTIL_NS + 1_000_000n) await native.sleepUntil(atNs - ASYNC_UNTIL_NS);
+}
+
+/** The rest of waitUntil, on this thread alone: a futex wait, then a spin to `atNs`. Returns the time reached. */
+export function arrive(atNs: bigint): bigint {
   let now = native.nowNs();
-  if (atNs - now > ASYNC_UNTIL_NS + 1_000_000n) {
-    await native.sleepUntil(atNs - ASYNC_UNTIL_NS);
-    now = native.nowNs();
-  }
   const rest = atNs - now - SPIN_NS;
   if (rest > 0n) {
     Atomics.wait(futex, 0, 0, Number(rest) / 1e6);

@@ -30,6 +30,12 @@ export type PacketHook = (data: Buffer, tsNs: bigint, direction: 'in' | 'out') =
 
 export class TunWriteError extends Error {}
 
+/** An IP packet to inject and the frame the device takes for it. */
+export interface InboundFrame {
+  ip: Buffer;
+  frame: Buffer;
+}
+
 export class NetDevice {
   private queue: LivePacket[] = [];
   private waiter: ((p: LivePacket | null) => void) | null = null;
@@ -112,17 +118,36 @@ export class NetDevice {
    * --mss. Resolves with the time the write happened.
    */
   async inject(ip: Buffer, atNs: bigint, gsoMss: number, comment: string): Promise<bigint> {
-    const frame = this.framing.encode(ip, gsoMss);
+    const frame = this.frame(ip, gsoMss);
     await waitUntil(atNs);
-    const r = this.io.write(frame);
+    const tsNs = this.write(frame);
+    this.noteInjected(frame, atNs, tsNs, comment);
+    return tsNs;
+  }
+
+  /**
+   * The three steps of inject(), for packets written back to back and
+   * recorded afterwards: the frame of an IP packet, ready to write ...
+   */
+  frame(ip: Buffer, gsoMss: number): InboundFrame {
+    return { ip, frame: this.framing.encode(ip, gsoMss) };
+  }
+
+  /** ... written now (the time of the write, or TunWriteError) ... */
+  write(f: InboundFrame): bigint {
+    const r = this.io.write(f.frame);
     if (r.ret < 0) {
-      throw new TunWriteError(`the device refused the ${frame.length}-byte frame: ${errnoName(r.errno)} (${strerror(r.errno)})`);
+      throw new TunWriteError(`the device refused the ${f.frame.length}-byte frame: ${errnoName(r.errno)} (${strerror(r.errno)})`);
     }
-    this.injectionErrorsNs.push(r.tsNs - atNs);
-    const kept = this.framing.linkType === 'raw-ip' ? ip : this.framing.captured?.(frame, ip) ?? frame.subarray(this.framing.captureOffset);
-    this.capture.add({ data: kept, tsNs: r.tsNs, direction: 'in', comment });
-    this.onPacketHook?.(kept, r.tsNs, 'in');
     return r.tsNs;
+  }
+
+  /** ... and kept: its lateness, its capture record (stamped `tsNs`) and the packet hook. */
+  noteInjected(f: InboundFrame, atNs: bigint, tsNs: bigint, comment: string): void {
+    this.injectionErrorsNs.push(tsNs - atNs);
+    const kept = this.framing.linkType === 'raw-ip' ? f.ip : this.framing.captured?.(f.frame, f.ip) ?? f.frame.subarray(this.framing.captureOffset);
+    this.capture.add({ data: kept, tsNs, direction: 'in', comment });
+    this.onPacketHook?.(kept, tsNs, 'in');
   }
 
   stop(): void {

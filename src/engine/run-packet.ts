@@ -5,10 +5,13 @@
  * to script values and check them field by field.
  */
 import type { PacketSpec } from '../script/ast.js';
-import { buildScriptPacket, PacketBuildError, type ScriptPacket } from './build-packet.js';
+import type { ScriptPacket } from './build-packet.js';
+import { ScriptPackets } from './script-packets.js';
 import type { CaptureLog } from '../evidence/capture-log.js';
 import { TestFailure } from './errors.js';
-import { TunWriteError, type LivePacket, type NetDevice } from './netdev.js';
+import { TunWriteError, type InboundFrame, type LivePacket, type NetDevice } from './netdev.js';
+import { waitUntil } from './clock-wait.js';
+import { InboundBurst, type Ahead, type ReadyInbound } from './inbound-burst.js';
 import { layoutOf, readAddr, writeAddr, type Layout } from '../packet/layout.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../packet/protocols.js';
 import {
@@ -53,6 +56,13 @@ class PacketError extends Error {
   constructor(message: string, readonly details: string[] = []) {
     super(message);
   }
+}
+
+/** An error of a packet event as the run reports it. */
+function failureOf(ev: RunEvent, e: unknown): unknown {
+  if (e instanceof PacketError) return new TestFailure('packet', ev.line, `error handling packet: ${e.message}`, e.details);
+  if (e instanceof TunWriteError) return new TestFailure('packet', ev.line, `error writing packet: ${e.message}`);
+  return e;
 }
 
 function isSyn(buf: Buffer, l: Layout): boolean {
@@ -108,6 +118,8 @@ export interface PacketRunnerOptions {
 
 export class PacketRunner {
   private readonly wireFamily: 4 | 6;
+  private readonly burst: InboundBurst;
+  private readonly packets: ScriptPackets;
 
   constructor(
     private readonly ctx: RunContext,
@@ -116,29 +128,27 @@ export class PacketRunner {
     private readonly opts: PacketRunnerOptions,
   ) {
     this.wireFamily = ctx.config.wireFamily === 'inet' ? 4 : 6;
+    this.packets = new ScriptPackets(this.wireFamily);
+    this.burst = new InboundBurst(ctx, dev, failureOf);
   }
 
   async run(ev: RunEvent): Promise<void> {
     if (ev.ast.type !== 'packet') throw new Error('not a packet event');
-    const spec = ev.ast.packet;
-    let pkt: ScriptPacket;
+    const ahead = this.burst.take(ev);
+    if (ahead) return this.inboundAhead(ev, ahead);
+    const pkt = this.packets.take(ev);
     try {
-      pkt = buildScriptPacket(spec, this.wireFamily);
-    } catch (e) {
-      if (e instanceof PacketBuildError) throw new TestFailure('semantic', ev.line, `semantic error: ${e.message}`);
-      throw e;
-    }
-    if (TRACING) trace('packet built');
-    try {
-      const socket = this.findOrCreateSocket(pkt, spec);
+      const socket = this.findOrCreateSocket(pkt, ev.ast.packet);
       if (pkt.direction === 'outbound') await this.outbound(ev, pkt, socket);
-      else await this.inbound(ev, pkt, socket);
+      else await this.inbound(this.readyInbound(ev, pkt, socket, this.ctx.clock.liveNs(ev.times.usecs)));
     } catch (e) {
-      if (e instanceof PacketError) {
-        throw new TestFailure('packet', ev.line, `error handling packet: ${e.message}`, e.details);
-      }
-      throw e;
+      throw failureOf(ev, e);
     }
+  }
+
+  /** Build every packet line's script packet now, before the script's clock starts (see ScriptPackets). */
+  prebuild(events: readonly RunEvent[]): void {
+    this.packets.prebuild(events);
   }
 
   // ---- sockets ------------------------------------------------------------
@@ -196,7 +206,48 @@ export class PacketRunner {
 
   // ---- inbound --------------------------------------------------------------
 
-  private async inbound(ev: RunEvent, pkt: ScriptPacket, socket: SocketEntry): Promise<void> {
+  /**
+   * Inject an inbound packet at its time, and with it the inbound packets
+   * due at the same instant, back to back (see InboundBurst).
+   */
+  private async inbound(first: ReadyInbound): Promise<void> {
+    const tsNs = await this.burst.write(first, (ev, atNs) => {
+      const pkt = this.packets.take(ev);
+      return this.readyInbound(ev, pkt, this.findOrCreateSocket(pkt, (ev.ast as Extract<RunEvent['ast'], { type: 'packet' }>).packet), atNs);
+    });
+    this.injected(first, tsNs);
+  }
+
+  /** The turn of an event whose packet a burst handled. */
+  private async inboundAhead(ev: RunEvent, ahead: Ahead): Promise<void> {
+    if ('failure' in ahead) throw ahead.failure;
+    const r = ahead.ready;
+    if (r.atNs !== this.ctx.clock.liveNs(ev.times.usecs)) {
+      throw new Error(`line ${ev.line}: a packet made ready for ${r.atNs} ns is due at ${ev.times.usecs} µs`);
+    }
+    let tsNs = ahead.tsNs;
+    if (tsNs === undefined) {
+      try {
+        await waitUntil(r.atNs);
+        tsNs = this.dev.write(r.frame);
+      } catch (e) {
+        throw failureOf(ev, e);
+      }
+    }
+    this.injected(r, tsNs);
+  }
+
+  /** What follows the write of an inbound packet: evidence, the anchor of the next relative time, the time check. */
+  private injected(r: ReadyInbound, tsNs: bigint): void {
+    const { ev, pkt } = r;
+    this.dev.noteInjected(r.frame, r.atNs, tsNs, r.note);
+    this.ctx.lastCompletionNs = tsNs;
+    this.opts.verbose?.(`inbound injected packet: ${formatDumpTime(this.ctx.clock.scriptUsecs(tsNs))} ${packetText(r.frame.ip, pkt)}`);
+    if (this.ctx.numEvents > 0) checkEventTime(this.ctx, ev, tsNs);
+  }
+
+  /** An inbound packet mapped to live values and framed, due at `atNs`; the socket's state moves as its arrival will move it. */
+  private readyInbound(ev: RunEvent, pkt: ScriptPacket, socket: SocketEntry, atNs: bigint): ReadyInbound {
     const l = pkt.layout;
     if (l.proto === IPPROTO_TCP) {
       const f = pkt.tcpFlags!;
@@ -219,19 +270,8 @@ export class PacketRunner {
         window: readTcpWindow(live, t), payloadLen: l.payloadLen,
       };
     }
-    const atNs = this.ctx.clock.liveNs(ev.times.usecs);
     const gso = l.proto === IPPROTO_TCP ? this.ctx.config.mss : 0;
-    const note = `script line ${ev.line}: < ${packetText(pkt.buf, pkt)}`;
-    let tsNs: bigint;
-    try {
-      tsNs = await this.dev.inject(live, atNs, gso, note);
-    } catch (e) {
-      if (e instanceof TunWriteError) throw new TestFailure('packet', ev.line, `error writing packet: ${e.message}`);
-      throw e;
-    }
-    this.ctx.lastCompletionNs = tsNs;
-    this.opts.verbose?.(`inbound injected packet: ${formatDumpTime(this.ctx.clock.scriptUsecs(tsNs))} ${packetText(live, pkt)}`);
-    if (this.ctx.numEvents > 0) checkEventTime(this.ctx, ev, tsNs);
+    return { ev, pkt, frame: this.dev.frame(live, gso), atNs, note: `script line ${ev.line}: < ${packetText(pkt.buf, pkt)}` };
   }
 
   private mapInbound(socket: SocketEntry, buf: Buffer, l: Layout): void {

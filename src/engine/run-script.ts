@@ -224,6 +224,7 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
       initDone = true;
     }
     phase('init command done');
+    packets.prebuild(ctx.events);
     // Collect garbage now rather than in the middle of the script.
     (globalThis as { gc?: () => void }).gc?.();
     realtime = enterRealtime();

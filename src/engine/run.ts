@@ -53,6 +53,26 @@ export function adjustRelativeTimes(ctx: RunContext, ev: RunEvent): void {
   }
 }
 
+/**
+ * The inbound packet lines right after `ev` (an inbound packet line whose
+ * time is anchored) that are due at the same instant: `+0` after it or
+ * after one another, or the same absolute time. These are the events the
+ * loop runs next, and their times are those adjustRelativeTimes will give
+ * them.
+ */
+export function inboundDueWith(ctx: RunContext, ev: RunEvent): RunEvent[] {
+  const out: RunEvent[] = [];
+  if (!isStartTimeAnchored(ev)) return out;
+  for (let i = ev.index + 1; i < ctx.events.length; i++) {
+    const next = ctx.events[i]!;
+    const t = next.times;
+    if (!isStartTimeAnchored(next)) break;
+    if (!((t.type === 'relative' && t.usecs === 0) || (t.type === 'absolute' && t.usecs === ev.times.usecs))) break;
+    out.push(next);
+  }
+  return out;
+}
+
 export function lastEventUsecs(ctx: RunContext): number {
   return ctx.lastEvent ? ctx.lastEvent.times.usecs : -1;
 }
@@ -105,10 +125,13 @@ function nextEvent(ctx: RunContext): RunEvent | undefined {
  * returns wrongly while later events run).
  */
 export async function runEvents(ctx: RunContext, handlers: EventHandlers, abort: Promise<never>): Promise<void> {
+  abort.catch(() => { ctx.stopped = true; });
   for (;;) {
     const ev = nextEvent(ctx);
     if (!ev) break;
     adjustRelativeTimes(ctx, ev);
+    // The previous event's completion anchored this one; this one sets its own.
+    ctx.lastCompletionNs = undefined;
     ctx.eventLog?.begin(ev, ctx.config, lastEventUsecs(ctx));
     if (TRACING) trace(`line ${ev.line} ${ev.ast.type} at ${ev.times.usecs}us`);
     let step: Promise<void>;
@@ -118,7 +141,6 @@ export async function runEvents(ctx: RunContext, handlers: EventHandlers, abort:
       case 'command': step = handlers.command(ev); break;
       case 'code': step = handlers.code(ev); break;
     }
-    ctx.lastCompletionNs = undefined;
     await Promise.race([step, abort]);
     ctx.numEvents++;
   }

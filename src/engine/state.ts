@@ -86,6 +86,11 @@ export interface RunContext {
    * processing time does not accumulate along the script.
    */
   lastCompletionNs?: bigint;
+  /**
+   * Set once an asynchronous failure (a blocking system call that returned
+   * wrongly) ended the run: no event after it may act any more.
+   */
+  stopped?: boolean;
   /** Expected and actual times of every event, for reports. */
   eventLog?: EventLog;
 }

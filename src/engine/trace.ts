@@ -4,11 +4,29 @@
  * when the run ends, so tracing does not slow down what it measures.
  */
 import { writeSync } from 'node:fs';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import * as native from '../native/addon.js';
 
 export const TRACING = process.env.TUNDRILL_TRACE === '1';
 const lines: Array<[bigint, string]> = [];
 let origin = 0n;
+
+/**
+ * Garbage collections, at the time they started: a pause of the JS thread
+ * that no other trace line shows. performance.now() is mapped to the
+ * monotonic clock of the other lines once, when the observer starts.
+ */
+if (TRACING) {
+  const nsAtStart = native.nowNs();
+  const msAtStart = performance.now();
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const at = nsAtStart + BigInt(Math.round((e.startTime - msAtStart) * 1e6));
+      const kind = ((e as { detail?: { kind?: number } }).detail)?.kind;
+      lines.push([at, `gc (kind ${kind ?? '?'}) for ${(e.duration * 1000).toFixed(0)}us`]);
+    }
+  }).observe({ entryTypes: ['gc'] });
+}
 
 export function traceOrigin(liveStartNs: bigint): void {
   origin = liveStartNs;
@@ -21,6 +39,7 @@ export function trace(text: string): void {
 export function flushTrace(): void {
   if (!TRACING) return;
   // Written synchronously: the worker may exit right after.
+  lines.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const text = lines.map(([ns, t]) => `[trace ${(Number(ns - origin) / 1000).toFixed(0)}us] ${t}\n`).join('');
   lines.length = 0;
   const buf = Buffer.from(text);

@@ -38,12 +38,14 @@ const KEEP_BYTES = 64 * 1024;
 
 /**
  * packetdrill's first error as its reference verdicts record it: the first
- * line naming a script line (`name.pkt:27: ...`), or else the first line
- * of its error output.
+ * line naming a script line (`name.pkt:27: ...`); else packetdrill's own
+ * message naming the script (`name.pkt: error executing ...`); else the
+ * last line of its error output (where its fatal message goes, after
+ * whatever the script's commands printed).
  */
 export function packetdrillFirstError(stderr: string): string {
   const lines = stderr.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '');
-  return lines.find((l) => /\.pkt:\d+:/.test(l)) ?? lines[0] ?? '';
+  return lines.find((l) => /\.pkt:\d+:/.test(l)) ?? lines.find((l) => /\.pkt: /.test(l)) ?? lines[lines.length - 1] ?? '';
 }
 
 /** The script line a first error names, or 0. */

@@ -26,12 +26,16 @@ export interface WorkerOutcome {
  * V8 compiles a function the first time it runs unless told otherwise; in
  * the middle of a script that costs up to a millisecond per event path,
  * a quarter of the timing tolerance. The worker compiles everything up
- * front instead (about 80 ms more start-up). TUNDRILL_NODE_FLAGS replaces
- * the flags.
+ * front instead (about 80 ms more start-up). The young generation starts
+ * at 16 MB a semi-space instead of growing from 1 MB: a scavenge stops the
+ * JS thread for 1-8 ms on a busy machine, and with a small young generation
+ * one fell inside nearly every script of a few hundred milliseconds; at 16
+ * MB the bench scripts run without one (about 32 MB more memory per
+ * worker). TUNDRILL_NODE_FLAGS replaces the flags.
  */
 export function workerNodeFlags(): string[] {
   const env = process.env.TUNDRILL_NODE_FLAGS;
-  return (env ?? '--no-lazy --expose-gc --max-semi-space-size=32').split(' ').filter(Boolean);
+  return (env ?? '--no-lazy --expose-gc --max-semi-space-size=32 --min-semi-space-size=16').split(' ').filter(Boolean);
 }
 
 export function runWorker(req: WorkerRequest, opts: { timeoutMs: number; passthrough: boolean }): Promise<WorkerOutcome> {

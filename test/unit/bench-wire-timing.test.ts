@@ -80,6 +80,8 @@ describe('wireErrors', () => {
     const w = wireErrors(schedule(), capture(5_000n * MS, [900, 30, 10, 22, 110, 70, 85, 400]), { passed: true });
     expect(w.clock.map((v) => Math.round(v * 1000) / 1000)).toEqual([20, 0, 12, 100]);
     expect(w.afterOutbound.map((v) => Math.round(v * 1000) / 1000)).toEqual([70, 85, 400]);
+    // Lines 7 and 8, both due at 20.5 ms: the second went out 12 µs after the first.
+    expect(w.burstSpread).toEqual([12]);
     expect(w.unknown).toBe(1);
     expect(w.note).toBeUndefined();
   });

@@ -28,9 +28,10 @@ describe('a packetdrill run as a result', () => {
     expect(packetdrillFirstError(err)).toBe('close.pkt:27: error handling packet: timing error');
   });
 
-  it('falls back to the first line of error output when none names a line', () => {
+  it('falls back to packetdrill\'s message naming the script, then to the last line', () => {
     expect(packetdrillFirstError('\nsh: 1: ../common/defaults.sh: Permission denied\nx.pkt: error executing init command: non-zero status 126\n'))
-      .toBe('sh: 1: ../common/defaults.sh: Permission denied');
+      .toBe('x.pkt: error executing init command: non-zero status 126');
+    expect(packetdrillFirstError('sysctl: cannot stat /proc/sys/net/ipv4/tcp_ecn_option\nopen: No such file or directory\n')).toBe('open: No such file or directory');
     expect(packetdrillFirstError('')).toBe('');
   });
 

@@ -1,0 +1,110 @@
+/**
+ * Inbound packets due at the same instant (`+0` after an inbound line, or
+ * the same absolute time), written back to back: the first packet's event
+ * makes the others ready while the clock approaches the deadline (in script
+ * order, as they would be one after the other), writes them all, and keeps
+ * what became of each for its own event's turn, where it is recorded and
+ * checked with the stamp of its own write. The burst stops where one event
+ * would have ended the run: a packet that cannot be made (its event reports
+ * why), one the device refuses, one written later than its tolerance, or an
+ * asynchronous failure of the run.
+ */
+import type { ScriptPacket } from './build-packet.js';
+import { approach, arrive } from './clock-wait.js';
+import type { InboundFrame, NetDevice } from './netdev.js';
+import { inboundDueWith, lastEventUsecs } from './run.js';
+import type { RunContext, RunEvent } from './state.js';
+import { verifyTime } from './timing.js';
+import { trace, TRACING } from './trace.js';
+
+/** An inbound packet ready to write: its event, script packet, frame, due time and capture note. */
+export interface ReadyInbound {
+  ev: RunEvent;
+  pkt: ScriptPacket;
+  frame: InboundFrame;
+  atNs: bigint;
+  note: string;
+}
+
+/**
+ * A packet of a burst after its first, handled ahead of its event's turn:
+ * ready (and written at `tsNs`, unless the burst stopped before it), or the
+ * failure its event reports.
+ */
+export type Ahead = { ready: ReadyInbound; tsNs?: bigint } | { failure: unknown };
+
+export class InboundBurst {
+  private readonly ahead = new Map<number, Ahead>();
+
+  /**
+   * `failureOf` turns an error of making or writing an event's packet into
+   * what the event reports.
+   */
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly dev: NetDevice,
+    private readonly failureOf: (ev: RunEvent, e: unknown) => unknown,
+  ) {}
+
+  /** What a burst did for this event's packet, if the event's packet was part of one (once). */
+  take(ev: RunEvent): Ahead | undefined {
+    const a = this.ahead.get(ev.index);
+    if (a) this.ahead.delete(ev.index);
+    return a;
+  }
+
+  /**
+   * Write `first` at its time and the packets due with it right after it;
+   * `ready` makes the packet of a later event ready (or throws what keeps
+   * it from being made). Returns the stamp of the first write; a refused
+   * first write throws.
+   */
+  async write(first: ReadyInbound, ready: (ev: RunEvent, atNs: bigint) => ReadyInbound): Promise<bigint> {
+    if (TRACING) trace('packet ready');
+    await approach(first.atNs);
+    const burst = [first, ...this.followers(first, ready)];
+    arrive(first.atNs);
+    const firstTs = this.dev.write(first.frame);
+    if (TRACING) trace(`packet written, stamped ${this.ctx.clock.scriptUsecs(firstTs).toFixed(1)}us`);
+    // The very first event of a script is not checked (nor is it by checkEventTime's callers).
+    let late = this.ctx.numEvents > 0 && this.lateBeyondTolerance(firstTs, first.ev.times, lastEventUsecs(this.ctx));
+    const due = first.ev.times.usecs;
+    for (let i = 1; i < burst.length && !late && !this.ctx.stopped; i++) {
+      const r = burst[i]!;
+      let tsNs: bigint;
+      try {
+        tsNs = this.dev.write(r.frame);
+        if (TRACING) trace(`burst packet written, stamped ${this.ctx.clock.scriptUsecs(tsNs).toFixed(1)}us`);
+      } catch (e) {
+        this.ahead.set(r.ev.index, { failure: this.failureOf(r.ev, e) });
+        break;
+      }
+      this.ahead.set(r.ev.index, { ready: r, tsNs });
+      // As checkEventTime will check it: due with the previous packet, which is the previous event.
+      late = this.lateBeyondTolerance(tsNs, { type: 'absolute', usecs: due, endUsecs: -1, offsetUsecs: -1 }, due);
+    }
+    if (TRACING && burst.length > 1) trace(`burst of ${burst.length} written`);
+    return firstTs;
+  }
+
+  /** The packets due with `first`, made ready; the first that cannot be made ends them, its failure kept for its event. */
+  private followers(first: ReadyInbound, ready: (ev: RunEvent, atNs: bigint) => ReadyInbound): ReadyInbound[] {
+    const out: ReadyInbound[] = [];
+    for (const ev of inboundDueWith(this.ctx, first.ev)) {
+      try {
+        const r = ready(ev, first.atNs);
+        this.ahead.set(ev.index, { ready: r });
+        out.push(r);
+      } catch (e) {
+        this.ahead.set(ev.index, { failure: this.failureOf(ev, e) });
+        break;
+      }
+    }
+    return out;
+  }
+
+  /** Whether a packet written at `tsNs` fails its event's time check (the check itself comes after the burst). */
+  private lateBeyondTolerance(tsNs: bigint, times: RunEvent['times'], previousUsecs: number): boolean {
+    return verifyTime(this.ctx.config, times, this.ctx.clock.scriptUsecs(tsNs), previousUsecs, '') !== null;
+  }
+}
