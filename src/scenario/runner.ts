@@ -14,6 +14,7 @@ import { compareScenarioVerdicts, formatCompareTable, type CompareTable } from '
 import { deviceSuffix, type DeviceKind } from '../backend/devices.js';
 import { planRuns, toSettings } from '../runner/plan.js';
 import { runWorker } from '../runner/spawn.js';
+import { stopExitCode, stopSignal } from '../runner/stop.js';
 import { EXIT_ENVIRONMENT, EXIT_FAIL, EXIT_PASS, EXIT_USAGE } from '../engine/errors.js';
 import type { RunResult } from '../engine/result.js';
 import type { ReportedRun } from '../report/reports.js';
@@ -54,6 +55,8 @@ export interface ScenarioOutcome {
   evidence: ScenarioEvidence | null;
   exitCode: number;
   summary: string;
+  /** The stop signal that ended the run before it finished. */
+  interrupted?: NodeJS.Signals;
 }
 
 export interface RunScenarioOptions {
@@ -155,7 +158,12 @@ export async function runScenario(s: Scenario, file: string, args: RunnerOptions
     let scriptError: string | undefined;
     let exitCode = EXIT_PASS;
     const result = outcome.result;
-    if (!result || outcome.timedOut) {
+    const stoppedBy = !result && !outcome.timedOut ? stopSignal() : null;
+    if (stoppedBy) {
+      // Ctrl-C, docker stop, a CI's time limit: the evidence so far is kept, the verdict says why there is none.
+      verdict = { pass: false, summary: `interrupted by ${stoppedBy} before the run finished` };
+      exitCode = stopExitCode();
+    } else if (!result || outcome.timedOut) {
       const why = outcome.timedOut
         ? `timed out after ${timeoutSecs} s`
         : (outcome.stderr.trim() || `worker exited with status ${outcome.exitCode ?? outcome.signal}`);
@@ -230,7 +238,7 @@ export async function runScenario(s: Scenario, file: string, args: RunnerOptions
       quiet: args.quiet,
     });
     if (print) process.stdout.write(`${summary}\n`);
-    return { scenario: s, verdict, result, evidence, exitCode, summary };
+    return { scenario: s, verdict, result, evidence, exitCode, summary, ...(stoppedBy ? { interrupted: stoppedBy } : {}) };
   } finally {
     // --no-capture: the evidence was only needed for the verdict.
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
@@ -255,7 +263,7 @@ export function scenarioReportRow(o: ScenarioOutcome, file: string): ReportedRun
     exitCode: o.exitCode,
     ...(pass ? {} : {
       firstError: base.verdict === 'pass' || !base.firstError
-        ? { line: 0, headline: `${o.scenario.name}: ${o.verdict.summary}`, text: o.summary, kind: 'scenario' }
+        ? { line: 0, headline: `${o.scenario.name}: ${o.verdict.summary}`, text: o.summary, kind: o.interrupted ? 'interrupted' : 'scenario' }
         : base.firstError,
     }),
   };

@@ -68,6 +68,23 @@ describe.skipIf(skip !== null)('stopping runs', () => {
     expect(leftovers()).toEqual([]);
   });
 
+  it('SIGTERM during a scenario: exit 143, its row says interrupted, the capture is kept', async () => {
+    const cap = join(dir, 'scenario-term');
+    const report = join(dir, 'scenario-term.json');
+    const { child, done } = start(['run', '-q', '--capture-dir', cap, '--json', report, join(ROOT, 'scenarios', 'tun-skb-orphan.ts')]);
+    expect(await waitFor(() => existsSync(cap) && readdirSync(cap).some((f) => f.endsWith('.sockets.jsonl')), 60_000)).toBe(true);
+    await sleep(2000);
+    child.kill('SIGTERM');
+    expect(await done).toBe(143);
+    const r = JSON.parse(readFileSync(report, 'utf8')) as { runs: Array<{ firstError?: { kind: string; headline: string } }> };
+    expect(r.runs).toHaveLength(1);
+    expect(r.runs[0]!.firstError).toMatchObject({ kind: 'interrupted', headline: expect.stringMatching(/interrupted by SIGTERM before the run finished/) });
+    const capture = readdirSync(cap).find((f) => f.endsWith('.pcapng'));
+    expect(capture).toBeDefined();
+    if (hasTool('tshark')) expect(spawnSync('tshark', ['-r', join(cap, capture!)], { encoding: 'utf8' }).status).toBe(0);
+    expect(await waitFor(() => leftovers().length === 0, 5000)).toBe(true);
+  });
+
   it('SIGKILL of the CLI takes its workers and what they started along', async () => {
     const cap = join(dir, 'kill');
     const { child, done } = start(['run', '-j', '2', '-q', '--ip_version=ipv4', '--capture-dir', cap, join(STOP, 'sleep.pkt'), join(STOP, 'long-accept.pkt')]);
