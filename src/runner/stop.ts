@@ -36,9 +36,27 @@ function onSignal(sig: NodeJS.Signals): void {
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+/** What bin/tundrill.js keeps of a signal that came while the CLI was loading. */
+interface EarlyStop {
+  signal: NodeJS.Signals | null;
+  handler: ((sig: NodeJS.Signals) => void) | null;
+}
+
+/** Take over from the entry point's early handler; a signal it kept counts as received now. */
+function takeOverEarlyStop(): void {
+  const early = (globalThis as Record<symbol, EarlyStop | undefined>)[Symbol.for('tundrill.earlyStop')];
+  if (!early?.handler) return;
+  for (const s of SIGNALS) process.off(s, early.handler);
+  early.handler = null;
+  if (early.signal && !received) onSignal(early.signal);
+}
+
 /** Handle the stop signals until the matching `releaseStop`. */
 export function holdStop(): void {
-  if (installed++ === 0) for (const s of SIGNALS) process.on(s, onSignal);
+  if (installed++ === 0) {
+    for (const s of SIGNALS) process.on(s, onSignal);
+    takeOverEarlyStop();
+  }
 }
 
 export function releaseStop(): void {

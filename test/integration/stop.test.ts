@@ -68,6 +68,28 @@ describe.skipIf(skip !== null)('stopping runs', () => {
     expect(leftovers()).toEqual([]);
   });
 
+  it('SIGTERM while the CLI is still loading: exit 143 and a report of no runs, nothing left', async () => {
+    const report = join(dir, 'early.json');
+    const { child, done } = start(['run', '-j', '2', '-q', '--ip_version=ipv4', '--capture-dir', join(dir, 'early'), '--json', report, join(STOP, 'data-5s.pkt'), join(STOP, 'long-accept.pkt')]);
+    // As soon as bin/tundrill.js's first lines catch the stop signals (SIGHUP shows it: Node itself
+    // catches SIGTERM and SIGINT from its start), long before the CLI has loaded.
+    const catches = (): boolean => {
+      try {
+        const m = /^SigCgt:\s*([0-9a-f]+)/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        return m !== null && (BigInt(`0x${m[1]}`) & 1n) !== 0n;
+      } catch {
+        return false;
+      }
+    };
+    const end = Date.now() + 10_000;
+    while (!catches() && Date.now() < end) await sleep(2);
+    child.kill('SIGTERM');
+    expect(await done).toBe(143);
+    const r = JSON.parse(readFileSync(report, 'utf8')) as { runs: unknown[] };
+    expect(r.runs).toEqual([]);
+    expect(await waitFor(() => leftovers().length === 0, 5000)).toBe(true);
+  });
+
   it('SIGTERM during a scenario: exit 143, its row says interrupted, the capture is kept', async () => {
     const cap = join(dir, 'scenario-term');
     const report = join(dir, 'scenario-term.json');
