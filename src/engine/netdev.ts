@@ -8,7 +8,6 @@
  * over segments larger than the MSS and the engine may inject them.
  */
 import type { CaptureLog, CaptureRecord } from '../evidence/capture-log.js';
-import { waitUntil } from './clock-wait.js';
 import { errnoName, nowNs, strerror } from '../native/addon.js';
 import type { DeviceIo, DeviceReader, LinkFraming } from '../backend/system-under-test.js';
 
@@ -113,21 +112,10 @@ export class NetDevice {
   }
 
   /**
-   * Write an IP packet at `atNs` (monotonic). `gsoMss` > 0 marks a TCP
-   * packet larger than the MSS for segmentation, as packetdrill does with
-   * --mss. Resolves with the time the write happened.
-   */
-  async inject(ip: Buffer, atNs: bigint, gsoMss: number, comment: string): Promise<bigint> {
-    const frame = this.frame(ip, gsoMss);
-    await waitUntil(atNs);
-    const tsNs = this.write(frame);
-    this.noteInjected(frame, atNs, tsNs, comment);
-    return tsNs;
-  }
-
-  /**
-   * The three steps of inject(), for packets written back to back and
-   * recorded afterwards: the frame of an IP packet, ready to write ...
+   * Injecting an IP packet takes three steps, so that packets due at the
+   * same instant can be written back to back and recorded afterwards: the
+   * frame of an IP packet, ready to write (`gsoMss` > 0 marks a TCP packet
+   * larger than the MSS for segmentation, as packetdrill does with --mss) ...
    */
   frame(ip: Buffer, gsoMss: number): InboundFrame {
     return { ip, frame: this.framing.encode(ip, gsoMss) };
@@ -142,7 +130,7 @@ export class NetDevice {
     return r.tsNs;
   }
 
-  /** ... and kept: its lateness, its capture record (stamped `tsNs`) and the packet hook. */
+  /** ... and kept: its lateness against `atNs`, its capture record (stamped `tsNs`) and the packet hook. */
   noteInjected(f: InboundFrame, atNs: bigint, tsNs: bigint, comment: string): void {
     this.injectionErrorsNs.push(tsNs - atNs);
     const kept = this.framing.linkType === 'raw-ip' ? f.ip : this.framing.captured?.(f.frame, f.ip) ?? f.frame.subarray(this.framing.captureOffset);

@@ -9,7 +9,7 @@ import type { ScriptPacket } from './build-packet.js';
 import { ScriptPackets } from './script-packets.js';
 import type { CaptureLog } from '../evidence/capture-log.js';
 import { TestFailure } from './errors.js';
-import { TunWriteError, type InboundFrame, type LivePacket, type NetDevice } from './netdev.js';
+import { TunWriteError, type LivePacket, type NetDevice } from './netdev.js';
 import { waitUntil } from './clock-wait.js';
 import { InboundBurst, type Ahead, type ReadyInbound } from './inbound-burst.js';
 import { layoutOf, readAddr, writeAddr, type Layout } from '../packet/layout.js';

@@ -20,7 +20,7 @@ import { runCodeEvent } from './code-event.js';
 import { PacketRunner } from './run-packet.js';
 import { eventTimings, runEvents } from './run.js';
 import { closeScriptFds, FdTable } from './sockets.js';
-import { RunClock, toRunEvents, type RunContext, type RunEvent } from './state.js';
+import { newRunContext, RunClock, type RunEvent } from './state.js';
 import { SyscallEvents } from './syscall-events.js';
 import { prepareSyscall, symbolResolver, syscallClockFromMonotonic, warmUpSyscalls } from './run-syscall.js';
 import { nativeExecutor } from './native-executor.js';
@@ -173,20 +173,10 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
 
   const fds = new FdTable();
   const clock = new RunClock({ nowNs: native.nowNs });
-  const ctx: RunContext = {
-    config,
-    script,
-    displayPath: req.displayPath,
-    scriptDir: dirname(req.scriptPath),
-    fds,
-    clock,
-    events: toRunEvents(script),
-    event: undefined,
-    lastEvent: undefined,
-    scriptLastTimeUsecs: 0,
-    numEvents: 0,
+  const ctx = newRunContext({
+    config, script, displayPath: req.displayPath, scriptDir: dirname(req.scriptPath), fds, clock,
     ...(hooks.eventLog ? { eventLog: hooks.eventLog } : {}),
-  };
+  });
   const code = new CodeRecorder();
   let nextPort = 40000 + Math.floor(Math.random() * 20000);
   const packets = new PacketRunner(ctx, dev, capture, {

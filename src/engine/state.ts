@@ -94,3 +94,8 @@ export interface RunContext {
   /** Expected and actual times of every event, for reports. */
   eventLog?: EventLog;
 }
+
+/** A run's context before its first event: every event still to run, no time anchored yet. */
+export function newRunContext(base: Pick<RunContext, 'config' | 'script' | 'displayPath' | 'scriptDir' | 'fds' | 'clock' | 'eventLog'>): RunContext {
+  return { ...base, events: toRunEvents(base.script), event: undefined, lastEvent: undefined, scriptLastTimeUsecs: 0, numEvents: 0 };
+}

@@ -63,16 +63,19 @@ describe('engine device with a fake native binding', () => {
     expect(Object.keys(SYS)).toContain('openat');
   });
 
-  test('injects at its time through the framing, keeps the IP packet in the capture and calls the packet hook', async () => {
+  test('injects through the framing, keeps the IP packet in the capture with its lateness and calls the packet hook', () => {
     const dev = fakeDevice();
     const capture = new CaptureLog();
     const seen: Array<[string, number]> = [];
     const nd = new NetDevice(dev.io, capture, (data, _ts, dir) => seen.push([dir, data.length]));
     nd.start();
     const ip = ipv4([1, 2, 3, 4]);
-    const at = nowNs() + 2_000_000n;
-    const ts = await nd.inject(ip, at, 1000, 'line 3');
-    expect(ts >= at).toBe(true);
+    const at = nowNs();
+    const f = nd.frame(ip, 1000);
+    expect(dev.written).toHaveLength(0);
+    const ts = nd.write(f);
+    expect(capture.records).toHaveLength(0);
+    nd.noteInjected(f, at, ts, 'line 3');
     expect(dev.written).toHaveLength(1);
     const frame = dev.written[0]!;
     expect(frame.length).toBe(VNET_HDR_LEN + ip.length);
@@ -80,24 +83,26 @@ describe('engine device with a fake native binding', () => {
     expect(frame.readUInt16LE(4)).toBe(1000);
     expect(capture.records[0]!.data.equals(ip)).toBe(true);
     expect(capture.records[0]!.comment).toBe('line 3');
-    expect(nd.injectionErrorsNs).toHaveLength(1);
+    expect(capture.records[0]!.tsNs).toBe(ts);
+    expect(nd.injectionErrorsNs).toEqual([ts - at]);
     expect(seen).toEqual([['in', ip.length]]);
     nd.stop();
   });
 
-  test('a frame the device refuses is an error naming the errno, and nothing goes into the capture', async () => {
+  test('a frame the device refuses is an error naming the errno, and nothing goes into the capture', () => {
     const dev = fakeDevice();
     dev.io.write = () => ({ tsNs: nowNs(), ret: -1, errno: 11 });
     const capture = new CaptureLog();
     const nd = new NetDevice(dev.io, capture);
     nd.start();
-    await expect(nd.inject(ipv4([1]), nowNs(), 0, 'line 4')).rejects.toThrow(TunWriteError);
-    await expect(nd.inject(ipv4([1]), nowNs(), 0, 'line 4')).rejects.toThrow(/refused the 31-byte frame: EAGAIN \(/);
+    const f = nd.frame(ipv4([1]), 0);
+    expect(() => nd.write(f)).toThrow(TunWriteError);
+    expect(() => nd.write(f)).toThrow(/refused the 31-byte frame: EAGAIN \(/);
     expect(capture.records).toHaveLength(0);
     nd.stop();
   });
 
-  test('over veth framing a GSO frame goes out with its partial checksum and the capture keeps the full one', async () => {
+  test('over veth framing a GSO frame goes out with its partial checksum and the capture keeps the full one', () => {
     const dev = fakeDevice();
     const framing = ethernetFraming(Buffer.from([2, 0, 0, 0, 0, 1]), Buffer.from([2, 0, 0, 0, 0, 2]), 1500);
     const io: DeviceIo = { ...dev.io, framing };
@@ -109,7 +114,8 @@ describe('engine device with a fake native binding', () => {
       tcp: { srcPort: 5000, dstPort: 8080, seq: 1, ack: 1, flags: '.', window: 100 },
       payload: 3000,
     });
-    await nd.inject(ip, nowNs(), 0, 'line 5');
+    const f = nd.frame(ip, 0);
+    nd.noteInjected(f, nowNs(), nd.write(f), 'line 5');
     const frame = dev.written[0]!;
     expect(frame[0]).toBe(VNET_F_NEEDS_CSUM);
     expect(frame.readUInt16BE(VNET_HDR_LEN + 14 + 36)).not.toBe(ip.readUInt16BE(36));

@@ -14,7 +14,7 @@ import { NetDevice } from '../../src/engine/netdev.js';
 import { PacketRunner } from '../../src/engine/run-packet.js';
 import { inboundDueWith, runEvents, type EventHandlers } from '../../src/engine/run.js';
 import { FdTable } from '../../src/engine/sockets.js';
-import { RunClock, toRunEvents, type RunContext, type RunEvent } from '../../src/engine/state.js';
+import { newRunContext, RunClock, type RunContext, type RunEvent } from '../../src/engine/state.js';
 import { CaptureLog } from '../../src/evidence/capture-log.js';
 import { VNET_FRAMING, VNET_HDR_LEN } from '../../src/backend/tun-device.js';
 import type { DeviceIo } from '../../src/backend/system-under-test.js';
@@ -52,19 +52,7 @@ function rig(source: string, onWrite?: (n: number, r: TunWriteResultLike) => Tun
   const script = parseScript(source, { path: 'burst.pkt' });
   const clock = new RunClock({ nowNs });
   clock.liveStartNs = nowNs() + BigInt(startInMs * 1e6);
-  const ctx: RunContext = {
-    config: finalizeConfig({}),
-    script,
-    displayPath: 'burst.pkt',
-    scriptDir: '/tmp',
-    fds: new FdTable(),
-    clock,
-    events: toRunEvents(script),
-    event: undefined,
-    lastEvent: undefined,
-    scriptLastTimeUsecs: 0,
-    numEvents: 0,
-  };
+  const ctx = newRunContext({ config: finalizeConfig({}), script, displayPath: 'burst.pkt', scriptDir: '/tmp', fds: new FdTable(), clock });
   const capture = new CaptureLog();
   const writes: Write[] = [];
   const hookCalls: Rig['hookCalls'] = [];

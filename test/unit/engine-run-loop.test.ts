@@ -8,7 +8,7 @@ import { finalizeConfig } from '../../src/engine/config.js';
 import { TestFailure } from '../../src/engine/errors.js';
 import { adjustRelativeTimes, checkEventTime, eventDescription, runEvents, type EventHandlers } from '../../src/engine/run.js';
 import { FdTable } from '../../src/engine/sockets.js';
-import { RunClock, toRunEvents, type RunContext, type RunEvent } from '../../src/engine/state.js';
+import { newRunContext, RunClock, type RunContext, type RunEvent } from '../../src/engine/state.js';
 import { parseScript } from '../../src/script/parser.js';
 
 /** A clock whose "now" the test sets, in µs of script time (start at 1 s of monotonic time). */
@@ -23,19 +23,7 @@ function context(source: string): { ctx: RunContext; clock: FakeClock } {
   const fake = new FakeClock();
   const clock = new RunClock({ nowNs: fake.nowNs });
   clock.liveStartNs = fake.startNs;
-  const ctx: RunContext = {
-    config: finalizeConfig({}),
-    script,
-    displayPath: 't.pkt',
-    scriptDir: '/tmp',
-    fds: new FdTable(),
-    clock,
-    events: toRunEvents(script),
-    event: undefined,
-    lastEvent: undefined,
-    scriptLastTimeUsecs: 0,
-    numEvents: 0,
-  };
+  const ctx = newRunContext({ config: finalizeConfig({}), script, displayPath: 't.pkt', scriptDir: '/tmp', fds: new FdTable(), clock });
   return { ctx, clock: fake };
 }
 
