@@ -19,7 +19,6 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunResult } from '../engine/result.js';
 import { workerNodeFlags } from '../runner/spawn.js';
-export { packetdrillPathProblem } from '../runner/packetdrill-run.js';
 import type { PlannedRun } from '../runner/plan.js';
 import { inetPton4, inetPton6, parseDefines, parseScript } from '../script/index.js';
 import { label } from './injection.js';

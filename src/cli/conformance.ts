@@ -336,11 +336,12 @@ export async function runConformance(argv: string[]): Promise<number> {
           return stopExitCode();
         }
         rows = made.rows;
+        const release = sut?.facts.release ?? hostFacts().release;
         const count = (v: string): number => rows.filter((r) => r.verdict === v).length;
-        references.push(`${c.name}: packetdrill's verdicts made here on ${where} (${sut?.facts.release ?? hostFacts().release}): ${count('pass')} pass, ${count('fail')} fail, ${count('flaky')} flaky, ${made.seconds.toFixed(1)} s`);
+        references.push(`${c.name}: packetdrill's verdicts made here on ${where} (${release}): ${count('pass')} pass, ${count('fail')} fail, ${count('flaky')} flaky, ${made.seconds.toFixed(1)} s`);
         if (args.saveReference) {
           saveReference(args.saveReference, rows, [
-            `packetdrill's verdicts on ${where} (${sut?.facts.release ?? hostFacts().release}), made by tundrill conformance --packetdrill ${args.packetdrill}, ${new Date().toISOString()}`,
+            `packetdrill's verdicts on ${where} (${release}), made by tundrill conformance --packetdrill ${args.packetdrill}, ${new Date().toISOString()}`,
             `script path is relative to the ${c.name} corpus; ${args.referenceRuns} run(s) per row; flaky = differed between runs.`,
           ]);
           references.push(`saved ${args.saveReference}`);

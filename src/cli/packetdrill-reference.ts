@@ -14,7 +14,7 @@ import type { PacketdrillTool } from '../runner/packetdrill-run.js';
 import type { PlannedRun } from '../runner/plan.js';
 import type { RunnerOptions } from '../runner/options.js';
 import { executeRuns, type RunTarget } from '../runner/execute-runs.js';
-import type { ReferenceRow } from './conformance.js';
+import { errorLine, type ReferenceRow } from './conformance.js';
 
 /**
  * The binary as a guest sees it: guests mount the host's root read-only
@@ -55,8 +55,8 @@ export function inLinkTree(scriptPath: string, root: string, tree: string): stri
 /** A row's verdicts over several packetdrill runs: the same each time, or flaky. */
 export function referenceRow(script: string, variant: string, runs: Array<{ pass: boolean; firstError: string; seconds: number }>): ReferenceRow {
   const first = runs[0]!;
-  const lineOf = (e: string): string => /\.pkt:(\d+):/.exec(e)?.[1] ?? e;
-  const same = runs.every((r) => r.pass === first.pass && (r.pass || lineOf(r.firstError) === lineOf(first.firstError)));
+  // Failures compare as conformance compares them: by the script line they name.
+  const same = runs.every((r) => r.pass === first.pass && (r.pass || errorLine(r.firstError) === errorLine(first.firstError)));
   return {
     script, variant, verdict: !same ? 'flaky' : first.pass ? 'pass' : 'fail',
     seconds: runs.reduce((s, r) => s + r.seconds, 0) / runs.length, firstError: first.firstError,

@@ -2,9 +2,9 @@
  * A run carried out by a packetdrill binary instead of tundrill's engine,
  * in the same place a tundrill run would be: the worker's fresh network
  * namespace (with loopback up), its private /tmp, on the host or inside a
- * guest kernel, with a PID namespace of its own. This is how `tundrill conformance --packetdrill PATH` makes
- * packetdrill's own verdicts on the kernel under test, to compare
- * tundrill's with. The binary is the user's; tundrill only starts it, in
+ * guest kernel, with a PID namespace of its own. This is how `tundrill
+ * conformance --packetdrill PATH` makes packetdrill's own verdicts on the
+ * kernel under test, to compare tundrill's with. The binary is the user's; tundrill only starts it, in
  * the script's folder, with the flags packetdrill's run_all.py would pass,
  * and reads its exit status and first error line.
  */
