@@ -109,7 +109,7 @@ describe.skipIf(skip !== null)('the CLOSING / CLOSE_WAIT article scripts', () =>
       for (const [name, win] of [['closing.pkt', 5840], ['close-wait.pkt', 14600]] as const) {
         const x = by.get(name)!;
         expect(x.verdict).toBe('fail');
-        expect(x.firstError!.line).toBe(17);
+        expect(x.firstError!.line, x.firstError!.headline).toBe(17);
         expect(x.firstError!.headline).toBe(`${name}:17: error handling packet: live packet field tcp_window: expected: ${win} (0x${win.toString(16)}) vs actual: 64240 (0xfaf0)`);
       }
       for (const name of ['closing-adapted.pkt', 'close-wait-adapted.pkt']) {
