@@ -122,6 +122,12 @@ napi_value tdr_job_start(napi_env env, tdr_job *job, const char *what);
 /* Release a job that was never started (JS thread). */
 void tdr_job_discard(napi_env env, tdr_job *job);
 
+/* ---- packet_socket.c / tun_reader.c ----------------------------------- */
+
+/* Bytes of each sent frame the stamp socket keeps (packetStampSocketOpen):
+ * enough for the IP and TCP headers with options, which tell packets apart. */
+#define TDR_STAMP_SNAP 128
+
 /* ---- module parts: each adds its exports to `exports` ----------------- */
 
 bool tdr_init_clock(napi_env env, napi_value exports);

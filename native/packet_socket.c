@@ -10,6 +10,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <arpa/inet.h>
@@ -26,7 +27,8 @@
 
 /* packetSocketOpen(ifname, vnetHdr) -> { fd, ifindex, mac }: a raw packet
  * socket for every protocol, bound to the interface, O_NONBLOCK and
- * O_CLOEXEC, with a large receive buffer. With vnetHdr, frames carry a
+ * O_CLOEXEC, with a large receive buffer and the kernel's time stamp on
+ * every frame (SO_TIMESTAMPNS). With vnetHdr, frames carry a
  * virtio-net header in both directions (GSO and checksum offload, as on a
  * TUN opened with IFF_VNET_HDR). mac is the interface's hardware address
  * (empty for an interface without one). */
@@ -60,6 +62,9 @@ static napi_value js_packet_open(napi_env env, napi_callback_info info)
 	if (!what && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
 		what = "packetSocketOpen: SO_RCVBUF";
+	/* Each frame with the time the kernel's tap saw it, for the reader. */
+	if (!what && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
+		what = "packetSocketOpen: SO_TIMESTAMPNS";
 	struct sockaddr_ll sll;
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
@@ -95,7 +100,69 @@ static napi_value js_packet_open(napi_env env, napi_callback_info info)
 	return obj;
 }
 
+/* packetStampSocketOpen(ifname) -> fd: an AF_PACKET socket on the interface
+ * that receives, for every frame the interface sends, the first
+ * TDR_STAMP_SNAP bytes and the time the kernel's packet tap saw it
+ * (SO_TIMESTAMPNS: dev_queue_xmit_nit stamps each tapped frame, right
+ * before the driver's transmit). A filter keeps only PACKET_OUTGOING
+ * frames, so what the harness writes never queues here. The TUN reader
+ * pairs each packet it reads with its frame and takes the kernel's time
+ * instead of its own read time, which a busy machine delays: the time
+ * packetdrill takes for sniffed packets (SIOCGSTAMP), and tcpdump's. */
+static napi_value js_stamp_open(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	char name[IFNAMSIZ + 1];
+	size_t len = 0;
+	if (argc < 1 ||
+	    napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok)
+		return tdr_throw_type(env, "packetStampSocketOpen(ifname): an interface name");
+	if (len == 0 || len >= IFNAMSIZ)
+		return tdr_throw_type(env, "packetStampSocketOpen: interface names have 1 to 15 bytes");
+	unsigned int ifindex = if_nametoindex(name);
+	if (ifindex == 0)
+		return tdr_throw_errno(env, "packetStampSocketOpen: if_nametoindex", errno);
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	if (fd < 0)
+		return tdr_throw_errno(env, "packetStampSocketOpen: socket(AF_PACKET)", errno);
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (__u32)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, TDR_STAMP_SNAP),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+	const char *what = NULL;
+	int one = 1, size = 4 << 20;
+	/* The filter goes on before bind, so no frame is queued unfiltered. */
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		what = "packetStampSocketOpen: SO_ATTACH_FILTER";
+	if (!what && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
+		what = "packetStampSocketOpen: SO_TIMESTAMPNS";
+	if (!what && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
+		what = "packetStampSocketOpen: SO_RCVBUF";
+	struct sockaddr_ll sll;
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = (int)ifindex;
+	if (!what && bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		what = "packetStampSocketOpen: bind";
+	if (what) {
+		int err = errno;
+		close(fd);
+		return tdr_throw_errno(env, what, err);
+	}
+	napi_value v;
+	NAPI_OK(env, napi_create_int32(env, fd, &v));
+	return v;
+}
+
 bool tdr_init_packet_socket(napi_env env, napi_value exports)
 {
-	return tdr_export_fn(env, exports, "packetSocketOpen", js_packet_open);
+	return tdr_export_fn(env, exports, "packetSocketOpen", js_packet_open) &&
+	       tdr_export_fn(env, exports, "packetStampSocketOpen", js_stamp_open);
 }

@@ -1,7 +1,10 @@
 /*
  * TUN reader: a dedicated thread waits in poll() on the TUN fd, reads every
  * packet as soon as it arrives, stamps it with CLOCK_MONOTONIC right after
- * read() returns and appends it to an unbounded queue. The queue is never
+ * read() returns and appends it to an unbounded queue. Given the TUN's
+ * stamp socket (packetStampSocketOpen), it stamps each packet with the
+ * time the kernel's packet tap saw it instead: the read comes later by the
+ * thread's wake-up, which a busy machine stretches to milliseconds. The queue is never
  * trimmed: the TUN must be drained continuously even while JavaScript is
  * busy, since the kernel does not retransmit a segment whose skb still sits
  * in a host queue.
@@ -14,7 +17,8 @@
  * packets that were read but not yet delivered.
  *
  * The same thread reads an AF_PACKET socket (packetReaderStart): it takes
- * each frame with recvfrom(), keeps only the packet types asked for
+ * each frame with recvmsg() (with the kernel's time for it, which
+ * packetSocketOpen asks for), keeps only the packet types asked for
  * (sll_pkttype: PACKET_OUTGOING for what the interface sent, PACKET_HOST /
  * OTHERHOST / ... for what it received) and hands the type on with the
  * frame.
@@ -43,7 +47,8 @@
 
 typedef struct pkt {
 	struct pkt *next;
-	int64_t ts_ns;
+	int64_t ts_ns;   /* the kernel's time for it where known, else read_ns */
+	int64_t read_ns; /* right after the read returned */
 	int pkttype; /* sll_pkttype, or -1 for a TUN read */
 	size_t len;
 	unsigned char data[];
@@ -55,6 +60,16 @@ typedef struct reader {
 	/* 0: read() a TUN; otherwise recvfrom() an AF_PACKET socket and keep
 	 * the frames whose 1 << sll_pkttype is in the mask. */
 	uint32_t pkttype_mask;
+	/* TUN only: the stamp socket (packetStampSocketOpen) of the TUN's
+	 * interface, or -1; the packet starts stamp_skip bytes into a read
+	 * (behind the virtio-net header). */
+	int stamp_fd;
+	size_t stamp_skip;
+	/* Reader thread only until it ends: packets stamped by the kernel,
+	 * packets without a kernel stamp, and the largest and summed lag of
+	 * the read behind the kernel's stamp. */
+	uint64_t stamped, unstamped;
+	int64_t lag_max_ns, lag_sum_ns;
 	pthread_t thread;
 	napi_env env;
 	napi_threadsafe_function tsfn;
@@ -102,6 +117,95 @@ static void ring_locked(reader *r)
 		r->tsfn_closing = true;
 }
 
+static int64_t timespec_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+/* The CLOCK_MONOTONIC time of a CLOCK_REALTIME kernel stamp. */
+static int64_t realtime_to_monotonic(const struct timespec *kt)
+{
+	struct timespec rt, mono;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	return timespec_ns(kt) - (timespec_ns(&rt) - timespec_ns(&mono));
+}
+
+/* The SO_TIMESTAMPNS stamp of a received message, 0 without one. */
+static int64_t message_stamp(struct msghdr *m)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS)
+			return realtime_to_monotonic((const struct timespec *)CMSG_DATA(c));
+	return 0;
+}
+
+/* One frame from an AF_PACKET socket, with its address and, where the
+ * socket has SO_TIMESTAMPNS (packetSocketOpen sets it), the kernel's time
+ * for it in *tap_ns. */
+static ssize_t recv_frame(int fd, unsigned char *buf, struct sockaddr_ll *sll,
+			  socklen_t *sll_len, int64_t *tap_ns)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec iov = { .iov_base = buf, .iov_len = READ_BUF_SIZE };
+	struct msghdr m = {
+		.msg_name = sll, .msg_namelen = *sll_len,
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf),
+	};
+	ssize_t n = recvmsg(fd, &m, MSG_TRUNC);
+	if (n >= 0) {
+		*sll_len = m.msg_namelen;
+		*tap_ns = message_stamp(&m);
+	}
+	return n;
+}
+
+/*
+ * The kernel's time for the packet just read from the TUN (CLOCK_MONOTONIC
+ * ns), or 0 when its frame is not on the stamp socket. Frames arrive there
+ * in the order the interface sent them, and each before the TUN can be
+ * read (the tap runs before the driver's transmit), so frames ahead of the
+ * packet's own are of packets the TUN never delivered: they are dropped.
+ * The tap stamps with CLOCK_REALTIME; it is brought to CLOCK_MONOTONIC by
+ * the two clocks' offset read right after.
+ */
+static int64_t kernel_stamp(reader *r, const unsigned char *pkt, size_t len, int64_t read_ns)
+{
+	unsigned char frame[TDR_STAMP_SNAP];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctrl;
+	for (int tries = 0; tries < 64; tries++) {
+		struct iovec iov = { .iov_base = frame, .iov_len = sizeof(frame) };
+		struct msghdr m = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf),
+		};
+		ssize_t n = recvmsg(r->stamp_fd, &m, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0) {
+			/* Bound while the interface was down: ENETDOWN once. */
+			if (errno == EINTR || errno == ENETDOWN)
+				continue;
+			return 0;
+		}
+		size_t cmp = len < sizeof(frame) ? len : sizeof(frame);
+		if ((size_t)n != len || memcmp(frame, pkt, cmp) != 0)
+			continue;
+		int64_t k = message_stamp(&m);
+		/* A stamp after the read, or a second before it, is not this
+		 * packet's (a clock step): keep the read time. */
+		if (k <= 0 || k > read_ns || read_ns - k > 1000000000)
+			return 0;
+		return k;
+	}
+	return 0;
+}
+
 static void *reader_main(void *arg)
 {
 	reader *r = arg;
@@ -147,9 +251,9 @@ static void *reader_main(void *arg)
 		for (;;) {
 			struct sockaddr_ll sll;
 			socklen_t sll_len = sizeof(sll);
+			int64_t tap_ns = 0;
 			ssize_t len = r->pkttype_mask
-				? recvfrom(r->fd, buf, READ_BUF_SIZE, MSG_TRUNC,
-					   (struct sockaddr *)&sll, &sll_len)
+				? recv_frame(r->fd, buf, &sll, &sll_len, &tap_ns)
 				: read(r->fd, buf, READ_BUF_SIZE);
 			int64_t ts = tdr_now_ns();
 			if (len < 0) {
@@ -169,13 +273,28 @@ static void *reader_main(void *arg)
 				    !(r->pkttype_mask & (1u << sll.sll_pkttype)))
 					continue;
 			}
+			int64_t stamp = tap_ns > 0 && tap_ns <= ts && ts - tap_ns < 1000000000 ? tap_ns : ts;
+			if (r->stamp_fd >= 0 && !r->pkttype_mask && (size_t)len > r->stamp_skip) {
+				int64_t k = kernel_stamp(r, buf + r->stamp_skip,
+							 (size_t)len - r->stamp_skip, ts);
+				if (k) {
+					stamp = k;
+					r->stamped++;
+					r->lag_sum_ns += ts - k;
+					if (ts - k > r->lag_max_ns)
+						r->lag_max_ns = ts - k;
+				} else {
+					r->unstamped++;
+				}
+			}
 			pkt *p = malloc(sizeof(*p) + (size_t)len);
 			if (!p) {
 				err = ENOMEM;
 				break;
 			}
 			p->next = NULL;
-			p->ts_ns = ts;
+			p->ts_ns = stamp;
+			p->read_ns = ts;
 			p->pkttype = r->pkttype_mask ? sll.sll_pkttype : -1;
 			p->len = (size_t)len;
 			memcpy(p->data, buf, (size_t)len);
@@ -208,7 +327,7 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-/* Turn a packet list into a JS array of { data, tsNs }; frees the list. */
+/* Turn a packet list into a JS array of { data, tsNs, readNs? }; frees the list. */
 static napi_value pkts_to_array(napi_env env, pkt *p)
 {
 	napi_value arr;
@@ -228,6 +347,9 @@ static napi_value pkts_to_array(napi_env env, pkt *p)
 			     napi_set_named_property(env, obj, "data", data) == napi_ok &&
 			     napi_set_named_property(env, obj, "tsNs", ts) == napi_ok &&
 			     napi_set_element(env, arr, i++, obj) == napi_ok;
+			if (ok && p->read_ns != p->ts_ns)
+				ok = napi_create_bigint_int64(env, p->read_ns, &ts) == napi_ok &&
+				     napi_set_named_property(env, obj, "readNs", ts) == napi_ok;
 			if (ok && p->pkttype >= 0)
 				ok = napi_create_int32(env, p->pkttype, &type) == napi_ok &&
 				     napi_set_named_property(env, obj, "pkttype", type) == napi_ok;
@@ -327,12 +449,14 @@ static void handle_finalize(napi_env env, void *data, void *hint)
 	reader_release_owner(r);
 }
 
-/* tunReaderStart(fd, onPackets, onError, keepAlive, pkttypeMask?) -> handle;
- * a non-zero pkttypeMask reads an AF_PACKET socket (see above). */
+/* tunReaderStart(fd, onPackets, onError, keepAlive, pkttypeMask?, stampFd?,
+ * stampSkip?) -> handle; a non-zero pkttypeMask reads an AF_PACKET socket
+ * (see above); stampFd >= 0 is a TUN's stamp socket, the packet stampSkip
+ * bytes into each read. The reader does not own stampFd. */
 static napi_value js_reader_start(napi_env env, napi_callback_info info)
 {
-	size_t argc = 5;
-	napi_value argv[5];
+	size_t argc = 7;
+	napi_value argv[7];
 	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	int fd;
 	napi_valuetype t;
@@ -352,11 +476,22 @@ static napi_value js_reader_start(napi_env env, napi_callback_info info)
 	    napi_get_value_uint32(env, argv[4], &pkttype_mask) != napi_ok)
 		return tdr_throw_type(env, "tunReaderStart: pkttypeMask must be a number");
 
+	int32_t stamp_fd = -1;
+	uint32_t stamp_skip = 0;
+	if (argc >= 6 && napi_typeof(env, argv[5], &t) == napi_ok && t == napi_number &&
+	    napi_get_value_int32(env, argv[5], &stamp_fd) != napi_ok)
+		return tdr_throw_type(env, "tunReaderStart: stampFd must be a number");
+	if (argc >= 7 && napi_typeof(env, argv[6], &t) == napi_ok && t == napi_number &&
+	    (napi_get_value_uint32(env, argv[6], &stamp_skip) != napi_ok || stamp_skip > 256))
+		return tdr_throw_type(env, "tunReaderStart: stampSkip must be 0..256");
+
 	reader *r = calloc(1, sizeof(*r));
 	if (!r)
 		return tdr_throw_errno(env, "tunReaderStart", ENOMEM);
 	r->fd = fd;
 	r->pkttype_mask = pkttype_mask;
+	r->stamp_fd = stamp_fd < 0 ? -1 : stamp_fd;
+	r->stamp_skip = stamp_skip;
 	r->env = env;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_condattr_t ca;
@@ -532,9 +667,37 @@ static napi_value js_reader_wait(napi_env env, napi_callback_info info)
 	return out;
 }
 
+/* tunReaderStampStats(handle) -> { stamped, unstamped, lagMaxNs, lagSumNs }
+ * once the reader has stopped (null before): how many packets got the
+ * kernel's stamp, how many kept the read time, and how far the reads
+ * came after the kernel's stamps. */
+static napi_value js_reader_stamp_stats(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	reader *r = reader_arg(env, info, 1, argv, "tunReaderStampStats");
+	if (!r)
+		return NULL;
+	napi_value out, v;
+	if (!r->stopped) {
+		NAPI_OK(env, napi_get_null(env, &out));
+		return out;
+	}
+	NAPI_OK(env, napi_create_object(env, &out));
+	NAPI_OK(env, napi_create_double(env, (double)r->stamped, &v));
+	NAPI_OK(env, napi_set_named_property(env, out, "stamped", v));
+	NAPI_OK(env, napi_create_double(env, (double)r->unstamped, &v));
+	NAPI_OK(env, napi_set_named_property(env, out, "unstamped", v));
+	NAPI_OK(env, napi_create_double(env, (double)r->lag_max_ns, &v));
+	NAPI_OK(env, napi_set_named_property(env, out, "lagMaxNs", v));
+	NAPI_OK(env, napi_create_double(env, (double)r->lag_sum_ns, &v));
+	NAPI_OK(env, napi_set_named_property(env, out, "lagSumNs", v));
+	return out;
+}
+
 bool tdr_init_tun_reader(napi_env env, napi_value exports)
 {
-	return tdr_export_fn(env, exports, "tunReaderStart", js_reader_start) &&
+	return tdr_export_fn(env, exports, "tunReaderStampStats", js_reader_stamp_stats) &&
+	       tdr_export_fn(env, exports, "tunReaderStart", js_reader_start) &&
 	       tdr_export_fn(env, exports, "tunReaderStop", js_reader_stop) &&
 	       tdr_export_fn(env, exports, "tunReaderPending", js_reader_pending) &&
 	       tdr_export_fn(env, exports, "tunReaderTake", js_reader_take) &&

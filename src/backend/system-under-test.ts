@@ -13,6 +13,8 @@
  * the pcapng link type `linkType`.
  */
 
+import type { StampStats } from '../native/addon.js';
+
 /** What the packets in the capture begin with. */
 export type LinkType = 'raw-ip' | 'ethernet';
 
@@ -46,7 +48,10 @@ export interface SystemDescription {
 /** A frame as read from the device, stamped (CLOCK_MONOTONIC ns) by the thread that read it. */
 export interface DeviceFrame {
   data: Buffer;
+  /** When the kernel sent it (its packet tap's time), or when it was read where the device gives no such time. */
   tsNs: bigint;
+  /** When the harness read it, where that differs from tsNs. */
+  readNs?: bigint;
 }
 
 /** An IP packet taken out of a frame, with its GSO marks (virtio-net gso_type and gso_size; 0 when none). */
@@ -82,6 +87,8 @@ export interface DeviceReader {
   take(): DeviceFrame[];
   /** Block until a frame is queued or the deadline (monotonic ns) passes; returns the count queued. */
   waitFor(deadlineNs: bigint): number;
+  /** After stop(), for a reader that stamps with the kernel's times: how many it stamped so, and how late reads came. */
+  stampStats?(): StampStats | null;
 }
 
 /** Frame-level access to the device. */

@@ -4,7 +4,8 @@
  * super-segments and accept GSO packets, just as it does on a real NIC.
  * The addon's reader thread drains it continuously (the kernel holds back
  * retransmissions of segments still queued in the host, so a reader that
- * lags would change TCP's behaviour).
+ * lags would change TCP's behaviour), and stamps each packet with the time
+ * the kernel's packet tap saw it (see openStampSocket).
  */
 import * as native from '../native/addon.js';
 import type { DecodedFrame, DeviceIo, LinkFraming } from './system-under-test.js';
@@ -63,6 +64,20 @@ function check(r: native.SyscallResult, what: string): number {
   return Number(r.ret);
 }
 
+/**
+ * The device's stamp socket, so that every packet the kernel sends carries
+ * the time its packet tap saw it, as packetdrill's sniffed packets do, not
+ * the time the reader thread got to read it; -1 where no packet socket can
+ * be opened (the packets then keep their read times).
+ */
+function openStampSocket(name: string): number {
+  try {
+    return native.packetStampSocketOpen(name);
+  } catch {
+    return -1;
+  }
+}
+
 export function openTunDevice(name = 'tun0'): TunDevice {
   const path = Buffer.from('/dev/net/tun\0');
   const fd = check(native.syscall(native.sysNr('openat'), [AT_FDCWD, path, O_RDWR | O_CLOEXEC | O_NONBLOCK, 0]), 'open /dev/net/tun');
@@ -80,6 +95,7 @@ export function openTunDevice(name = 'tun0'): TunDevice {
     throw e;
   }
   const actual = ifr.toString('ascii', 0, 16).replace(/\0.*$/s, '');
+  const stampFd = openStampSocket(actual);
   let closed = false;
   return {
     fd,
@@ -91,8 +107,9 @@ export function openTunDevice(name = 'tun0'): TunDevice {
           onError: (err) => {
             if (!closed) process.emitWarning(`tun reader: ${err.message}`);
           },
+          stamp: stampFd >= 0 ? { fd: stampFd, skip: VNET_HDR_LEN } : undefined,
         });
-        return { stop: () => r.stop(), take: () => r.take(), waitFor: (ns) => r.waitFor(ns) };
+        return { stop: () => r.stop(), take: () => r.take(), waitFor: (ns) => r.waitFor(ns), stampStats: () => r.stampStats() };
       },
       write: (data) => native.tunWrite(fd, data),
     },
@@ -100,6 +117,7 @@ export function openTunDevice(name = 'tun0'): TunDevice {
       if (closed) return;
       closed = true;
       native.syscall(native.sysNr('close'), [fd]);
+      if (stampFd >= 0) native.syscall(native.sysNr('close'), [stampFd]);
     },
   };
 }

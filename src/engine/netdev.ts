@@ -10,6 +10,7 @@
 import type { CaptureLog, CaptureRecord } from '../evidence/capture-log.js';
 import { errnoName, nowNs, strerror } from '../native/addon.js';
 import type { DeviceIo, DeviceReader, LinkFraming } from '../backend/system-under-test.js';
+import type { PacketStamps } from './result.js';
 
 /** How long receive() waits on the reader thread directly before yielding to the event loop. */
 const SYNC_WAIT_MS = 3;
@@ -17,8 +18,16 @@ const SYNC_WAIT_MS = 3;
 export interface LivePacket {
   /** The IP packet, without the link header. */
   data: Buffer;
-  /** CLOCK_MONOTONIC ns when the reader thread read it. */
+  /** CLOCK_MONOTONIC ns when the kernel sent it (its packet tap's time; the read's where there is none). */
   tsNs: bigint;
+  /**
+   * CLOCK_MONOTONIC ns when the reader read it. Relative times that follow
+   * it are anchored here, as packetdrill anchors them at the moment it
+   * has the packet, not at the kernel's earlier time: a peer answers a
+   * packet once it has it, and scripts' timings (an RTT that cubic's
+   * cwnd depends on) were written for that.
+   */
+  readNs: bigint;
   gsoType: number;
   gsoSize: number;
   record: CaptureRecord;
@@ -50,17 +59,17 @@ export class NetDevice {
 
   start(): void {
     this.reader = this.io.readerStart((pkts) => {
-      for (const p of pkts) this.onPacket(p.data, p.tsNs);
+      for (const p of pkts) this.onPacket(p.data, p.tsNs, p.readNs ?? p.tsNs);
     });
   }
 
-  private onPacket(raw: Buffer, tsNs: bigint): void {
+  private onPacket(raw: Buffer, tsNs: bigint, readNs: bigint): void {
     const d = this.framing.decode(raw);
     if (!d) return;
     const kept = this.framing.linkType === 'raw-ip' ? d.ip : raw.subarray(this.framing.captureOffset);
     const record = this.capture.add({ data: kept, tsNs, direction: 'out' });
     this.onPacketHook?.(kept, tsNs, 'out');
-    const pkt: LivePacket = { data: d.ip, tsNs, gsoType: d.gsoType, gsoSize: d.gsoSize, record };
+    const pkt: LivePacket = { data: d.ip, tsNs, readNs, gsoType: d.gsoType, gsoSize: d.gsoSize, record };
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;
@@ -87,7 +96,7 @@ export class NetDevice {
       const limitNs = BigInt(Math.min(SYNC_WAIT_MS, timeoutMs ?? SYNC_WAIT_MS) * 1e6);
       let got = this.reader.take();
       if (got.length === 0 && limitNs > 0n && this.reader.waitFor(nowNs() + limitNs) > 0) got = this.reader.take();
-      for (const p of got) this.onPacket(p.data, p.tsNs);
+      for (const p of got) this.onPacket(p.data, p.tsNs, p.readNs ?? p.tsNs);
     }
     const next = this.queue.shift();
     if (next) {
@@ -138,12 +147,24 @@ export class NetDevice {
     this.onPacketHook?.(kept, tsNs, 'in');
   }
 
+  /** After stop(): how the packets the kernel sent were stamped (null when the reader had no kernel stamps). */
+  stamps: PacketStamps | null = null;
+
   stop(): void {
     this.closed = true;
     const rest = this.reader?.stop() ?? [];
+    const st = this.reader?.stampStats?.() ?? null;
+    if (st) {
+      this.stamps = {
+        kernel: st.stamped,
+        read: st.unstamped,
+        readLagMaxUs: Math.round(st.lagMaxNs / 100) / 10,
+        readLagMeanUs: st.stamped > 0 ? Math.round(st.lagSumNs / st.stamped / 100) / 10 : 0,
+      };
+    }
     this.reader = null;
     // Keep the packets that were read but not yet delivered: they belong in the capture.
-    for (const p of rest) this.onPacket(p.data, p.tsNs);
+    for (const p of rest) this.onPacket(p.data, p.tsNs, p.readNs ?? p.tsNs);
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;

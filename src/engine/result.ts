@@ -61,6 +61,8 @@ export interface RunResult {
   packets: { injected: number; sniffed: number };
   /** Injection timing error in µs (actual minus scheduled) per injected packet. */
   injectionErrorsUsecs: number[];
+  /** How the packets the kernel sent were stamped, where the device gives the kernel's times. */
+  packetStamps?: PacketStamps;
   /** CLOCK_MONOTONIC ns (decimal) of the script's time 0, on the machine the run ran on. */
   clockStartNs?: string;
   /** When each checked event happened against its script time (see EventTiming). */
@@ -73,6 +75,19 @@ export interface RunResult {
   stallAttempts?: StallAttempt[];
   /** Set-up costs, in ms. */
   overhead?: { startMs: number; tunMs: number; netMs: number; addonMs: number };
+}
+
+/**
+ * Packets the kernel sent carry the time its packet tap saw them (as
+ * packetdrill's sniffed packets do), not the later time the reader thread
+ * read them: how many did, how many kept the read time (no frame of
+ * theirs on the stamp socket), and how far behind the reads came.
+ */
+export interface PacketStamps {
+  kernel: number;
+  read: number;
+  readLagMaxUs: number;
+  readLagMeanUs: number;
 }
 
 /**

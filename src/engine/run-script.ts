@@ -253,6 +253,7 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     closeScriptFds(fds);
     dev.stop();
     result.injectionErrorsUsecs = dev.injectionErrorsNs.map((ns) => Number(ns) / 1000);
+    if (dev.stamps) result.packetStamps = dev.stamps;
     result.timing = eventTimings(ctx);
     try {
       if (system.report) result.device = { kind: system.description.backend, numbers: system.report() };

@@ -51,10 +51,16 @@ export interface SyscallAsyncOptions {
   status?: Int32Array;
 }
 
-/** A packet read from the TUN, stamped right after read() returned. */
+/**
+ * A packet read from the TUN or a packet socket, stamped (CLOCK_MONOTONIC)
+ * with the time the kernel's packet tap saw it where a stamp socket or the
+ * packet socket gives it, else right after the read returned.
+ */
 export interface TunPacket {
   data: Buffer;
   tsNs: bigint;
+  /** When the reader read it, where that differs from tsNs (tsNs is then the kernel's time). */
+  readNs?: bigint;
   /** From an AF_PACKET socket: sll_pkttype (PACKET_HOST 0 ... PACKET_OUTGOING 4). */
   pkttype?: number;
 }
@@ -85,6 +91,23 @@ export interface TunReaderOptions {
   onError?: (err: NativeError) => void;
   /** Keep the event loop alive while the reader runs (default false). */
   keepAlive?: boolean;
+  /**
+   * TUN readers: the device's stamp socket (packetStampSocketOpen) and the
+   * bytes in front of the packet in each read. Each packet then carries the
+   * time the kernel's packet tap saw it, not the later read time.
+   */
+  stamp?: { fd: number; skip: number };
+}
+
+/** How a TUN reader's packets were stamped (stampStats, after stop). */
+export interface StampStats {
+  /** Packets stamped with the kernel's time. */
+  stamped: number;
+  /** Packets that kept the read time (no frame of theirs on the stamp socket). */
+  unstamped: number;
+  /** How far the read came after the kernel's stamp: the largest, and the sum. */
+  lagMaxNs: number;
+  lagSumNs: number;
 }
 
 export interface TunReader {
@@ -103,6 +126,8 @@ export interface TunReader {
    * stands still meanwhile.
    */
   waitFor(deadlineNs: bigint): number;
+  /** After stop(): how the packets were stamped; null before, or without a stamp socket. */
+  stampStats(): StampStats | null;
   readonly running: boolean;
 }
 
@@ -214,8 +239,12 @@ export interface NativeBinding {
     onError: (errno: number) => void,
     keepAlive: boolean,
     pkttypeMask?: number,
+    stampFd?: number,
+    stampSkip?: number,
   ): ReaderHandle;
+  tunReaderStampStats(handle: ReaderHandle): StampStats | null;
   packetSocketOpen(ifname: string, vnetHdr: boolean): PacketSocket;
+  packetStampSocketOpen(ifname: string): number;
   tunReaderStop(handle: ReaderHandle): TunPacket[];
   tunReaderPending(handle: ReaderHandle): number;
   tunReaderTake(handle: ReaderHandle): TunPacket[];
@@ -500,9 +529,21 @@ export function packetSocketOpen(ifname: string, vnetHdr: boolean): PacketSocket
 }
 
 /**
+ * Opens the stamp socket of `ifname` in the calling thread's namespace: an
+ * AF_PACKET socket that keeps, of every frame the interface sends, its
+ * first bytes and the time the kernel's packet tap saw it (the time
+ * packetdrill and tcpdump give sent packets). Returns its fd (O_CLOEXEC);
+ * the caller closes it after the reader that uses it has stopped.
+ */
+export function packetStampSocketOpen(ifname: string): number {
+  return nativeBinding().packetStampSocketOpen(ifname);
+}
+
+/**
  * The reader thread of tunReaderStart on an AF_PACKET socket: every frame
- * whose sll_pkttype is in `pkttypes` (PACKET_TYPE values), stamped right
- * after recvfrom() returned, with its type.
+ * whose sll_pkttype is in `pkttypes` (PACKET_TYPE values), with its type,
+ * stamped with the time the kernel's packet tap saw it (the read's time
+ * where the kernel gave none).
  */
 export function packetReaderStart(
   fd: number,
@@ -527,7 +568,10 @@ function startReader(
     else throw err;
   };
   const b = nativeBinding();
-  const handle = b.tunReaderStart(fd, onPackets, onError, opts.keepAlive ?? false, pkttypeMask);
+  const stamp = pkttypeMask === 0 ? opts.stamp : undefined;
+  const handle = stamp
+    ? b.tunReaderStart(fd, onPackets, onError, opts.keepAlive ?? false, 0, stamp.fd, stamp.skip)
+    : b.tunReaderStart(fd, onPackets, onError, opts.keepAlive ?? false, pkttypeMask);
   let running = true;
   return {
     stop(): TunPacket[] {
@@ -543,6 +587,9 @@ function startReader(
     },
     waitFor(deadlineNs: bigint): number {
       return running ? b.tunReaderWait(handle, deadlineNs) : 0;
+    },
+    stampStats(): StampStats | null {
+      return stamp && !running ? b.tunReaderStampStats(handle) : null;
     },
     get running(): boolean {
       return running;

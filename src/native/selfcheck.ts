@@ -2,8 +2,9 @@
  * End-to-end check of the native layer, run inside a private network
  * namespace: opens tun0, sees the kernel's SYN for a non-blocking connect()
  * to the remote address, answers it with a RST written to the TUN (the
- * connect then fails with ECONNREFUSED), and measures how close timed TUN
- * writes land to their deadlines.
+ * connect then fails with ECONNREFUSED), measures how close timed TUN
+ * writes land to their deadlines, and checks that a packet read late
+ * carries the time the kernel sent it (the stamp socket).
  *
  *   unshare --net node dist/native/selfcheck.js
  *
@@ -20,6 +21,7 @@ import {
   CONSTANTS,
   SYMBOLS,
   nowNs,
+  packetStampSocketOpen,
   sysNr,
   syscall,
   syscallAsync,
@@ -54,6 +56,11 @@ export interface SelfCheckReport {
   tunWriteAtSubmittedOnTime?: TimingStats;
   threadsBeforeStop?: number;
   threadsAfterStop?: number;
+  /**
+   * A SYN sent while no reader ran, read `readAfterConnectUs` later by a
+   * reader with the stamp socket: its stamp, after the connect() began.
+   */
+  kernelStamp?: { stampAfterConnectUs: number; readAfterConnectUs: number; stamped: number; unstamped: number; lagMaxUs: number };
 }
 
 const LOCAL = [192, 168, 0, 1] as const;
@@ -173,6 +180,40 @@ class SynWatcher {
   }
 }
 
+/** How long the SYN of kernelStampCheck waits in tun0 before a reader starts. */
+const UNREAD_MS = 50;
+
+/**
+ * A SYN sent while nobody reads tun0, read UNREAD_MS later by a reader
+ * given the stamp socket: it must carry the time the kernel sent it, not
+ * the time it was read.
+ */
+async function kernelStampCheck(tun: { fd: number; name: string }): Promise<NonNullable<SelfCheckReport['kernelStamp']>> {
+  const stampFd = packetStampSocketOpen(tun.name);
+  try {
+    const sock = syscall(sysNr('socket'), [SYMBOLS.AF_INET, SYMBOLS.SOCK_STREAM! | SYMBOLS.SOCK_NONBLOCK!, 0]);
+    if (sock.ret < 0n) throw new Error(`socket() failed: ${errnoName(sock.errno)}`);
+    const conn = syscall(sysNr('connect'), [Number(sock.ret), sockaddrIn(REMOTE, REMOTE_PORT + 1), 16]);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, UNREAD_MS);
+    const watcher = new SynWatcher();
+    const readFrom = nowNs();
+    const reader = tunReaderStart(tun.fd, watcher.onPackets, { stamp: { fd: stampFd, skip: 0 } });
+    const syn = await watcher.next(3000);
+    reader.stop();
+    const st = reader.stampStats();
+    syscall(sysNr('close'), [Number(sock.ret)]);
+    return {
+      stampAfterConnectUs: Number(syn.tsNs - conn.startNs) / 1000,
+      readAfterConnectUs: Number(readFrom - conn.startNs) / 1000,
+      stamped: st?.stamped ?? 0,
+      unstamped: st?.unstamped ?? 0,
+      lagMaxUs: (st?.lagMaxNs ?? 0) / 1000,
+    };
+  } finally {
+    syscall(sysNr('close'), [stampFd]);
+  }
+}
+
 /** Runs the check; must be called inside a fresh network namespace. */
 export async function runSelfCheck(writes = 200): Promise<SelfCheckReport> {
   if (!inPrivateNetns()) {
@@ -258,6 +299,7 @@ export async function runSelfCheck(writes = 200): Promise<SelfCheckReport> {
     report.leftoverAtStop = reader.stop().length;
     report.threadsAfterStop = threadCount();
     report.packetsSeen = watcher.seen.length;
+    report.kernelStamp = await kernelStampCheck(tun);
     report.ok =
       report.connect.errno === 'EINPROGRESS' &&
       report.syn.flags === 0x02 &&

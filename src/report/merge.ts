@@ -24,6 +24,7 @@ interface JsonRow {
   warnings?: string[];
   stallAttempts?: RunResult['stallAttempts'];
   injectionErrorsUsecs?: number[];
+  packetStamps?: RunResult['packetStamps'];
   overhead?: RunResult['overhead'] | null;
   timing?: EventTiming[];
   output?: string;
@@ -61,6 +62,7 @@ function rowToRun(row: JsonRow, file: string): ReportedRun {
   };
   if (row.firstError) result.firstError = row.firstError;
   if (row.overhead) result.overhead = row.overhead;
+  if (row.packetStamps) result.packetStamps = row.packetStamps;
   if (row.timing) result.timing = row.timing;
   if (row.stallAttempts) result.stallAttempts = row.stallAttempts;
   const r: ReportedRun = { path: row.script, variant: row.variant, result, output: row.output ?? '' };

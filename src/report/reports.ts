@@ -160,6 +160,7 @@ export function writeJson(file: string, runs: ReportedRun[], s: Summary, plan: J
       warnings: r.result.warnings,
       ...(r.result.stallAttempts ? { stallAttempts: r.result.stallAttempts } : {}),
       injectionErrorsUsecs: r.result.injectionErrorsUsecs,
+      ...(r.result.packetStamps ? { packetStamps: r.result.packetStamps } : {}),
       overhead: r.result.overhead ?? null,
       timing: r.result.timing ?? [],
       output: r.output,

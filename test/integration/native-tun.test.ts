@@ -75,6 +75,13 @@ describe.skipIf(reason !== null)('native addon with a real TUN in a network name
     expect(report.syn!.stampAfterConnectUs).toBeLessThan(1_000_000);
     expect(report.rst).toMatchObject({ writeRet: 40, soError: 'ECONNREFUSED' });
     expect(report.packetsSeen).toBeGreaterThanOrEqual(1);
+    // A SYN left unread for 50 ms carries the kernel's time, not the read's.
+    const k = report.kernelStamp!;
+    expect(k.stamped).toBeGreaterThanOrEqual(1);
+    expect(k.readAfterConnectUs).toBeGreaterThanOrEqual(50_000);
+    expect(k.stampAfterConnectUs).toBeGreaterThanOrEqual(0);
+    expect(k.stampAfterConnectUs).toBeLessThan(k.readAfterConnectUs - 40_000);
+    expect(k.lagMaxUs).toBeGreaterThan(40_000);
     // stop() joined the reader thread.
     expect(report.threadsAfterStop).toBe(report.threadsBeforeStop! - 1);
 
