@@ -369,6 +369,7 @@ export class PacketRunner {
     const live = sniffed.length === 1 ? sniffed[0]! : aggregate(sniffed, total);
     if (TRACING) trace('sniffed');
     this.ctx.lastCompletionNs = live.live.readNs;
+    this.ctx.lastSentNs = live.live.tsNs;
     this.verify(ev, pkt, socket, live);
     if (TRACING) trace('verified');
   }

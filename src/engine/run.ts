@@ -33,13 +33,26 @@ function isStartTimeAnchored(ev: RunEvent): boolean {
   return ev.ast.type === 'packet' && ev.ast.packet.direction === 'inbound';
 }
 
-/** Give a relative or wildcard event its script time (packetdrill's adjust_relative_event_times). */
+function isOutboundPacket(ev: RunEvent | undefined): boolean {
+  return ev?.ast.type === 'packet' && ev.ast.packet.direction === 'outbound';
+}
+
+/**
+ * Give a relative or wildcard event its script time (packetdrill's
+ * adjust_relative_event_times). Relative times are anchored where the
+ * previous event was done; after a packet the kernel sent that is when
+ * the harness had it (the harness answers a packet once it has it, as
+ * packetdrill does), except for another packet the kernel sends, which
+ * is timed from the kernel's time for the first.
+ */
 export function adjustRelativeTimes(ctx: RunContext, ev: RunEvent): void {
   const t = ev.times;
   if (t.type !== 'any' && t.type !== 'relative' && t.type !== 'relative_range') return;
   let offset: number;
   if (ctx.lastEvent && isStartTimeAnchored(ctx.lastEvent) && isStartTimeAnchored(ev)) {
     offset = ctx.lastEvent.times.usecs;
+  } else if (ctx.lastSentNs !== undefined && isOutboundPacket(ctx.lastEvent) && isOutboundPacket(ev)) {
+    offset = Math.trunc(ctx.clock.scriptUsecs(ctx.lastSentNs));
   } else if (ctx.lastCompletionNs !== undefined) {
     offset = Math.trunc(ctx.clock.scriptUsecs(ctx.lastCompletionNs));
   } else {
@@ -132,6 +145,7 @@ export async function runEvents(ctx: RunContext, handlers: EventHandlers, abort:
     adjustRelativeTimes(ctx, ev);
     // The previous event's completion anchored this one; this one sets its own.
     ctx.lastCompletionNs = undefined;
+    ctx.lastSentNs = undefined;
     ctx.eventLog?.begin(ev, ctx.config, lastEventUsecs(ctx));
     if (TRACING) trace(`line ${ev.line} ${ev.ast.type} at ${ev.times.usecs}us`);
     let step: Promise<void>;

@@ -87,6 +87,13 @@ export interface RunContext {
    */
   lastCompletionNs?: bigint;
   /**
+   * For a previous event that was a packet the kernel sent: the kernel's
+   * time for it (lastCompletionNs is when the harness read it). A packet
+   * the kernel sends next is timed from here, kernel time against kernel
+   * time, so a late read of the first does not make the second look early.
+   */
+  lastSentNs?: bigint;
+  /**
    * Set once an asynchronous failure (a blocking system call that returned
    * wrongly) ended the run: no event after it may act any more.
    */

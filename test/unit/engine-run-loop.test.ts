@@ -75,6 +75,28 @@ describe('runEvents', () => {
     expect(seen.map((s) => s.usecs)).toEqual([0, 10_000, 20_500]);
   });
 
+  it('after a packet the kernel sent, times a next sent packet from the kernel\'s time and anything else from the read', async () => {
+    const { ctx, clock } = context(
+      '0 `true`\n+0.1 > . 1:1(0) ack 1\n+0 > . 1:1(0) ack 1\n+0.01 < . 1:1(0) ack 1 win 1000\n+0.02 > . 1:1(0) ack 1\n',
+    );
+    const seen: Seen = [];
+    // Each sent packet left the kernel 1 ms after its script time and was read 4 ms after that.
+    const h = async (ev: RunEvent): Promise<void> => {
+      seen.push({ line: ev.line, type: ev.ast.type, usecs: ev.times.usecs, offset: ev.times.offsetUsecs });
+      await Promise.resolve();
+      if (ev.ast.type === 'packet' && ev.ast.packet.direction === 'outbound') {
+        ctx.lastSentNs = clock.startNs + BigInt((ev.times.usecs + 1_000) * 1000);
+        clock.nowUs = ev.times.usecs + 5_000;
+      } else {
+        clock.nowUs = Math.max(clock.nowUs, ev.times.usecs);
+      }
+      ctx.lastCompletionNs = clock.nowNs();
+    };
+    await runEvents(ctx, { packet: h, syscall: h, command: h, code: h }, never);
+    // Line 3 from line 2's kernel time (101 ms), line 4 from its read (102 + 4 ms), line 5 from the injection.
+    expect(seen.map((s) => s.usecs)).toEqual([0, 100_000, 101_000, 116_000, 136_000]);
+  });
+
   it("falls back to the clock's now when the previous event reported no completion", async () => {
     const { ctx, clock } = context('0 `true`\n+0.01 `true`\n');
     const seen: Seen = [];
