@@ -67,9 +67,12 @@ typedef struct reader {
 	size_t stamp_skip;
 	/* Reader thread only until it ends: packets stamped by the kernel,
 	 * packets without a kernel stamp, and the largest and summed lag of
-	 * the read behind the kernel's stamp. */
+	 * the read behind the kernel's stamp (of packets sent while the
+	 * thread ran: one queued before it started waited for it). */
 	uint64_t stamped, unstamped;
 	int64_t lag_max_ns, lag_sum_ns;
+	uint64_t lag_count;
+	int64_t started_ns; /* packets the kernel sent before it are not counted as lag */
 	pthread_t thread;
 	napi_env env;
 	napi_threadsafe_function tsfn;
@@ -193,8 +196,11 @@ static int64_t kernel_stamp(reader *r, const unsigned char *pkt, size_t len, int
 				continue;
 			return 0;
 		}
+		/* The filter cut the frame to TDR_STAMP_SNAP bytes, and MSG_TRUNC
+		 * gives the cut length; the IP header's length field, among the
+		 * bytes compared, tells the whole length. */
 		size_t cmp = len < sizeof(frame) ? len : sizeof(frame);
-		if ((size_t)n != len || memcmp(frame, pkt, cmp) != 0)
+		if ((size_t)n != cmp || memcmp(frame, pkt, cmp) != 0)
 			continue;
 		int64_t k = message_stamp(&m);
 		/* A stamp after the read, or a second before it, is not this
@@ -213,6 +219,7 @@ static void *reader_main(void *arg)
 	/* Stays real-time for its life (it mostly sleeps in poll()), so that
 	 * packets are read and stamped as soon as they arrive. */
 	(void)tdr_rt_enter();
+	r->started_ns = tdr_now_ns();
 	int fl = fcntl(r->fd, F_GETFL);
 	bool nonblocking = fl >= 0 && (fl & O_NONBLOCK);
 	unsigned char *buf = malloc(READ_BUF_SIZE);
@@ -280,9 +287,12 @@ static void *reader_main(void *arg)
 				if (k) {
 					stamp = k;
 					r->stamped++;
-					r->lag_sum_ns += ts - k;
-					if (ts - k > r->lag_max_ns)
-						r->lag_max_ns = ts - k;
+					if (k >= r->started_ns) {
+						r->lag_count++;
+						r->lag_sum_ns += ts - k;
+						if (ts - k > r->lag_max_ns)
+							r->lag_max_ns = ts - k;
+					}
 				} else {
 					r->unstamped++;
 				}
@@ -667,10 +677,11 @@ static napi_value js_reader_wait(napi_env env, napi_callback_info info)
 	return out;
 }
 
-/* tunReaderStampStats(handle) -> { stamped, unstamped, lagMaxNs, lagSumNs }
+/* tunReaderStampStats(handle) -> { stamped, unstamped, lagCount, lagMaxNs, lagSumNs }
  * once the reader has stopped (null before): how many packets got the
  * kernel's stamp, how many kept the read time, and how far the reads
- * came after the kernel's stamps. */
+ * came after the kernel's stamps (lagCount packets: those sent while the
+ * reader ran). */
 static napi_value js_reader_stamp_stats(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1];
@@ -687,6 +698,8 @@ static napi_value js_reader_stamp_stats(napi_env env, napi_callback_info info)
 	NAPI_OK(env, napi_set_named_property(env, out, "stamped", v));
 	NAPI_OK(env, napi_create_double(env, (double)r->unstamped, &v));
 	NAPI_OK(env, napi_set_named_property(env, out, "unstamped", v));
+	NAPI_OK(env, napi_create_double(env, (double)r->lag_count, &v));
+	NAPI_OK(env, napi_set_named_property(env, out, "lagCount", v));
 	NAPI_OK(env, napi_create_double(env, (double)r->lag_max_ns, &v));
 	NAPI_OK(env, napi_set_named_property(env, out, "lagMaxNs", v));
 	NAPI_OK(env, napi_create_double(env, (double)r->lag_sum_ns, &v));

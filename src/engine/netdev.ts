@@ -159,7 +159,7 @@ export class NetDevice {
         kernel: st.stamped,
         read: st.unstamped,
         readLagMaxUs: Math.round(st.lagMaxNs / 100) / 10,
-        readLagMeanUs: st.stamped > 0 ? Math.round(st.lagSumNs / st.stamped / 100) / 10 : 0,
+        readLagMeanUs: st.lagCount > 0 ? Math.round(st.lagSumNs / st.lagCount / 100) / 10 : 0,
       };
     }
     this.reader = null;

@@ -81,7 +81,9 @@ export interface RunResult {
  * Packets the kernel sent carry the time its packet tap saw them (as
  * packetdrill's sniffed packets do), not the later time the reader thread
  * read them: how many did, how many kept the read time (no frame of
- * theirs on the stamp socket), and how far behind the reads came.
+ * theirs on the stamp socket), and how far behind the reads came (for
+ * packets sent while the reader ran: one sent while the namespace was set
+ * up waited for the reader to start).
  */
 export interface PacketStamps {
   kernel: number;

@@ -106,6 +106,8 @@ export interface StampStats {
   /** Packets that kept the read time (no frame of theirs on the stamp socket). */
   unstamped: number;
   /** How far the read came after the kernel's stamp: the largest, and the sum. */
+  /** Packets sent while the reader ran, whose read lag the next two figures describe (one queued before it waited for it). */
+  lagCount: number;
   lagMaxNs: number;
   lagSumNs: number;
 }
