@@ -60,7 +60,7 @@ export interface SelfCheckReport {
    * A SYN sent while no reader ran, read `readAfterConnectUs` later by a
    * reader with the stamp socket: its stamp, after the connect() began.
    */
-  kernelStamp?: { stampAfterConnectUs: number; readAfterConnectUs: number; stamped: number; unstamped: number; lagMaxUs: number };
+  kernelStamp?: { stampAfterConnectUs: number; readAfterConnectUs: number; stamped: number; unstamped: number; lagCount: number; lagMaxUs: number };
 }
 
 const LOCAL = [192, 168, 0, 1] as const;
@@ -207,6 +207,7 @@ async function kernelStampCheck(tun: { fd: number; name: string }): Promise<NonN
       readAfterConnectUs: Number(readFrom - conn.startNs) / 1000,
       stamped: st?.stamped ?? 0,
       unstamped: st?.unstamped ?? 0,
+      lagCount: st?.lagCount ?? 0,
       lagMaxUs: (st?.lagMaxNs ?? 0) / 1000,
     };
   } finally {
