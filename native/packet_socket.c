@@ -25,6 +25,44 @@
 #define PACKET_VNET_HDR 15
 #endif
 
+/* The interface named by `arg` (1 to 15 bytes, into name) and a new
+ * AF_PACKET socket for every protocol (O_NONBLOCK, O_CLOEXEC); -1 with an
+ * exception pending when either cannot be had. `fn` names the caller. */
+static int packet_socket_for(napi_env env, napi_value arg, const char *fn,
+			     char name[IFNAMSIZ + 1], size_t *len, unsigned int *ifindex)
+{
+	char msg[96];
+	if (napi_get_value_string_utf8(env, arg, name, IFNAMSIZ + 1, len) != napi_ok ||
+	    *len == 0 || *len >= IFNAMSIZ) {
+		snprintf(msg, sizeof(msg), "%s: an interface name of 1 to 15 bytes", fn);
+		tdr_throw_type(env, msg);
+		return -1;
+	}
+	*ifindex = if_nametoindex(name);
+	if (*ifindex == 0) {
+		snprintf(msg, sizeof(msg), "%s: if_nametoindex", fn);
+		tdr_throw_errno(env, msg, errno);
+		return -1;
+	}
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	if (fd < 0) {
+		snprintf(msg, sizeof(msg), "%s: socket(AF_PACKET)", fn);
+		tdr_throw_errno(env, msg, errno);
+	}
+	return fd;
+}
+
+/* Bind a packet socket to every protocol of one interface. */
+static int bind_to_interface(int fd, unsigned int ifindex)
+{
+	struct sockaddr_ll sll;
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = (int)ifindex;
+	return bind(fd, (struct sockaddr *)&sll, sizeof(sll));
+}
+
 /* packetSocketOpen(ifname, vnetHdr) -> { fd, ifindex, mac }: a raw packet
  * socket for every protocol, bound to the interface, O_NONBLOCK and
  * O_CLOEXEC, with a large receive buffer and the kernel's time stamp on
@@ -40,19 +78,12 @@ static napi_value js_packet_open(napi_env env, napi_callback_info info)
 	char name[IFNAMSIZ + 1];
 	size_t len = 0;
 	bool vnet = false;
-	if (argc < 2 ||
-	    napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok ||
-	    napi_get_value_bool(env, argv[1], &vnet) != napi_ok)
+	unsigned int ifindex = 0;
+	if (argc < 2 || napi_get_value_bool(env, argv[1], &vnet) != napi_ok)
 		return tdr_throw_type(env, "packetSocketOpen(ifname, vnetHdr): a name and a boolean");
-	if (len == 0 || len >= IFNAMSIZ)
-		return tdr_throw_type(env, "packetSocketOpen: interface names have 1 to 15 bytes");
-
-	unsigned int ifindex = if_nametoindex(name);
-	if (ifindex == 0)
-		return tdr_throw_errno(env, "packetSocketOpen: if_nametoindex", errno);
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	int fd = packet_socket_for(env, argv[0], "packetSocketOpen", name, &len, &ifindex);
 	if (fd < 0)
-		return tdr_throw_errno(env, "packetSocketOpen: socket(AF_PACKET)", errno);
+		return NULL;
 	const char *what = NULL;
 	int one = 1, size = 16 << 20;
 	if (vnet && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0)
@@ -65,12 +96,7 @@ static napi_value js_packet_open(napi_env env, napi_callback_info info)
 	/* Each frame with the time the kernel's tap saw it, for the reader. */
 	if (!what && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
 		what = "packetSocketOpen: SO_TIMESTAMPNS";
-	struct sockaddr_ll sll;
-	memset(&sll, 0, sizeof(sll));
-	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = htons(ETH_P_ALL);
-	sll.sll_ifindex = (int)ifindex;
-	if (!what && bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+	if (!what && bind_to_interface(fd, ifindex) < 0)
 		what = "packetSocketOpen: bind";
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
@@ -116,17 +142,12 @@ static napi_value js_stamp_open(napi_env env, napi_callback_info info)
 	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	char name[IFNAMSIZ + 1];
 	size_t len = 0;
-	if (argc < 1 ||
-	    napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok)
+	unsigned int ifindex = 0;
+	if (argc < 1)
 		return tdr_throw_type(env, "packetStampSocketOpen(ifname): an interface name");
-	if (len == 0 || len >= IFNAMSIZ)
-		return tdr_throw_type(env, "packetStampSocketOpen: interface names have 1 to 15 bytes");
-	unsigned int ifindex = if_nametoindex(name);
-	if (ifindex == 0)
-		return tdr_throw_errno(env, "packetStampSocketOpen: if_nametoindex", errno);
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	int fd = packet_socket_for(env, argv[0], "packetStampSocketOpen", name, &len, &ifindex);
 	if (fd < 0)
-		return tdr_throw_errno(env, "packetStampSocketOpen: socket(AF_PACKET)", errno);
+		return NULL;
 	struct sock_filter code[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (__u32)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 1),
@@ -144,12 +165,7 @@ static napi_value js_stamp_open(napi_env env, napi_callback_info info)
 	if (!what && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
 		what = "packetStampSocketOpen: SO_RCVBUF";
-	struct sockaddr_ll sll;
-	memset(&sll, 0, sizeof(sll));
-	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = htons(ETH_P_ALL);
-	sll.sll_ifindex = (int)ifindex;
-	if (!what && bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+	if (!what && bind_to_interface(fd, ifindex) < 0)
 		what = "packetStampSocketOpen: bind";
 	if (what) {
 		int err = errno;
