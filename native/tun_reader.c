@@ -4,8 +4,8 @@
  * read() returns and appends it to an unbounded queue. Given the TUN's
  * stamp socket (packetStampSocketOpen), it stamps each packet with the
  * time the kernel's packet tap saw it instead: the read comes later by the
- * thread's wake-up, which a busy machine stretches to milliseconds. The queue is never
- * trimmed: the TUN must be drained continuously even while JavaScript is
+ * thread's wake-up, which a busy machine stretches to milliseconds. The
+ * queue is never trimmed: the TUN must be drained continuously even while JavaScript is
  * busy, since the kernel does not retransmit a segment whose skb still sits
  * in a host queue.
  *
@@ -134,6 +134,14 @@ static int64_t realtime_to_monotonic(const struct timespec *kt)
 	return timespec_ns(kt) - (timespec_ns(&rt) - timespec_ns(&mono));
 }
 
+/* A kernel stamp `k` for a packet read at read_ns, or 0 when it cannot be
+ * that packet's: none, after the read, or a second before it (a clock
+ * step between the two clocks' readings). */
+static int64_t plausible_stamp(int64_t k, int64_t read_ns)
+{
+	return k > 0 && k <= read_ns && read_ns - k < 1000000000 ? k : 0;
+}
+
 /* The SO_TIMESTAMPNS stamp of a received message, 0 without one. */
 static int64_t message_stamp(struct msghdr *m)
 {
@@ -202,12 +210,7 @@ static int64_t kernel_stamp(reader *r, const unsigned char *pkt, size_t len, int
 		size_t cmp = len < sizeof(frame) ? len : sizeof(frame);
 		if ((size_t)n != cmp || memcmp(frame, pkt, cmp) != 0)
 			continue;
-		int64_t k = message_stamp(&m);
-		/* A stamp after the read, or a second before it, is not this
-		 * packet's (a clock step): keep the read time. */
-		if (k <= 0 || k > read_ns || read_ns - k > 1000000000)
-			return 0;
-		return k;
+		return plausible_stamp(message_stamp(&m), read_ns);
 	}
 	return 0;
 }
@@ -280,7 +283,8 @@ static void *reader_main(void *arg)
 				    !(r->pkttype_mask & (1u << sll.sll_pkttype)))
 					continue;
 			}
-			int64_t stamp = tap_ns > 0 && tap_ns <= ts && ts - tap_ns < 1000000000 ? tap_ns : ts;
+			tap_ns = plausible_stamp(tap_ns, ts);
+			int64_t stamp = tap_ns ? tap_ns : ts;
 			if (r->stamp_fd >= 0 && !r->pkttype_mask && (size_t)len > r->stamp_skip) {
 				int64_t k = kernel_stamp(r, buf + r->stamp_skip,
 							 (size_t)len - r->stamp_skip, ts);

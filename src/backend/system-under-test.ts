@@ -45,7 +45,7 @@ export interface SystemDescription {
   details?: Record<string, string>;
 }
 
-/** A frame as read from the device, stamped (CLOCK_MONOTONIC ns) by the thread that read it. */
+/** A frame as read from the device, with its times (CLOCK_MONOTONIC ns). */
 export interface DeviceFrame {
   data: Buffer;
   /** When the kernel sent it (its packet tap's time), or when it was read where the device gives no such time. */

@@ -9,7 +9,7 @@
  */
 import type { CaptureLog, CaptureRecord } from '../evidence/capture-log.js';
 import { errnoName, nowNs, strerror } from '../native/addon.js';
-import type { DeviceIo, DeviceReader, LinkFraming } from '../backend/system-under-test.js';
+import type { DeviceFrame, DeviceIo, DeviceReader, LinkFraming } from '../backend/system-under-test.js';
 import type { PacketStamps } from './result.js';
 
 /** How long receive() waits on the reader thread directly before yielding to the event loop. */
@@ -22,10 +22,8 @@ export interface LivePacket {
   tsNs: bigint;
   /**
    * CLOCK_MONOTONIC ns when the reader read it. Relative times that follow
-   * it are anchored here, as packetdrill anchors them at the moment it
-   * has the packet, not at the kernel's earlier time: a peer answers a
-   * packet once it has it, and scripts' timings (an RTT that cubic's
-   * cwnd depends on) were written for that.
+   * it are anchored here, as packetdrill anchors them at the moment it has
+   * the packet: a peer answers a packet once it has it.
    */
   readNs: bigint;
   gsoType: number;
@@ -59,11 +57,13 @@ export class NetDevice {
 
   start(): void {
     this.reader = this.io.readerStart((pkts) => {
-      for (const p of pkts) this.onPacket(p.data, p.tsNs, p.readNs ?? p.tsNs);
+      for (const p of pkts) this.onPacket(p);
     });
   }
 
-  private onPacket(raw: Buffer, tsNs: bigint, readNs: bigint): void {
+  private onPacket(frame: DeviceFrame): void {
+    const { data: raw, tsNs } = frame;
+    const readNs = frame.readNs ?? tsNs;
     const d = this.framing.decode(raw);
     if (!d) return;
     const kept = this.framing.linkType === 'raw-ip' ? d.ip : raw.subarray(this.framing.captureOffset);
@@ -96,7 +96,7 @@ export class NetDevice {
       const limitNs = BigInt(Math.min(SYNC_WAIT_MS, timeoutMs ?? SYNC_WAIT_MS) * 1e6);
       let got = this.reader.take();
       if (got.length === 0 && limitNs > 0n && this.reader.waitFor(nowNs() + limitNs) > 0) got = this.reader.take();
-      for (const p of got) this.onPacket(p.data, p.tsNs, p.readNs ?? p.tsNs);
+      for (const p of got) this.onPacket(p);
     }
     const next = this.queue.shift();
     if (next) {
@@ -164,7 +164,7 @@ export class NetDevice {
     }
     this.reader = null;
     // Keep the packets that were read but not yet delivered: they belong in the capture.
-    for (const p of rest) this.onPacket(p.data, p.tsNs, p.readNs ?? p.tsNs);
+    for (const p of rest) this.onPacket(p);
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;

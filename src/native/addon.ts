@@ -571,9 +571,7 @@ function startReader(
   };
   const b = nativeBinding();
   const stamp = pkttypeMask === 0 ? opts.stamp : undefined;
-  const handle = stamp
-    ? b.tunReaderStart(fd, onPackets, onError, opts.keepAlive ?? false, 0, stamp.fd, stamp.skip)
-    : b.tunReaderStart(fd, onPackets, onError, opts.keepAlive ?? false, pkttypeMask);
+  const handle = b.tunReaderStart(fd, onPackets, onError, opts.keepAlive ?? false, pkttypeMask, stamp?.fd ?? -1, stamp?.skip ?? 0);
   let running = true;
   return {
     stop(): TunPacket[] {
