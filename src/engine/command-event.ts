@@ -7,6 +7,7 @@ import * as native from '../native/addon.js';
 import { waitUntil } from './clock-wait.js';
 import { TestFailure } from './errors.js';
 import { runShellCommand } from './run-command.js';
+import { atCommandPriority } from './priority.js';
 import { checkEventTime } from './run.js';
 import type { RunContext, RunEvent } from './state.js';
 
@@ -14,7 +15,8 @@ export async function runCommandEvent(ctx: RunContext, ev: RunEvent, log: (line:
   if (ev.ast.type !== 'command') return;
   const woke = await waitUntil(ctx.clock.liveNs(ev.times.usecs));
   if (ctx.numEvents > 0) checkEventTime(ctx, ev, woke);
-  const r = runShellCommand(ev.ast.command.commandLine, { cwd: ctx.scriptDir });
+  const commandLine = ev.ast.command.commandLine;
+  const r = atCommandPriority(() => runShellCommand(commandLine, { cwd: ctx.scriptDir }));
   if (r.stdout) log(r.stdout.trimEnd());
   if (r.stderr) log(r.stderr.trimEnd());
   if (!r.ok) {

@@ -1,15 +1,27 @@
 /**
  * Real-time priority for the worker's JavaScript thread while the script's
- * clock runs, as packetdrill gives its own threads (SCHED_RR at the lowest
- * real-time priority on machines with more than one CPU). Only the timed
- * part of a run gets it: start-up, compilation and evidence writing stay
- * ordinary, so parallel runs do not hold each other's events back.
+ * clock runs, as packetdrill gives its own threads (SCHED_RR on machines
+ * with more than one CPU). Only the timed part of a run gets it: start-up,
+ * compilation and evidence writing stay ordinary, so parallel runs do not
+ * hold each other's events back.
+ *
+ * Two levels, because runs go side by side: the engine runs at SCHED_RR 2,
+ * and the commands a script runs while its clock runs start at SCHED_RR 1,
+ * the lowest level, as packetdrill's commands inherit its own. A command
+ * then finishes as fast as under packetdrill, yet never holds a CPU that
+ * another run's engine needs at an event's time: threads of equal SCHED_RR
+ * priority wait for each other up to the round-robin quantum (100 ms), and
+ * a command's Python start-up alone takes tens of milliseconds of CPU.
  */
 import { availableParallelism } from 'node:os';
 import * as native from '../native/addon.js';
 
 const SCHED_OTHER = 0;
 const SCHED_RR = 2;
+export const ENGINE_RT_PRIORITY = 2;
+export const COMMAND_RT_PRIORITY = 1;
+
+let engineRealtime = false;
 
 function setScheduler(policy: number, priority: number): boolean {
   const nr = native.SYS['sched_setscheduler'];
@@ -19,12 +31,30 @@ function setScheduler(policy: number, priority: number): boolean {
   return native.syscall(nr, [0, policy, param]).ret === 0n;
 }
 
-/** Switch the calling thread to SCHED_RR 1; false when not permitted or single-CPU. */
+/** Switch the calling thread to the engine's SCHED_RR level; false when not permitted or single-CPU. */
 export function enterRealtime(): boolean {
   if (availableParallelism() <= 1) return false;
-  return setScheduler(SCHED_RR, 1);
+  engineRealtime = setScheduler(SCHED_RR, ENGINE_RT_PRIORITY);
+  return engineRealtime;
 }
 
 export function leaveRealtime(): void {
   setScheduler(SCHED_OTHER, 0);
+  engineRealtime = false;
+}
+
+/**
+ * Run `start` (which starts a child process and waits for it) with the
+ * calling thread at the commands' level, so that the child inherits that
+ * level and not the engine's; the thread waits meanwhile, so its own level
+ * does not matter, and it is back at the engine's level afterwards.
+ */
+export function atCommandPriority<T>(start: () => T): T {
+  if (!engineRealtime) return start();
+  setScheduler(SCHED_RR, COMMAND_RT_PRIORITY);
+  try {
+    return start();
+  } finally {
+    setScheduler(SCHED_RR, ENGINE_RT_PRIORITY);
+  }
 }

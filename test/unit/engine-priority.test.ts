@@ -1,0 +1,42 @@
+/**
+ * The engine's real-time levels: SCHED_RR 2 while the clock runs, and the
+ * commands it starts meanwhile inherit SCHED_RR 1.
+ */
+import { availableParallelism } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useNativeBinding } from '../../src/native/addon.js';
+import { atCommandPriority, COMMAND_RT_PRIORITY, ENGINE_RT_PRIORITY, enterRealtime, leaveRealtime } from '../../src/engine/priority.js';
+import { fakeNativeBinding, type FakeBinding } from '../fakes/native-binding.js';
+
+const SCHED_OTHER = 0;
+const SCHED_RR = 2;
+
+describe('real-time levels', () => {
+  let binding: FakeBinding;
+  const levels = (): Array<[number, number]> =>
+    binding.calls.filter((c) => c.name === 'sched_setscheduler').map((c) => [Number(c.args[1]), (c.args[2] as Buffer).readInt32LE(0)]);
+
+  beforeAll(() => {
+    binding = fakeNativeBinding({ syscall: (name) => (name === 'sched_setscheduler' ? { ret: 0n } : undefined) });
+    useNativeBinding(binding);
+  });
+
+  it.skipIf(availableParallelism() <= 1)('a command started while the clock runs is started one level below the engine, which is back at its level after', () => {
+    expect(ENGINE_RT_PRIORITY).toBeGreaterThan(COMMAND_RT_PRIORITY);
+    expect(enterRealtime()).toBe(true);
+    let during: Array<[number, number]> = [];
+    const out = atCommandPriority(() => { during = levels(); return 'done'; });
+    expect(out).toBe('done');
+    leaveRealtime();
+    expect(during).toEqual([[SCHED_RR, ENGINE_RT_PRIORITY], [SCHED_RR, COMMAND_RT_PRIORITY]]);
+    expect(levels()).toEqual([
+      [SCHED_RR, ENGINE_RT_PRIORITY], [SCHED_RR, COMMAND_RT_PRIORITY], [SCHED_RR, ENGINE_RT_PRIORITY], [SCHED_OTHER, 0],
+    ]);
+  });
+
+  it('outside the clock a command is started as the thread is', () => {
+    binding.calls.length = 0;
+    expect(atCommandPriority(() => 7)).toBe(7);
+    expect(levels()).toEqual([]);
+  });
+});
