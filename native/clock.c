@@ -86,6 +86,17 @@ void tdr_thread_setup(void)
 	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 }
 
+void tdr_mutex_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	/* Fails only where the kernel has no PI futexes; a plain mutex then. */
+	(void)pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
+	if (pthread_mutex_init(m, &a) != 0)
+		pthread_mutex_init(m, NULL);
+	pthread_mutexattr_destroy(&a);
+}
+
 int tdr_thread_create(pthread_t *t, bool detached, bool realtime,
 		      void *(*fn)(void *), void *arg)
 {

@@ -59,6 +59,12 @@ void tdr_thread_setup(void);
  * with realtime, as a SCHED_FIFO thread when permitted. */
 int tdr_thread_create(pthread_t *t, bool detached, bool realtime,
 		      void *(*fn)(void *), void *arg);
+/* A mutex with priority inheritance, for every mutex that threads of
+ * different priorities share: an ordinary thread that holds it while a
+ * real-time thread waits runs at the waiter's priority until it lets go,
+ * instead of waiting for a CPU behind the machine's ordinary load (tens of
+ * milliseconds on a busy machine, all of them lost by the waiter). */
+void tdr_mutex_init(pthread_mutex_t *m);
 
 /* ---- conversions ------------------------------------------------------ */
 

@@ -41,7 +41,7 @@ struct tdr_env {
 
 /* ---- worker pool (process-wide) --------------------------------------- */
 
-static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t pool_mu;
 static pthread_cond_t pool_cv;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static tdr_job *queue_head, *queue_tail;
@@ -58,7 +58,7 @@ static unsigned pool_wakeups;  /* wake-ups sent, not yet consumed */
  * job and goes back to the process's first namespace afterwards: no
  * thread keeps a finished run's namespace alive.
  */
-static pthread_mutex_t netns_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t netns_mu;
 static int base_netns_fd = -1;    /* the namespace the process started in */
 static int current_netns_fd = -1; /* the JS thread's, when it differs */
 
@@ -96,6 +96,15 @@ static int job_netns_fd(void)
 		fd = fcntl(current_netns_fd, F_DUPFD_CLOEXEC, 0);
 	pthread_mutex_unlock(&netns_mu);
 	return fd;
+}
+
+/* Shared by the JS thread, real-time pool threads and pool threads running
+ * an untimed call as ordinary threads: priority inheritance (made before
+ * any thread can use them, when the addon is loaded). */
+__attribute__((constructor)) static void jobs_init_locks(void)
+{
+	tdr_mutex_init(&pool_mu);
+	tdr_mutex_init(&netns_mu);
 }
 
 static void pool_init_once(void)
@@ -418,7 +427,7 @@ bool tdr_env_init(napi_env env)
 	tdr_env *e = calloc(1, sizeof(*e));
 	if (!e)
 		return false;
-	pthread_mutex_init(&e->mu, NULL);
+	tdr_mutex_init(&e->mu);
 	e->refs = 1;
 	napi_value name;
 	if (napi_create_string_utf8(env, "tundrill.jobs", NAPI_AUTO_LENGTH, &name) != napi_ok ||

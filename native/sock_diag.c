@@ -18,8 +18,7 @@
  *
  * Priorities: per-packet queries run at SCHED_FIFO 1, the lowest real-time
  * priority, when the process may use it: below the reader and timer threads
- * (10) and never ahead of the JS thread (SCHED_RR 1 while the script runs,
- * which a FIFO thread of equal priority does not preempt), but ahead of
+ * (10) and below the JS thread (SCHED_RR 2 while the script runs), but ahead of
  * ordinary load, so a sample follows its packet within microseconds on a
  * busy machine. Dumps too while they are cheap (under CHEAP_DUMP_NS: a
  * namespace with a socket hash of its own), else as an ordinary
@@ -147,6 +146,10 @@ typedef struct sampler {
 	uint64_t merged;  /* requests folded into one already queued */
 	uint64_t dropped; /* requests lost to a full queue */
 	sd_rec *head, *tail;
+	/* Records the JS thread has taken, for the sampler thread to free:
+	 * they came from its malloc arena, whose lock it may hold while it
+	 * waits for a CPU as an ordinary thread. */
+	sd_rec *spent;
 	size_t queued_bytes;
 	int error;
 	/* Thread only (read by JS after join, or under mu for counters). */
@@ -161,7 +164,15 @@ typedef struct sampler {
 } sampler;
 
 /* Samplers that want per-packet requests, by TUN fd. */
-static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t registry_mu;
+
+/* The JS thread, the reader threads and the sampler threads (ordinary
+ * threads while a dump walks a large hash) share these: priority
+ * inheritance. */
+__attribute__((constructor)) static void sock_diag_init_locks(void)
+{
+	tdr_mutex_init(&registry_mu);
+}
 static sampler *registry[MAX_SAMPLERS];
 
 static void stat_add(stats *s, int64_t v)
@@ -667,6 +678,15 @@ static void set_query_priority(bool rt)
 	pthread_setschedparam(pthread_self(), rt ? SCHED_FIFO : SCHED_OTHER, &sp);
 }
 
+static void free_recs(sd_rec *r)
+{
+	while (r) {
+		sd_rec *next = r->next;
+		free(r);
+		r = next;
+	}
+}
+
 static void *sampler_main(void *arg)
 {
 	sampler *s = arg;
@@ -686,7 +706,10 @@ static void *sampler_main(void *arg)
 		memcpy(batch, s->pending, n * sizeof(batch[0]));
 		memmove(s->pending, s->pending + n, (s->npending - n) * sizeof(batch[0]));
 		s->npending -= n;
+		sd_rec *spent = s->spent;
+		s->spent = NULL;
 		pthread_mutex_unlock(&s->mu);
+		free_recs(spent);
 
 		for (size_t i = 0; i < n; i++) {
 			run_query(s, &batch[i]);
@@ -723,18 +746,11 @@ static void *sampler_main(void *arg)
 
 /* ---- JS interface ------------------------------------------------------ */
 
-static void free_recs(sd_rec *r)
-{
-	while (r) {
-		sd_rec *next = r->next;
-		free(r);
-		r = next;
-	}
-}
 
 static void sampler_free(sampler *s)
 {
 	free_recs(s->head);
+	free_recs(s->spent);
 	for (size_t i = 0; i < s->nsocks; i++)
 		free(s->socks[i].last);
 	free(s->socks);
@@ -819,17 +835,14 @@ static napi_value rec_to_js(napi_env env, const sd_rec *r)
 static napi_value recs_to_array(napi_env env, sd_rec *list)
 {
 	napi_value arr;
-	if (napi_create_array(env, &arr) != napi_ok) {
-		free_recs(list);
+	if (napi_create_array(env, &arr) != napi_ok)
 		return NULL;
-	}
 	uint32_t i = 0;
 	bool ok = true;
 	for (sd_rec *r = list; r; r = r->next) {
 		napi_value o = ok ? rec_to_js(env, r) : NULL;
 		ok = o && napi_set_element(env, arr, i++, o) == napi_ok;
 	}
-	free_recs(list);
 	if (!ok) {
 		tdr_throw_last_napi_error(env, "sockDiag records");
 		return NULL;
@@ -876,7 +889,7 @@ static napi_value js_start(napi_env env, napi_callback_info info)
 	s->tun_fd = fd;
 	s->vnet_len = (size_t)vnet;
 	s->interval_ns = interval;
-	pthread_mutex_init(&s->mu, NULL);
+	tdr_mutex_init(&s->mu);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -936,7 +949,18 @@ static napi_value js_take(napi_env env, napi_callback_info info)
 	s->head = s->tail = NULL;
 	s->queued_bytes = 0;
 	pthread_mutex_unlock(&s->mu);
-	return recs_to_array(env, list);
+	napi_value arr = recs_to_array(env, list);
+	if (list) {
+		/* Back to the sampler thread, which frees them. */
+		sd_rec *last = list;
+		while (last->next)
+			last = last->next;
+		pthread_mutex_lock(&s->mu);
+		last->next = s->spent;
+		s->spent = list;
+		pthread_mutex_unlock(&s->mu);
+	}
+	return arr;
 }
 
 /* sockDiagStop(handle) -> the records left, after one final dump. */
@@ -954,7 +978,9 @@ static napi_value js_stop(napi_env env, napi_callback_info info)
 	sd_rec *list = s->head;
 	s->head = s->tail = NULL;
 	pthread_mutex_unlock(&s->mu);
-	return recs_to_array(env, list);
+	napi_value arr = recs_to_array(env, list);
+	free_recs(list); /* the sampler thread has ended */
+	return arr;
 }
 
 static napi_value stats_array(napi_env env, const stats *st)

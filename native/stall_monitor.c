@@ -31,7 +31,12 @@ typedef struct {
 	int64_t to_ns;   /* when it did */
 } stall;
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t mu;
+
+__attribute__((constructor)) static void stall_monitor_init_lock(void)
+{
+	tdr_mutex_init(&mu);
+}
 static pthread_t thread;
 static int users;
 static bool running;

@@ -507,7 +507,7 @@ static napi_value js_reader_start(napi_env env, napi_callback_info info)
 	r->stamp_fd = stamp_fd < 0 ? -1 : stamp_fd;
 	r->stamp_skip = stamp_skip;
 	r->env = env;
-	pthread_mutex_init(&r->mu, NULL);
+	tdr_mutex_init(&r->mu);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
