@@ -4,6 +4,7 @@
  * calls, commands, code), failing at the first event that does not happen
  * as the script says.
  */
+import { setNextEventDue } from '../evidence/stream-gate.js';
 import { TestFailure } from './errors.js';
 import type { RunContext, RunEvent } from './state.js';
 import type { EventTiming } from './result.js';
@@ -139,10 +140,19 @@ function nextEvent(ctx: RunContext): RunEvent | undefined {
  */
 export async function runEvents(ctx: RunContext, handlers: EventHandlers, abort: Promise<never>): Promise<void> {
   abort.catch(() => { ctx.stopped = true; });
+  try {
+    await runEachEvent(ctx, handlers, abort);
+  } finally {
+    setNextEventDue(null);
+  }
+}
+
+async function runEachEvent(ctx: RunContext, handlers: EventHandlers, abort: Promise<never>): Promise<void> {
   for (;;) {
     const ev = nextEvent(ctx);
     if (!ev) break;
     adjustRelativeTimes(ctx, ev);
+    setNextEventDue(ctx.clock.liveNs(ev.times.usecs));
     // The previous event's completion anchored this one; this one sets its own.
     ctx.lastCompletionNs = undefined;
     ctx.lastSentNs = undefined;
