@@ -2,8 +2,11 @@
  * Waiting for an event's time on the JavaScript thread, so the event runs
  * right on this thread (as packetdrill's main loop does) instead of paying
  * a thread hand-off of a hundred microseconds or more:
- * - far from the deadline, an asynchronous native timer (the event loop
- *   keeps delivering packets and call completions);
+ * - far from the deadline, the event loop's own timer (the loop keeps
+ *   delivering packets and call completions meanwhile). Not a native
+ *   sleep on another thread: its completion reaches this thread through a
+ *   thread-safe function, and on a busy machine that hand-off alone made
+ *   one wait in thirty end a millisecond or more late, up to 98 ms;
  * - for the last couple of milliseconds, a futex wait (Atomics.wait),
  *   which a real-time thread wakes from within microseconds;
  * - for the last few tens of microseconds, a spin on the clock.
@@ -12,8 +15,33 @@
  * address set-up, timers) off the CPU.
  */
 import * as native from '../native/addon.js';
+import { trace, TRACING } from './trace.js';
 
 const ASYNC_UNTIL_NS = 2_000_000n;
+
+/**
+ * Resolves at about `untilNs`, never much later (a millisecond early is
+ * fine: arrive() waits out the rest): the event loop's timer, whole
+ * milliseconds, again while more than a millisecond is left (its clock is
+ * the loop's, taken when the loop last woke, so it can fire early).
+ */
+function timerSleep(untilNs: bigint): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const step = (): void => {
+      const ms = Math.floor(Number(untilNs - native.nowNs()) / 1e6);
+      if (ms < 1) resolve();
+      else setTimeout(step, ms);
+    };
+    step();
+  });
+}
+
+let coarseSleep: (untilNs: bigint) => Promise<unknown> = timerSleep;
+
+/** Tests on a virtual clock: how the asynchronous part of a wait sleeps (null: the event loop's timer). */
+export function useCoarseSleep(sleep: ((untilNs: bigint) => Promise<unknown>) | null): void {
+  coarseSleep = sleep ?? timerSleep;
+}
 const SPIN_NS = 50_000n;
 const futex = new Int32Array(new SharedArrayBuffer(4));
 
@@ -29,7 +57,11 @@ export async function waitUntil(atNs: bigint): Promise<bigint> {
  * anything else run.
  */
 export async function approach(atNs: bigint): Promise<void> {
-  if (atNs - native.nowNs() > ASYNC_UNTIL_NS + 1_000_000n) await native.sleepUntil(atNs - ASYNC_UNTIL_NS);
+  const rest = atNs - native.nowNs() - ASYNC_UNTIL_NS;
+  if (rest <= 1_000_000n) return;
+  if (TRACING) trace(`approach: asleep for ${rest / 1000n}us`);
+  await coarseSleep(atNs - ASYNC_UNTIL_NS);
+  if (TRACING) trace('approach: woke');
 }
 
 /** The rest of waitUntil, on this thread alone: a futex wait, then a spin to `atNs`. Returns the time reached. */
