@@ -165,15 +165,15 @@ typedef struct sampler {
 
 /* Samplers that want per-packet requests, by TUN fd. */
 static pthread_mutex_t registry_mu;
+static sampler *registry[MAX_SAMPLERS];
 
 /* The JS thread, the reader threads and the sampler threads (ordinary
- * threads while a dump walks a large hash) share these: priority
- * inheritance. */
+ * threads while a dump walks a large hash) share the registry's and each
+ * sampler's mutex: priority inheritance. */
 __attribute__((constructor)) static void sock_diag_init_locks(void)
 {
 	tdr_mutex_init(&registry_mu);
 }
-static sampler *registry[MAX_SAMPLERS];
 
 static void stat_add(stats *s, int64_t v)
 {
@@ -746,7 +746,6 @@ static void *sampler_main(void *arg)
 
 /* ---- JS interface ------------------------------------------------------ */
 
-
 static void sampler_free(sampler *s)
 {
 	free_recs(s->head);
@@ -945,16 +944,13 @@ static napi_value js_take(napi_env env, napi_callback_info info)
 	if (!s)
 		return NULL;
 	pthread_mutex_lock(&s->mu);
-	sd_rec *list = s->head;
+	sd_rec *list = s->head, *last = s->tail;
 	s->head = s->tail = NULL;
 	s->queued_bytes = 0;
 	pthread_mutex_unlock(&s->mu);
 	napi_value arr = recs_to_array(env, list);
 	if (list) {
 		/* Back to the sampler thread, which frees them. */
-		sd_rec *last = list;
-		while (last->next)
-			last = last->next;
 		pthread_mutex_lock(&s->mu);
 		last->next = s->spent;
 		s->spent = list;

@@ -18,6 +18,8 @@ import * as native from '../native/addon.js';
 import { trace, TRACING } from './trace.js';
 
 const ASYNC_UNTIL_NS = 2_000_000n;
+const SPIN_NS = 50_000n;
+const futex = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Resolves at about `untilNs`, never much later (a millisecond early is
@@ -42,8 +44,6 @@ let coarseSleep: (untilNs: bigint) => Promise<unknown> = timerSleep;
 export function useCoarseSleep(sleep: ((untilNs: bigint) => Promise<unknown>) | null): void {
   coarseSleep = sleep ?? timerSleep;
 }
-const SPIN_NS = 50_000n;
-const futex = new Int32Array(new SharedArrayBuffer(4));
 
 export async function waitUntil(atNs: bigint): Promise<bigint> {
   await approach(atNs);

@@ -6,10 +6,11 @@
  * few times a second (the writer's background writes, off the JavaScript
  * thread), without notes, when the script leaves a gap (stream-gate.ts):
  * a worker killed outright (SIGKILL, a container stopped) still leaves a
- * readable capture of what happened up to the last gap. Once the device is closed and its last
- * packets are in, the whole capture is written again, in wire order and
- * with every packet's note, to a temporary file that then replaces the
- * streamed one (a reader never sees a half-written file).
+ * readable capture of what happened up to the last gap. Once the device
+ * is closed and its last packets are in, the whole capture is written
+ * again, in wire order and with every packet's note, to a temporary file
+ * that then replaces the streamed one (a reader never sees a half-written
+ * file).
  */
 import { renameSync, rmSync } from 'node:fs';
 import { PCAP_LINKTYPE } from '../backend/system-under-test.js';
@@ -18,7 +19,7 @@ import type { EvidenceFile } from './files.js';
 import { PcapngWriter, type CaptureFormat } from './pcapng.js';
 import type { EvidenceRun, EvidenceSource } from './source.js';
 import { nowNs } from '../native/addon.js';
-import { mayStream } from './stream-gate.js';
+import { streamInGaps } from './stream-gate.js';
 
 export interface CaptureSourceOptions {
   path: string;
@@ -73,8 +74,7 @@ export function captureSource(opts: CaptureSourceOptions): EvidenceSource {
       const every = opts.streamIntervalMs ?? 250;
       if (every > 0) {
         live = PcapngWriter.openSync(opts.path, { ...writerOptions(), flushIntervalMs: every, closeOnExit: false });
-        timer = setInterval(() => { if (mayStream()) stream(); }, every);
-        timer.unref();
+        timer = streamInGaps(stream, every);
       }
     },
     stop() {},

@@ -9,8 +9,9 @@
  * While the run goes on, the records are streamed to the file a few times
  * a second (written from libuv's threads) when the script leaves a gap
  * (stream-gate.ts), so that a worker killed outright (SIGKILL, a container
- * stopped) still leaves the timeline up to the last gap; the rest is written at the script's end, during a
- * hold, at stop and in an emergency flush. The sockets present as of the
+ * stopped) still leaves the timeline up to the last gap; the rest is
+ * written at the script's end, during a hold, at stop and in an emergency
+ * flush. The sockets present as of the
  * newest full listing stay available, for a hold that waits until the
  * sockets under test are gone.
  */
@@ -19,7 +20,7 @@ import type { SocketState } from './socket-state.js';
 import { startSocketSampler, type SocketSampler } from './socket-sampler.js';
 import type { SamplerKind } from './socket-timeline.js';
 import type { EvidenceRun, EvidenceSource } from './source.js';
-import { mayStream } from './stream-gate.js';
+import { streamInGaps } from './stream-gate.js';
 import { TimelineWriter } from './timeline.js';
 
 export interface SocketStateSource extends EvidenceSource {
@@ -71,8 +72,7 @@ export function socketStateSource(opts: SocketStateOptions): SocketStateSource {
       timeline.write(sampler.start);
       const every = opts.streamIntervalMs ?? 250;
       if (every > 0) {
-        timer = setInterval(() => { if (mayStream()) drain(); }, every);
-        timer.unref();
+        timer = streamInGaps(drain, every);
       }
     },
     onScriptEnd() {

@@ -30,3 +30,10 @@ export function setNextEventDue(ns: bigint | null): void {
 export function mayStream(now: bigint = nowNs()): boolean {
   return nextDueNs === null || nextDueNs - now >= STREAM_GAP_NS;
 }
+
+/** Run `round` every `everyMs` when mayStream() allows it; the timer does not keep the process alive. */
+export function streamInGaps(round: () => void, everyMs: number): NodeJS.Timeout {
+  const timer = setInterval(() => { if (mayStream()) round(); }, everyMs);
+  timer.unref();
+  return timer;
+}

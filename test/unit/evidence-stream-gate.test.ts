@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mayStream, setNextEventDue, STREAM_GAP_NS } from '../../src/evidence/stream-gate.js';
+import { mayStream, setNextEventDue, STREAM_GAP_NS, streamInGaps } from '../../src/evidence/stream-gate.js';
 
 describe('stream gate', () => {
   it('lets evidence stream when no clock runs, or when the next event is at least the gap away', () => {
@@ -14,5 +14,19 @@ describe('stream gate', () => {
     expect(mayStream(now)).toBe(true);
     setNextEventDue(null);
     expect(mayStream(now)).toBe(true);
+  });
+});
+
+describe('streamInGaps', () => {
+  it('runs a round only when the gate allows it', async () => {
+    let rounds = 0;
+    setNextEventDue(1n); // overdue: an event is due now
+    const timer = streamInGaps(() => { rounds++; }, 2);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(rounds).toBe(0);
+    setNextEventDue(null);
+    await new Promise((r) => setTimeout(r, 20));
+    clearInterval(timer);
+    expect(rounds).toBeGreaterThan(0);
   });
 });
