@@ -3,13 +3,15 @@
  * the socket under test's TCP_INFO, TCP_CC_INFO and SO_MEMINFO are read and
  * kept with the block's text; after the script (and its cleanup command)
  * all blocks are written, in order, into one Python file that is run with
- * --code_command (python3). A failing assertion prints
+ * --code_command (python3; a pyenv shim resolved once, interpreter-shims.ts).
+ * A failing assertion prints
  * `<script>:<line>: error in Python code`.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processShims } from './interpreter-shims.js';
 
 export type CodeFragment =
   | { kind: 'text'; line: number; text: string }
@@ -59,7 +61,8 @@ export class CodeRecorder {
     const file = join(dir, 'code.py');
     try {
       writeFileSync(file, this.program(displayPath));
-      const r = spawnSync('/bin/sh', ['-c', `${command} ${file}`], { cwd, encoding: 'utf8' });
+      const env = { ...process.env, PATH: processShims().pathFor(cwd) };
+      const r = spawnSync('/bin/sh', ['-c', `${command} ${file}`], { cwd, env, encoding: 'utf8' });
       const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
       if (r.error) return { line: 0, message: `error running '${command}': ${r.error.message}`, output };
       if (r.status === 0) return null;

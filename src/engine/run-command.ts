@@ -1,11 +1,13 @@
 /**
  * Backtick commands: run with /bin/sh in the run's namespace, in the
  * script's folder, with packetdrill's environment (PACKETDRILL_PID), and
- * judged as packetdrill's safe_system() judges them.
+ * judged as packetdrill's safe_system() judges them. Interpreter shims on
+ * PATH are resolved once (interpreter-shims.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, lstatSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { processShims } from './interpreter-shims.js';
 
 export interface CommandResult {
   ok: boolean;
@@ -65,7 +67,7 @@ export function runShellCommand(commandLine: string, opts: { cwd: string; env?: 
   const cmd = rewriteCommand(commandLine, opts.cwd);
   const r = spawnSync('/bin/sh', ['-c', cmd], {
     cwd: opts.cwd,
-    env: { ...process.env, PACKETDRILL_PID: String(process.pid), ...(opts.env ?? {}) },
+    env: { ...process.env, PATH: processShims().pathFor(opts.cwd), PACKETDRILL_PID: String(process.pid), ...(opts.env ?? {}) },
     encoding: 'utf8',
     timeout: opts.timeoutMs,
     maxBuffer: 64 * 1024 * 1024,

@@ -15,6 +15,7 @@ import { NetDevice, type PacketHook } from './netdev.js';
 import type { FirstError, RunResult } from './result.js';
 import { CodeRecorder } from './run-code.js';
 import { runShellCommand } from './run-command.js';
+import { processShims } from './interpreter-shims.js';
 import { runCommandEvent } from './command-event.js';
 import { runCodeEvent } from './code-event.js';
 import { PacketRunner } from './run-packet.js';
@@ -214,6 +215,8 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
       initDone = true;
     }
     phase('init command done');
+    // Ask pyenv, if python3 is its shim, before the clock rather than at the first command.
+    processShims().pathFor(ctx.scriptDir);
     packets.prebuild(ctx.events);
     // Collect garbage now rather than in the middle of the script.
     (globalThis as { gc?: () => void }).gc?.();
