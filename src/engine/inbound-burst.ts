@@ -9,6 +9,7 @@
  * why), one the device refuses, one written later than its tolerance, or an
  * asynchronous failure of the run.
  */
+import type { CaptureNote } from '../evidence/capture-log.js';
 import type { ScriptPacket } from './build-packet.js';
 import { approach, arrive } from './clock-wait.js';
 import type { InboundFrame, NetDevice } from './netdev.js';
@@ -23,7 +24,7 @@ export interface ReadyInbound {
   pkt: ScriptPacket;
   frame: InboundFrame;
   atNs: bigint;
-  note: string;
+  note: CaptureNote;
 }
 
 /**

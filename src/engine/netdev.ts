@@ -7,7 +7,7 @@
  * virtio-net header with packetdrill's GSO marks), so the kernel may hand
  * over segments larger than the MSS and the engine may inject them.
  */
-import type { CaptureLog, CaptureRecord } from '../evidence/capture-log.js';
+import type { CaptureLog, CaptureNote, CaptureRecord } from '../evidence/capture-log.js';
 import { errnoName, nowNs, strerror } from '../native/addon.js';
 import type { DeviceFrame, DeviceIo, DeviceReader, LinkFraming } from '../backend/system-under-test.js';
 import type { PacketStamps } from './result.js';
@@ -140,10 +140,10 @@ export class NetDevice {
   }
 
   /** ... and kept: its lateness against `atNs`, its capture record (stamped `tsNs`) and the packet hook. */
-  noteInjected(f: InboundFrame, atNs: bigint, tsNs: bigint, comment: string): void {
+  noteInjected(f: InboundFrame, atNs: bigint, tsNs: bigint, note: CaptureNote): void {
     this.injectionErrorsNs.push(tsNs - atNs);
     const kept = this.framing.linkType === 'raw-ip' ? f.ip : this.framing.captured?.(f.frame, f.ip) ?? f.frame.subarray(this.framing.captureOffset);
-    this.capture.add({ data: kept, tsNs, direction: 'in', comment });
+    this.capture.add({ data: kept, tsNs, direction: 'in', notes: [note] });
     this.onPacketHook?.(kept, tsNs, 'in');
   }
 

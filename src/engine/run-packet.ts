@@ -271,7 +271,7 @@ export class PacketRunner {
       };
     }
     const gso = l.proto === IPPROTO_TCP ? this.ctx.config.mss : 0;
-    return { ev, pkt, frame: this.dev.frame(live, gso), atNs, note: `script line ${ev.line}: < ${packetText(pkt.buf, pkt)}` };
+    return { ev, pkt, frame: this.dev.frame(live, gso), atNs, note: () => `script line ${ev.line}: < ${packetText(pkt.buf, pkt)}` };
   }
 
   private mapInbound(socket: SocketEntry, buf: Buffer, l: Layout): void {
@@ -493,7 +493,7 @@ export class PacketRunner {
     recordEventTime(ev, actualUsecs, lastEventUsecs(this.ctx));
     const timeErr = verifyTime(this.ctx.config, ev.times, actualUsecs, lastEventUsecs(this.ctx), 'outbound packet');
     if (timeErr) fail(timeErr);
-    this.capture.note(live.live.record, `> ${packetText(actual, pkt)}`);
+    this.capture.note(live.live.record, () => `> ${packetText(actual, pkt)}`);
   }
 
   private verifyFlowLabel(socket: SocketEntry, actual: Buffer, script: Buffer): string | null {

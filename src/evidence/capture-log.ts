@@ -1,16 +1,26 @@
 /**
  * Every packet written to or read from tun0, in the order it happened, with
- * the C-side timestamp and a note of the script line it belongs to. Records
+ * the C-side timestamp and a note of the script line it belongs to (a packet's
+ * text is formatted when the file is written, not while the script runs). Records
  * stay in memory until the run ends (notes are added when a packet is
  * matched, after it arrived) and are then written to the capture file; a
  * run that is being killed writes what it has synchronously.
  */
 
+/** A note, or what makes it: text is made only when the capture is written, off the script's clock. */
+export type CaptureNote = string | (() => string);
+
 export interface CaptureRecord {
   data: Buffer;
   tsNs: bigint;
   direction: 'in' | 'out';
-  comment?: string;
+  notes?: CaptureNote[];
+}
+
+/** A record's notes as the capture file's comment ('; ' between them). */
+export function captureComment(rec: CaptureRecord): string | undefined {
+  if (!rec.notes || rec.notes.length === 0) return undefined;
+  return rec.notes.map((n) => (typeof n === 'string' ? n : n())).join('; ');
 }
 
 export interface CaptureSink {
@@ -32,8 +42,8 @@ export class CaptureLog {
   }
 
   /** Add a note to a record; notes accumulate (a packet can be matched and then rejected). */
-  note(rec: CaptureRecord, text: string): void {
-    rec.comment = rec.comment ? `${rec.comment}; ${text}` : text;
+  note(rec: CaptureRecord, note: CaptureNote): void {
+    (rec.notes ??= []).push(note);
   }
 
   private ordered(): CaptureRecord[] {
@@ -43,12 +53,12 @@ export class CaptureLog {
   }
 
   async writeTo(sink: CaptureSink): Promise<void> {
-    for (const r of this.ordered()) sink.write(r);
+    for (const r of this.ordered()) sink.write({ data: r.data, tsNs: r.tsNs, direction: r.direction, comment: captureComment(r) });
     await sink.close();
   }
 
   writeToSync(sink: CaptureSink): void {
-    for (const r of this.ordered()) sink.write(r);
+    for (const r of this.ordered()) sink.write({ data: r.data, tsNs: r.tsNs, direction: r.direction, comment: captureComment(r) });
     sink.closeSync();
   }
 }

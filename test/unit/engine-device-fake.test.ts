@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { nativeBinding, nowNs, SYS, useNativeBinding } from '../../src/native/addon.js';
 import { NetDevice, TunWriteError } from '../../src/engine/netdev.js';
-import { CaptureLog } from '../../src/evidence/capture-log.js';
+import { CaptureLog, captureComment } from '../../src/evidence/capture-log.js';
 import { VNET_FRAMING, VNET_GSO_TCPV4, VNET_HDR_LEN } from '../../src/backend/tun-device.js';
 import { ethernetFraming, VNET_F_NEEDS_CSUM } from '../../src/backend/veth.js';
 import { encodePacket } from '../../src/packet/index.js';
@@ -82,7 +82,7 @@ describe('engine device with a fake native binding', () => {
     expect(frame[1]).toBe(VNET_GSO_TCPV4);
     expect(frame.readUInt16LE(4)).toBe(1000);
     expect(capture.records[0]!.data.equals(ip)).toBe(true);
-    expect(capture.records[0]!.comment).toBe('line 3');
+    expect(captureComment(capture.records[0]!)).toBe('line 3');
     expect(capture.records[0]!.tsNs).toBe(ts);
     expect(nd.injectionErrorsNs).toEqual([ts - at]);
     expect(seen).toEqual([['in', ip.length]]);

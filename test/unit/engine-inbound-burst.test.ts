@@ -16,7 +16,7 @@ import { PacketRunner } from '../../src/engine/run-packet.js';
 import { inboundDueWith, runEvents, type EventHandlers } from '../../src/engine/run.js';
 import { FdTable } from '../../src/engine/sockets.js';
 import { newRunContext, RunClock, type RunContext, type RunEvent } from '../../src/engine/state.js';
-import { CaptureLog } from '../../src/evidence/capture-log.js';
+import { CaptureLog, captureComment } from '../../src/evidence/capture-log.js';
 import { VNET_FRAMING, VNET_HDR_LEN } from '../../src/backend/tun-device.js';
 import type { DeviceIo } from '../../src/backend/system-under-test.js';
 import { parseScript } from '../../src/script/parser.js';
@@ -85,7 +85,7 @@ const never = new Promise<never>(() => {});
 
 /** The script line each written frame came from, by the capture's comments (frames carry no line). */
 function linesOf(capture: CaptureLog): number[] {
-  return capture.records.filter((r) => r.direction === 'in').map((r) => Number(/script line (\d+)/.exec(r.comment ?? '')![1]));
+  return capture.records.filter((r) => r.direction === 'in').map((r) => Number(/script line (\d+)/.exec(captureComment(r) ?? '')![1]));
 }
 
 const SYN = '< S 0:0(0) win 1000';
@@ -131,7 +131,7 @@ describe('inbound packets due at the same instant', () => {
     // Every packet recorded, in script order, with its own stamp and line.
     expect(linesOf(r.capture)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(r.capture.records.map((c) => c.tsNs)).toEqual(r.writes.map((w) => w.tsNs));
-    expect(r.capture.records[1]!.comment!.trimEnd()).toBe('script line 2: < . 1:1(0) ack 1 win 1000');
+    expect(captureComment(r.capture.records[1]!)!.trimEnd()).toBe('script line 2: < . 1:1(0) ack 1 win 1000');
     expect(r.capture.records.map((c) => c.data.length)).toEqual(r.writes.map((w) => w.frame.length - VNET_HDR_LEN));
     expect(r.hookCalls.map((h) => h.tsNs)).toEqual(r.writes.map((w) => w.tsNs));
     expect(r.dev.injectionErrorsNs).toHaveLength(6);
