@@ -13,7 +13,8 @@
         "native/symbols_tcp.c",
         "native/tun.c",
         "native/tun_reader.c",
-        "native/packet_socket.c"
+        "native/packet_socket.c",
+        "native/spawn.c"
       ],
       "defines": [
         "NAPI_VERSION=8",

@@ -7,11 +7,11 @@
  * A failing assertion prints
  * `<script>:<line>: error in Python code`.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processShims } from './interpreter-shims.js';
+import { runShell } from './shell.js';
 
 export type CodeFragment =
   | { kind: 'text'; line: number; text: string }
@@ -61,10 +61,9 @@ export class CodeRecorder {
     const file = join(dir, 'code.py');
     try {
       writeFileSync(file, this.program(displayPath));
-      const env = { ...process.env, PATH: processShims().pathFor(cwd) };
-      const r = spawnSync('/bin/sh', ['-c', `${command} ${file}`], { cwd, env, encoding: 'utf8' });
-      const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-      if (r.error) return { line: 0, message: `error running '${command}': ${r.error.message}`, output };
+      const r = runShell(`${command} ${file}`, { cwd, env: { ...process.env, PATH: processShims().pathFor(cwd) } });
+      const output = `${r.stdout}${r.stderr}`;
+      if (r.error) return { line: 0, message: `error running '${command}': ${r.error}`, output };
       if (r.status === 0) return null;
       const m = /^(.*):(\d+): error in Python code$/m.exec(r.stderr ?? '');
       if (m) return { line: Number(m[2]), message: 'error in Python code', output };

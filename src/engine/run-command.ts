@@ -1,13 +1,14 @@
 /**
  * Backtick commands: run with /bin/sh in the run's namespace, in the
  * script's folder, with packetdrill's environment (PACKETDRILL_PID), and
- * judged as packetdrill's safe_system() judges them. Interpreter shims on
- * PATH are resolved once (interpreter-shims.ts).
+ * judged as packetdrill's safe_system() judges them, started as system(3)
+ * starts them (shell.ts). Interpreter shims on PATH are resolved once
+ * (interpreter-shims.ts).
  */
-import { spawnSync } from 'node:child_process';
 import { accessSync, constants, lstatSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { processShims } from './interpreter-shims.js';
+import { runShell } from './shell.js';
 
 export interface CommandResult {
   ok: boolean;
@@ -65,16 +66,14 @@ export function rewriteCommand(commandLine: string, cwd: string): string {
 export function runShellCommand(commandLine: string, opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): CommandResult {
   const started = performance.now();
   const cmd = rewriteCommand(commandLine, opts.cwd);
-  const r = spawnSync('/bin/sh', ['-c', cmd], {
+  const r = runShell(cmd, {
     cwd: opts.cwd,
     env: { ...process.env, PATH: processShims().pathFor(opts.cwd), PACKETDRILL_PID: String(process.pid), ...(opts.env ?? {}) },
-    encoding: 'utf8',
-    timeout: opts.timeoutMs,
-    maxBuffer: 64 * 1024 * 1024,
+    ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
   });
   const durationMs = performance.now() - started;
-  const base = { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', durationMs };
-  if (r.error) return { ...base, ok: false, error: r.error.message };
+  const base = { status: r.status, stdout: r.stdout, stderr: r.stderr, durationMs };
+  if (r.error) return { ...base, ok: false, error: r.error };
   if (r.signal === 'SIGINT' || r.signal === 'SIGQUIT') {
     return { ...base, ok: false, error: `got signal ${r.signal}` };
   }

@@ -258,6 +258,7 @@ export interface NativeBinding {
   sockDiagStop(handle: SockDiagHandle): SockDiagRecord[];
   sockDiagStats(handle: SockDiagHandle): SockDiagStats;
   sockDiagDumpNow(): { tsNs: bigint; endNs: bigint; records: Buffer[] };
+  spawnWait(path: string, argv: string[], env: string[], cwd: string, timeoutMs: number, maxBuffer: number): SpawnWaitResult;
   SYMBOLS: Record<string, bigint>;
   CONSTANTS: Record<string, bigint>;
   SYS: Record<string, number>;
@@ -633,4 +634,37 @@ export function sockDiagStart(opts: SockDiagOptions): SockDiagSampler {
 /** Every TCP socket of the calling thread's namespace now, read on this thread. */
 export function sockDiagDumpNow(): { tsNs: bigint; endNs: bigint; records: Buffer[] } {
   return nativeBinding().sockDiagDumpNow();
+}
+
+/** What spawnWait gives back. */
+export interface SpawnWaitResult {
+  /** posix_spawn's error (ENOENT for a missing program), 0 when the child started. */
+  spawnErrno: number;
+  /** Exit status, or null when a signal ended the child (or it never started). */
+  status: number | null;
+  /** The signal number that ended the child, or null. */
+  signal: number | null;
+  stdout: Buffer;
+  stderr: Buffer;
+  /** The time limit was reached (the child got SIGTERM, then SIGKILL). */
+  timedOut: boolean;
+  /** Output beyond maxBuffer was left out. */
+  truncated: boolean;
+}
+
+/**
+ * Run a program to its end on this thread, as system(3) does (posix_spawn:
+ * no copy of this process's page tables), with stdin from /dev/null and
+ * stdout and stderr collected; the child inherits this thread's scheduling
+ * policy. timeoutMs 0: no limit.
+ */
+export function spawnWait(
+  file: string,
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; maxBuffer?: number } = {},
+): SpawnWaitResult {
+  const env = Object.entries(opts.env ?? process.env)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => `${k}=${v}`);
+  return nativeBinding().spawnWait(file, [...args], env, opts.cwd ?? '', opts.timeoutMs ?? 0, opts.maxBuffer ?? 64 * 1024 * 1024);
 }
