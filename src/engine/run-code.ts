@@ -4,8 +4,7 @@
  * kept with the block's text; after the script (and its cleanup command)
  * all blocks are written, in order, into one Python file that is run with
  * --code_command (python3; a pyenv shim resolved once, interpreter-shims.ts).
- * A failing assertion prints
- * `<script>:<line>: error in Python code`.
+ * A failing assertion prints `<script>:<line>: error in Python code`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,7 +64,7 @@ export class CodeRecorder {
       const output = `${r.stdout}${r.stderr}`;
       if (r.error) return { line: 0, message: `error running '${command}': ${r.error}`, output };
       if (r.status === 0) return null;
-      const m = /^(.*):(\d+): error in Python code$/m.exec(r.stderr ?? '');
+      const m = /^(.*):(\d+): error in Python code$/m.exec(r.stderr);
       if (m) return { line: Number(m[2]), message: 'error in Python code', output };
       return { line: 0, message: `error executing code: '${command}' returned non-zero status ${r.status}`, output };
     } finally {

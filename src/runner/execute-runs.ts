@@ -29,11 +29,13 @@ import { cpuGate, type CpuGate } from './cpu-gate.js';
  * several per core keep the machine busy: on 2 cores over the gtests corpus
  * (480 rows, first pass, evidence off) -j 4 took 116.7 s with 469 rows
  * agreeing and -j 10 55.7 s with 471. Where the scripts' own commands are
- * costly (here, once `python3` became a pyenv shim at 0.33 s of CPU a call)
- * the same corpus needs about a CPU-second a run and the CPUs, not the
- * clocks, set the pace: with evidence on, -j 10 took 242 s with 437 rows
- * agreeing, -j 4 261 s with 468. So with the default, runs beyond one per
- * core start only while the CPUs have room (cpu-gate.ts).
+ * costly the CPUs, not the clocks, set the pace: once `python3` became a
+ * pyenv shim at 0.33 s of CPU a call (before interpreter-shims.ts resolved
+ * it once) the same corpus needed about a CPU-second a run, and with
+ * evidence on -j 10 took 242 s with 437 rows agreeing, -j 4 261 s with
+ * 468; its `defaults.sh` and `sysctl` calls alone still take a third of the
+ * machine. So with the default, runs beyond one per core start only while
+ * the CPUs have room (cpu-gate.ts).
  */
 export function defaultJobs(): number {
   return Math.max(1, availableParallelism() * 5);
