@@ -135,29 +135,12 @@ int tdr_thread_create(pthread_t *t, bool detached, bool realtime,
 	return rc;
 }
 
-/* ---- JS: nowNs(), sleepUntil(deadlineNs) ------------------------------ */
+/* ---- JS: nowNs(), setRealtimePriority(priority) ----------------------- */
 
 static napi_value js_now_ns(napi_env env, napi_callback_info info)
 {
 	(void)info;
 	return tdr_bigint_i64(env, tdr_now_ns());
-}
-
-static napi_value js_sleep_until(napi_env env, napi_callback_info info)
-{
-	size_t argc = 1;
-	napi_value argv[1];
-	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	int64_t deadline;
-	if (argc < 1 || !tdr_get_i64(env, argv[0], &deadline))
-		return tdr_throw_type(env, "sleepUntil(deadlineNs): deadlineNs must be a bigint");
-
-	tdr_job *job = tdr_job_new(TDR_JOB_SLEEP);
-	if (!job)
-		return tdr_throw_errno(env, "sleepUntil", ENOMEM);
-	job->keep_alive = true;
-	job->at_ns = deadline;
-	return tdr_job_start(env, job, "sleepUntil");
 }
 
 /* setRealtimePriority(priority): SCHED_FIFO priority of the time-critical
@@ -181,6 +164,5 @@ static napi_value js_set_rt_priority(napi_env env, napi_callback_info info)
 bool tdr_init_clock(napi_env env, napi_value exports)
 {
 	return tdr_export_fn(env, exports, "nowNs", js_now_ns) &&
-	       tdr_export_fn(env, exports, "setRealtimePriority", js_set_rt_priority) &&
-	       tdr_export_fn(env, exports, "sleepUntil", js_sleep_until);
+	       tdr_export_fn(env, exports, "setRealtimePriority", js_set_rt_priority);
 }

@@ -81,7 +81,7 @@ bool tdr_get_bytes(napi_env env, napi_value v, void **data, size_t *len);
 typedef struct tdr_env tdr_env;
 typedef struct tdr_job tdr_job;
 
-enum tdr_job_kind { TDR_JOB_SYSCALL, TDR_JOB_TUN_WRITE, TDR_JOB_SLEEP };
+enum tdr_job_kind { TDR_JOB_SYSCALL, TDR_JOB_TUN_WRITE };
 
 #define TDR_MAX_SYSCALL_ARGS 6
 

@@ -195,10 +195,6 @@ static void job_run(tdr_job *job)
 		if (job->ret > 0)
 			tdr_sockdiag_note(job->fd, job->data, job->len, job->start_ns, 1);
 		break;
-	case TDR_JOB_SLEEP:
-		job->start_ns = tdr_now_ns();
-		job->end_ns = tdr_sleep_until(job->at_ns);
-		break;
 	}
 }
 
@@ -361,8 +357,6 @@ static napi_value job_result(napi_env env, tdr_job *job)
 		    !set_prop(env, obj, "errno", int32_value(env, job->err)))
 			return NULL;
 		return obj;
-	case TDR_JOB_SLEEP:
-		return tdr_bigint_i64(env, job->end_ns);
 	}
 	return NULL;
 }

@@ -218,7 +218,6 @@ export interface StallReport {
 /** The addon's raw exports (see native/*.c). */
 export interface NativeBinding {
   nowNs(): bigint;
-  sleepUntil(deadlineNs: bigint): Promise<bigint>;
   setRealtimePriority(priority: number): boolean;
   stallMonitorStart(periodUs: number, thresholdUs: number): { realtime: boolean };
   stallMonitorStop(): void;
@@ -404,15 +403,9 @@ export function nowNs(): bigint {
   return nativeBinding().nowNs();
 }
 
-/** Resolves at `deadlineNs` (precise: kernel sleep, then a short busy wait on
- * a native thread) with the actual wake-up time. */
-export function sleepUntil(deadlineNs: bigint): Promise<bigint> {
-  return nativeBinding().sleepUntil(deadlineNs);
-}
-
 /**
  * SCHED_FIFO priority (1..99) of the addon's time-critical threads: timed
- * writes and calls, precise sleeps, the TUN reader, idle pool threads
+ * writes and calls, the TUN reader, idle pool threads
  * (default 10, used when the process may; on a busy machine an ordinary
  * thread can wake milliseconds late). 0 makes them ordinary threads.
  * Returns false once real-time scheduling turned out not to be permitted.

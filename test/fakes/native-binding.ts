@@ -48,10 +48,6 @@ export function fakeNativeBinding(opts: FakeBindingOptions = {}): FakeBinding {
   return {
     calls,
     nowNs: now,
-    sleepUntil: (deadlineNs) => new Promise((resolve) => {
-      const ms = Number(deadlineNs - now()) / 1e6;
-      setTimeout(() => resolve(now()), Math.max(0, ms));
-    }),
     setRealtimePriority: () => false,
     stallMonitorStart: () => ({ realtime: true }),
     stallMonitorStop: () => {},
