@@ -3,13 +3,12 @@
  * the socket under test's TCP_INFO, TCP_CC_INFO and SO_MEMINFO are read and
  * kept with the block's text; after the script (and its cleanup command)
  * all blocks are written, in order, into one Python file that is run with
- * --code_command (python3; a pyenv shim resolved once, interpreter-shims.ts).
+ * --code_command (python3, through shell.ts).
  * A failing assertion prints `<script>:<line>: error in Python code`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processShims } from './interpreter-shims.js';
 import { runShell } from './shell.js';
 
 export type CodeFragment =
@@ -60,7 +59,7 @@ export class CodeRecorder {
     const file = join(dir, 'code.py');
     try {
       writeFileSync(file, this.program(displayPath));
-      const r = runShell(`${command} ${file}`, { cwd, env: { ...process.env, PATH: processShims().pathFor(cwd) } });
+      const r = runShell(`${command} ${file}`, { cwd });
       const output = `${r.stdout}${r.stderr}`;
       if (r.error) return { line: 0, message: `error running '${command}': ${r.error}`, output };
       if (r.status === 0) return null;

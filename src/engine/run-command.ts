@@ -2,12 +2,10 @@
  * Backtick commands: run with /bin/sh in the run's namespace, in the
  * script's folder, with packetdrill's environment (PACKETDRILL_PID), and
  * judged as packetdrill's safe_system() judges them, started as system(3)
- * starts them (shell.ts). Interpreter shims on PATH are resolved once
- * (interpreter-shims.ts).
+ * starts them (shell.ts).
  */
 import { accessSync, constants, lstatSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { processShims } from './interpreter-shims.js';
 import { runShell } from './shell.js';
 
 export interface CommandResult {
@@ -68,7 +66,7 @@ export function runShellCommand(commandLine: string, opts: { cwd: string; env?: 
   const cmd = rewriteCommand(commandLine, opts.cwd);
   const r = runShell(cmd, {
     cwd: opts.cwd,
-    env: { ...process.env, PATH: processShims().pathFor(opts.cwd), PACKETDRILL_PID: String(process.pid), ...(opts.env ?? {}) },
+    env: { PACKETDRILL_PID: String(process.pid), ...(opts.env ?? {}) },
     ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
   });
   const durationMs = performance.now() - started;

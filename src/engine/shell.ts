@@ -2,10 +2,12 @@
  * `/bin/sh -c` for the script's commands and code, started as system(3)
  * starts it (native spawnWait: posix_spawn, no copy of the harness's page
  * tables), so that a command costs the harness about what it costs
- * packetdrill. Output comes back as text.
+ * packetdrill, in the harness's environment with a pyenv `python3` shim
+ * resolved once (interpreter-shims.ts). Output comes back as text.
  */
 import { constants } from 'node:os';
 import * as native from '../native/addon.js';
+import { processShims } from './interpreter-shims.js';
 
 export interface ShellResult {
   /** Exit status; null when a signal ended the shell or it never ran. */
@@ -22,8 +24,10 @@ const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
   Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
 );
 
-export function runShell(command: string, opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): ShellResult {
-  const r = native.spawnWait('/bin/sh', ['sh', '-c', command], { cwd: opts.cwd, env: opts.env, timeoutMs: opts.timeoutMs ?? 0 });
+/** Run `command` in `cwd`; `env` adds to (or overrides) the harness's environment. */
+export function runShell(command: string, opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): ShellResult {
+  const env = { ...process.env, PATH: processShims().pathFor(opts.cwd), ...(opts.env ?? {}) };
+  const r = native.spawnWait('/bin/sh', ['sh', '-c', command], { cwd: opts.cwd, env, timeoutMs: opts.timeoutMs ?? 0 });
   const out: ShellResult = {
     status: r.status,
     signal: r.signal === null ? null : SIGNAL_NAMES.get(r.signal) ?? null,

@@ -11,9 +11,19 @@ import { spawnWait } from '../../src/native/addon.js';
 const env = { PATH: '/usr/bin:/bin' };
 
 describe('runShell', () => {
-  it('runs in the folder, with the environment given, and collects both outputs', () => {
+  it('runs in the folder, with the variables given, and collects both outputs', () => {
     const r = runShell('pwd; echo "$A"; echo err >&2; exit 3', { cwd: '/etc', env: { ...env, A: 'x y' } });
     expect(r).toEqual({ status: 3, signal: null, stdout: '/etc\nx y\n', stderr: 'err\n' });
+  });
+
+  it('adds to the harness\'s own environment', () => {
+    process.env.TUNDRILL_SHELL_TEST = 'from the harness';
+    try {
+      expect(runShell('echo "$TUNDRILL_SHELL_TEST"', { cwd: '/' }).stdout).toBe('from the harness\n');
+      expect(runShell('echo "$TUNDRILL_SHELL_TEST"', { cwd: '/', env: { TUNDRILL_SHELL_TEST: 'given' } }).stdout).toBe('given\n');
+    } finally {
+      delete process.env.TUNDRILL_SHELL_TEST;
+    }
   });
 
   it('gives the command an empty stdin, never the harness\'s', () => {
