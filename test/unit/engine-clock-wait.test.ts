@@ -1,29 +1,48 @@
 /**
  * The engine's waits: the event loop's timer far from a deadline (other
- * callbacks run meanwhile), then arrive() on this thread alone.
+ * callbacks run meanwhile), then arrive() on this thread alone. What is
+ * checked here holds on a loaded machine too; how close to the deadline
+ * the waits land is measured by `npm run bench`, not asserted.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { nowNs, useNativeBinding } from '../../src/native/addon.js';
-import { approach, arrive, waitUntil } from '../../src/engine/clock-wait.js';
+import { approach, arrive, useCoarseSleep, waitUntil } from '../../src/engine/clock-wait.js';
 import { fakeNativeBinding } from '../fakes/native-binding.js';
 
 describe('clock waits', () => {
   beforeAll(() => useNativeBinding(fakeNativeBinding()));
+  afterEach(() => useCoarseSleep(null));
 
-  it('approach() returns before the deadline, with at most a few milliseconds left, and lets the event loop run', async () => {
+  it('approach() sleeps asynchronously until two milliseconds before a far deadline', async () => {
+    const asked: bigint[] = [];
+    useCoarseSleep(async (until) => { asked.push(until); });
+    const at = nowNs() + 25_000_000n;
+    await approach(at);
+    expect(asked).toEqual([at - 2_000_000n]);
+  });
+
+  it('approach() does not sleep when the deadline is within three milliseconds', async () => {
+    const asked: bigint[] = [];
+    useCoarseSleep(async (until) => { asked.push(until); });
+    await approach(nowNs() + 2_900_000n);
+    await approach(nowNs() - 1_000_000n);
+    expect(asked).toEqual([]);
+  });
+
+  it('with the event loop\'s timer, approach() lets other callbacks run and arrive() reaches the deadline', async () => {
     for (const aheadMs of [4, 10, 25]) {
       const at = nowNs() + BigInt(aheadMs * 1e6);
       let ticked = false;
       setTimeout(() => { ticked = true; }, 1);
       await approach(at);
-      const left = Number(at - nowNs()) / 1e6;
-      expect(left).toBeGreaterThan(0);
-      expect(left).toBeLessThanOrEqual(3.5);
       expect(ticked).toBe(true);
-      const reached = arrive(at);
-      expect(reached >= at).toBe(true);
-      expect(Number(reached - at) / 1e6).toBeLessThan(1);
+      expect(arrive(at) >= at).toBe(true);
     }
+  });
+
+  it('arrive() returns at once, with the time, for a deadline already past', () => {
+    const at = nowNs() - 5_000_000n;
+    expect(arrive(at) >= at + 5_000_000n).toBe(true);
   });
 
   it('a deadline nearer than the asynchronous part is waited for on this thread alone', async () => {
