@@ -3,7 +3,6 @@
  * read the socket under test's TCP_INFO, TCP_CC_INFO and SO_MEMINFO and keep
  * them with the block's text; the recorder runs all blocks after the script.
  */
-import * as native from '../native/addon.js';
 import { waitUntil } from './clock-wait.js';
 import { codeDataAssignments } from './code-data.js';
 import { TestFailure } from './errors.js';
@@ -21,5 +20,4 @@ export async function runCodeEvent(ctx: RunContext, ev: RunEvent, code: CodeReco
   if (data.error) throw new TestFailure('code', ev.line, `runtime error in code: ${data.error}`);
   code.addData(data.assignments);
   code.addText(ev.line, ev.ast.code.text);
-  ctx.lastCompletionNs = native.nowNs();
 }

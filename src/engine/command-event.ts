@@ -3,7 +3,6 @@
  * time, run the command in the script's folder; a command that fails fails
  * the script, and what it printed goes to the run's log.
  */
-import * as native from '../native/addon.js';
 import { waitUntil } from './clock-wait.js';
 import { TestFailure } from './errors.js';
 import { runShellCommand } from './run-command.js';
@@ -22,5 +21,4 @@ export async function runCommandEvent(ctx: RunContext, ev: RunEvent, log: (line:
   if (!r.ok) {
     throw new TestFailure('command', ev.line, `error executing \`${ev.ast.command.commandLine}\` command: ${r.error}`);
   }
-  ctx.lastCompletionNs = native.nowNs();
 }

@@ -20,12 +20,6 @@ export interface LivePacket {
   data: Buffer;
   /** CLOCK_MONOTONIC ns when the kernel sent it (its packet tap's time; the read's where there is none). */
   tsNs: bigint;
-  /**
-   * CLOCK_MONOTONIC ns when the reader read it. Relative times that follow
-   * it are anchored here, as packetdrill anchors them at the moment it has
-   * the packet: a peer answers a packet once it has it.
-   */
-  readNs: bigint;
   gsoType: number;
   gsoSize: number;
   record: CaptureRecord;
@@ -63,13 +57,12 @@ export class NetDevice {
 
   private onPacket(frame: DeviceFrame): void {
     const { data: raw, tsNs } = frame;
-    const readNs = frame.readNs ?? tsNs;
     const d = this.framing.decode(raw);
     if (!d) return;
     const kept = this.framing.linkType === 'raw-ip' ? d.ip : raw.subarray(this.framing.captureOffset);
     const record = this.capture.add({ data: kept, tsNs, direction: 'out' });
     this.onPacketHook?.(kept, tsNs, 'out');
-    const pkt: LivePacket = { data: d.ip, tsNs, readNs, gsoType: d.gsoType, gsoSize: d.gsoSize, record };
+    const pkt: LivePacket = { data: d.ip, tsNs, gsoType: d.gsoType, gsoSize: d.gsoSize, record };
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;

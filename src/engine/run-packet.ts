@@ -241,7 +241,6 @@ export class PacketRunner {
   private injected(r: ReadyInbound, tsNs: bigint): void {
     const { ev, pkt } = r;
     this.dev.noteInjected(r.frame, r.atNs, tsNs, r.note);
-    this.ctx.lastCompletionNs = tsNs;
     this.opts.verbose?.(`inbound injected packet: ${formatDumpTime(this.ctx.clock.scriptUsecs(tsNs))} ${packetText(r.frame.ip, pkt)}`);
     if (this.ctx.numEvents > 0) checkEventTime(this.ctx, ev, tsNs);
   }
@@ -368,8 +367,6 @@ export class PacketRunner {
     }
     const live = sniffed.length === 1 ? sniffed[0]! : aggregate(sniffed, total);
     if (TRACING) trace('sniffed');
-    this.ctx.lastCompletionNs = live.live.readNs;
-    this.ctx.lastSentNs = live.live.tsNs;
     this.verify(ev, pkt, socket, live);
     if (TRACING) trace('verified');
   }

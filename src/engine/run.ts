@@ -34,31 +34,23 @@ function isStartTimeAnchored(ev: RunEvent): boolean {
   return ev.ast.type === 'packet' && ev.ast.packet.direction === 'inbound';
 }
 
-function isOutboundPacket(ev: RunEvent | undefined): boolean {
-  return ev?.ast.type === 'packet' && ev.ast.packet.direction === 'outbound';
-}
-
 /**
  * Give a relative or wildcard event its script time (packetdrill's
- * adjust_relative_event_times). Relative times are anchored where the
- * previous event was done; after a packet the kernel sent that is when
- * the harness had it (the harness answers a packet once it has it, as
- * packetdrill does), except for another packet the kernel sends, which
- * is timed from the kernel's time for the first.
+ * adjust_relative_event_times): an inbound packet after an inbound packet
+ * from the previous one's script time, anything else from the moment the
+ * loop gets to it, the previous event's handling included. That moment is
+ * packetdrill's too: where the kernel's timers fall a few hundred
+ * microseconds from a deadline, the verdict depends on it (the
+ * sack-shift-sacked-*-fack scripts time a SACK from the harness having
+ * handled the data the kernel sent, and the retransmission it causes
+ * lands on a jiffy boundary within 0.3 ms of the tolerance's end).
  */
 export function adjustRelativeTimes(ctx: RunContext, ev: RunEvent): void {
   const t = ev.times;
   if (t.type !== 'any' && t.type !== 'relative' && t.type !== 'relative_range') return;
-  let offset: number;
-  if (ctx.lastEvent && isStartTimeAnchored(ctx.lastEvent) && isStartTimeAnchored(ev)) {
-    offset = ctx.lastEvent.times.usecs;
-  } else if (ctx.lastSentNs !== undefined && isOutboundPacket(ctx.lastEvent) && isOutboundPacket(ev)) {
-    offset = Math.trunc(ctx.clock.scriptUsecs(ctx.lastSentNs));
-  } else if (ctx.lastCompletionNs !== undefined) {
-    offset = Math.trunc(ctx.clock.scriptUsecs(ctx.lastCompletionNs));
-  } else {
-    offset = Math.trunc(ctx.clock.nowUsecs());
-  }
+  const offset = ctx.lastEvent && isStartTimeAnchored(ctx.lastEvent) && isStartTimeAnchored(ev)
+    ? ctx.lastEvent.times.usecs
+    : Math.trunc(ctx.clock.nowUsecs());
   t.offsetUsecs = offset;
   t.usecs += offset;
   if (t.type === 'relative_range') t.endUsecs += offset;
@@ -153,9 +145,6 @@ async function runEachEvent(ctx: RunContext, handlers: EventHandlers, abort: Pro
     if (!ev) break;
     adjustRelativeTimes(ctx, ev);
     setNextEventDue(ctx.clock.liveNs(ev.times.usecs));
-    // The previous event's completion anchored this one; this one sets its own.
-    ctx.lastCompletionNs = undefined;
-    ctx.lastSentNs = undefined;
     ctx.eventLog?.begin(ev, ctx.config, lastEventUsecs(ctx));
     if (TRACING) trace(`line ${ev.line} ${ev.ast.type} at ${ev.times.usecs}us`);
     let step: Promise<void>;

@@ -79,21 +79,6 @@ export interface RunContext {
   scriptLastTimeUsecs: number;
   numEvents: number;
   /**
-   * When the previous event was done, as the kernel saw it (monotonic ns):
-   * the stamp of the packet written or read, the return of a call, the end
-   * of a command. Relative times are anchored here rather than at the
-   * moment the harness gets to the next event, so the harness's own
-   * processing time does not accumulate along the script.
-   */
-  lastCompletionNs?: bigint;
-  /**
-   * For a previous event that was a packet the kernel sent: the kernel's
-   * time for it (lastCompletionNs is when the harness read it). A packet
-   * the kernel sends next is timed from here, kernel time against kernel
-   * time, so a late read of the first does not make the second look early.
-   */
-  lastSentNs?: bigint;
-  /**
    * Set once an asynchronous failure (a blocking system call that returned
    * wrongly) ended the run: no event after it may act any more.
    */

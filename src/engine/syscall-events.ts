@@ -136,8 +136,6 @@ export class SyscallEvents {
     );
     this.inFlight = flight;
     if (run) await Promise.race([run.blockedOrDone, flight.done]);
-    // The main line of the script goes on from the moment the call started.
-    this.ctx.lastCompletionNs = atNs > this.ctx.clock.nowNs() ? this.ctx.clock.nowNs() : atNs;
     if (TRACING) trace('blocking call in flight');
   }
 
@@ -163,7 +161,6 @@ export class SyscallEvents {
     if (TRACING) trace(`call ran ${this.ctx.clock.scriptUsecs(r.startNs).toFixed(0)}..${this.ctx.clock.scriptUsecs(r.endNs).toFixed(0)}us`);
     if (this.ctx.numEvents > 0) checkEventTime(this.ctx, ev, r.startNs);
     this.complete(ev, call, r);
-    this.ctx.lastCompletionNs = r.endNs;
   }
 
   /**

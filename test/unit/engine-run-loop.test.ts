@@ -1,6 +1,6 @@
 /**
  * The interpreter loop with stand-in handlers and a fake clock: script
- * order, relative times anchored where the previous event completed, the
+ * order, relative times anchored when the loop gets to the event, the
  * first-event and time-goes-backward checks, and asynchronous failures.
  */
 import { describe, expect, it } from 'vitest';
@@ -38,7 +38,6 @@ function recorder(ctx: RunContext, clock: FakeClock, seen: Seen, costUs = 0): Ev
     seen.push({ line: ev.line, type: ev.ast.type, usecs: ev.times.usecs, offset: ev.times.offsetUsecs });
     await Promise.resolve();
     clock.nowUs = Math.max(clock.nowUs, ev.times.usecs) + costUs;
-    ctx.lastCompletionNs = clock.nowNs();
   };
   return { packet: h, syscall: h, command: h, code: h };
 }
@@ -59,7 +58,7 @@ describe('runEvents', () => {
     expect(ctx.scriptLastTimeUsecs).toBe(300_000);
   });
 
-  it('anchors a relative time where the previous event completed', async () => {
+  it('anchors a relative time when the loop gets to the event, the previous one\'s handling included', async () => {
     const { ctx, clock } = context('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0.1 `true`\n+0.05 `true`\n');
     const seen: Seen = [];
     // Each event completes 300 µs after its script time.
@@ -75,29 +74,24 @@ describe('runEvents', () => {
     expect(seen.map((s) => s.usecs)).toEqual([0, 10_000, 20_500]);
   });
 
-  it('after a packet the kernel sent, times a next sent packet from the kernel\'s time and anything else from the read', async () => {
+  it('after a packet the kernel sent, times what follows from when the harness is done with it, as packetdrill does', async () => {
     const { ctx, clock } = context(
       '0 `true`\n+0.1 > . 1:1(0) ack 1\n+0 > . 1:1(0) ack 1\n+0.01 < . 1:1(0) ack 1 win 1000\n+0.02 > . 1:1(0) ack 1\n',
     );
     const seen: Seen = [];
-    // Each sent packet left the kernel 1 ms after its script time and was read 4 ms after that.
+    // Each sent packet left the kernel 1 ms after its script time; the harness was done with it 4 ms after that.
     const h = async (ev: RunEvent): Promise<void> => {
       seen.push({ line: ev.line, type: ev.ast.type, usecs: ev.times.usecs, offset: ev.times.offsetUsecs });
       await Promise.resolve();
-      if (ev.ast.type === 'packet' && ev.ast.packet.direction === 'outbound') {
-        ctx.lastSentNs = clock.startNs + BigInt((ev.times.usecs + 1_000) * 1000);
-        clock.nowUs = ev.times.usecs + 5_000;
-      } else {
-        clock.nowUs = Math.max(clock.nowUs, ev.times.usecs);
-      }
-      ctx.lastCompletionNs = clock.nowNs();
+      const outbound = ev.ast.type === 'packet' && ev.ast.packet.direction === 'outbound';
+      clock.nowUs = outbound ? ev.times.usecs + 5_000 : Math.max(clock.nowUs, ev.times.usecs);
     };
     await runEvents(ctx, { packet: h, syscall: h, command: h, code: h }, never);
-    // Line 3 from line 2's kernel time (101 ms), line 4 from its read (102 + 4 ms), line 5 from the injection.
-    expect(seen.map((s) => s.usecs)).toEqual([0, 100_000, 101_000, 116_000, 136_000]);
+    // Line 3 from line 2's handling (105 ms), line 4 from line 3's (110 + 10 ms), line 5 from the injection.
+    expect(seen.map((s) => s.usecs)).toEqual([0, 100_000, 105_000, 120_000, 140_000]);
   });
 
-  it("falls back to the clock's now when the previous event reported no completion", async () => {
+  it("anchors at the clock's now even when a handler took no time", async () => {
     const { ctx, clock } = context('0 `true`\n+0.01 `true`\n');
     const seen: Seen = [];
     const h = async (ev: RunEvent): Promise<void> => {
@@ -109,19 +103,19 @@ describe('runEvents', () => {
   });
 
   it('moves the expected end of a relative blocking call with its start', () => {
-    const { ctx } = context('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0.1...0.3 accept(3, ..., ...) = 4\n');
+    const { ctx, clock } = context('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0.1...0.3 accept(3, ..., ...) = 4\n');
     const ev = ctx.events[1]!;
     expect(ev.syscallEndUsecs).toBe(300_000);
-    ctx.lastCompletionNs = 1_000_000_000n + 50_000_000n; // previous event done at 50 ms
+    clock.nowUs = 50_000; // the loop gets to it at 50 ms
     adjustRelativeTimes(ctx, ev);
     expect(ev.times.usecs).toBe(150_000);
     expect(ev.syscallEndUsecs).toBe(350_000);
   });
 
   it('moves both ends of a relative range', () => {
-    const { ctx } = context('0 `true`\n+0.1~+0.2 > . 1:1(0) ack 1\n');
+    const { ctx, clock } = context('0 `true`\n+0.1~+0.2 > . 1:1(0) ack 1\n');
     const ev = ctx.events[1]!;
-    ctx.lastCompletionNs = 1_000_000_000n + 1_000_000n;
+    clock.nowUs = 1_000;
     adjustRelativeTimes(ctx, ev);
     expect(ev.times).toEqual({ type: 'relative_range', usecs: 101_000, endUsecs: 201_000, offsetUsecs: 1_000 });
   });
