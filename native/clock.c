@@ -69,11 +69,7 @@ int64_t tdr_sleep_until(int64_t deadline_ns)
 		now = tdr_now_ns();
 	}
 	while (now < deadline_ns) {
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#elif defined(__aarch64__)
-		__asm__ __volatile__("yield");
-#endif
+		tdr_cpu_relax();
 		now = tdr_now_ns();
 	}
 	return now;

@@ -42,6 +42,16 @@ napi_value tdr_make_errno_error(napi_env env, const char *what, int err);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 int64_t tdr_now_ns(void);
+/* One step of a busy wait: tells the CPU (and a hypervisor) that this
+ * thread spins. */
+static inline void tdr_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
 /* Sleep until deadline (CLOCK_MONOTONIC ns): a kernel sleep until shortly
  * before it, then a busy wait for the rest. Returns the wake-up time.
  * Safe against EINTR. */
