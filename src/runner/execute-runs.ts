@@ -35,7 +35,12 @@ import { cpuGate, type CpuGate } from './cpu-gate.js';
  * evidence on -j 10 took 242 s with 437 rows agreeing, -j 4 261 s with
  * 468; its `defaults.sh` and `sysctl` calls alone still take a third of the
  * machine. So with the default, runs beyond one per core start only while
- * the CPUs have room (cpu-gate.ts).
+ * the CPUs have room (cpu-gate.ts). With cheaper commands (posix_spawn,
+ * the shims resolved) the gate, which starts at most one run per sample,
+ * is what sets the pace: both corpora, evidence on, took 99 s by default
+ * (648-655 rows agreeing over three runs) and 62 s at an explicit -j 12
+ * (648-656), which also brought more kernel timers a jiffy late; the
+ * default stays the cautious one.
  */
 export function defaultJobs(): number {
   return Math.max(1, availableParallelism() * 5);
