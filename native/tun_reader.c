@@ -52,8 +52,7 @@
 
 typedef struct pkt {
 	struct pkt *next;
-	int64_t ts_ns;   /* the kernel's time for it where known, else read_ns */
-	int64_t read_ns; /* right after the read returned */
+	int64_t ts_ns; /* the kernel's time for it where known, else right after the read */
 	int pkttype; /* sll_pkttype, or -1 for a TUN read */
 	size_t len;
 	unsigned char data[];
@@ -313,7 +312,6 @@ static void *reader_main(void *arg)
 			}
 			p->next = NULL;
 			p->ts_ns = stamp;
-			p->read_ns = ts;
 			p->pkttype = r->pkttype_mask ? sll.sll_pkttype : -1;
 			p->len = (size_t)len;
 			memcpy(p->data, buf, (size_t)len);
@@ -346,7 +344,7 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-/* Turn a packet list into a JS array of { data, tsNs, readNs? }; frees the list. */
+/* Turn a packet list into a JS array of { data, tsNs, pkttype? }; frees the list. */
 static napi_value pkts_to_array(napi_env env, pkt *p)
 {
 	napi_value arr;
@@ -366,9 +364,6 @@ static napi_value pkts_to_array(napi_env env, pkt *p)
 			     napi_set_named_property(env, obj, "data", data) == napi_ok &&
 			     napi_set_named_property(env, obj, "tsNs", ts) == napi_ok &&
 			     napi_set_element(env, arr, i++, obj) == napi_ok;
-			if (ok && p->read_ns != p->ts_ns)
-				ok = napi_create_bigint_int64(env, p->read_ns, &ts) == napi_ok &&
-				     napi_set_named_property(env, obj, "readNs", ts) == napi_ok;
 			if (ok && p->pkttype >= 0)
 				ok = napi_create_int32(env, p->pkttype, &type) == napi_ok &&
 				     napi_set_named_property(env, obj, "pkttype", type) == napi_ok;

@@ -50,8 +50,6 @@ export interface DeviceFrame {
   data: Buffer;
   /** When the kernel sent it (its packet tap's time), or when it was read where the device gives no such time. */
   tsNs: bigint;
-  /** When the harness read it, where that differs from tsNs. */
-  readNs?: bigint;
 }
 
 /** An IP packet taken out of a frame, with its GSO marks (virtio-net gso_type and gso_size; 0 when none). */

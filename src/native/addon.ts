@@ -59,8 +59,6 @@ export interface SyscallAsyncOptions {
 export interface TunPacket {
   data: Buffer;
   tsNs: bigint;
-  /** When the reader read it, where that differs from tsNs (tsNs is then the kernel's time). */
-  readNs?: bigint;
   /** From an AF_PACKET socket: sll_pkttype (PACKET_HOST 0 ... PACKET_OUTGOING 4). */
   pkttype?: number;
 }
