@@ -52,13 +52,18 @@ export class CaptureLog {
     return [...this.records].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
   }
 
-  async writeTo(sink: CaptureSink): Promise<void> {
+  /** Every record, in wire order, with its notes made into the comment. */
+  private writeRecords(sink: CaptureSink): void {
     for (const r of this.ordered()) sink.write({ data: r.data, tsNs: r.tsNs, direction: r.direction, comment: captureComment(r) });
+  }
+
+  async writeTo(sink: CaptureSink): Promise<void> {
+    this.writeRecords(sink);
     await sink.close();
   }
 
   writeToSync(sink: CaptureSink): void {
-    for (const r of this.ordered()) sink.write({ data: r.data, tsNs: r.tsNs, direction: r.direction, comment: captureComment(r) });
+    this.writeRecords(sink);
     sink.closeSync();
   }
 }
