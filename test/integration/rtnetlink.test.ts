@@ -31,7 +31,10 @@ import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readLinkCounters, readQdiscs } from './backend/rtnetlink.js';
 const sh = (c) => execFileSync('sh', ['-c', c], { encoding: 'utf8' });
-sh('ip link add d0 type veth peer name d1 && ip link set d1 up && ip link set d0 up && ip addr add 192.0.2.1/24 dev d0' +
+// No IPv6 in the namespace: the kernel's own MLD and neighbour solicitations
+// (86 bytes) would join the token bucket's queue between the two reads.
+sh('sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1' +
+  ' && ip link add d0 type veth peer name d1 && ip link set d1 up && ip link set d0 up && ip addr add 192.0.2.1/24 dev d0' +
   ' && ip neigh add 192.0.2.7 lladdr 02:00:00:00:00:07 dev d0' +
   ' && tc qdisc add dev d0 root tbf rate 1kbit burst 1600 limit 3000' +
   ' && ip tuntap add t0 mode tun && ip link set t0 up');
