@@ -158,8 +158,12 @@ bool tdr_init_spawn(napi_env env, napi_value exports);
 
 /* A packet was read from (inbound 0) or written to (inbound 1) the TUN fd:
  * the socket-state sampler watching that fd queries its socket
- * (sock_diag.c). Cheap; safe from any thread. */
-void tdr_sockdiag_note(int fd, const void *frame, size_t len, int64_t ts, int inbound);
+ * (sock_diag.c). Cheap; safe from any thread. With `defer`, the sampler's
+ * thread is not woken now but by tdr_sockdiag_wake() (or its next request
+ * or dump): for the engine's own thread, whose next packet must not wait
+ * for a wake-up. */
+void tdr_sockdiag_note(int fd, const void *frame, size_t len, int64_t ts, int inbound, bool defer);
+void tdr_sockdiag_wake(void);
 
 /* Helper to attach a native function to an object. */
 bool tdr_export_fn(napi_env env, napi_value obj, const char *name, napi_callback cb);

@@ -193,7 +193,7 @@ static void job_run(tdr_job *job)
 		job->err = job->ret == -1 ? errno : 0;
 		job->end_ns = tdr_now_ns();
 		if (job->ret > 0)
-			tdr_sockdiag_note(job->fd, job->data, job->len, job->start_ns, 1);
+			tdr_sockdiag_note(job->fd, job->data, job->len, job->start_ns, 1, false);
 		break;
 	}
 }

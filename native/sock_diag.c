@@ -30,6 +30,15 @@
  * sent and after the reply arrived, and the time of the packet that caused
  * it.
  *
+ * A packet the JS thread writes (tun.c) does not wake the thread: waking a
+ * sleeping thread costs the writer some 15 us on a virtual machine (a futex
+ * wake and a cross-CPU interrupt), which put every packet of a burst due at
+ * one instant that much behind the one before it. Its request waits, queued,
+ * until the engine has time to spare: tdr_sockdiag_wake() (sockDiagWake()
+ * from JS) before the engine sleeps or waits for the kernel, the next
+ * request of the reader thread, which wakes the thread at once, or at the
+ * latest the next interval's dump.
+ *
  * Only changes are kept: a socket's reply is compared with the last one kept
  * for it (same cookie), leaving out the fields that move with the clock
  * alone (idiag_expires, tcpi_last_data_sent/ack_sent/data_recv/ack_recv,
@@ -141,6 +150,7 @@ typedef struct sampler {
 	pthread_mutex_t mu; /* guards everything below */
 	pthread_cond_t cv;
 	bool stop;
+	bool wake_due; /* a request is queued that no signal announced (tdr_sockdiag_note defer) */
 	sd_query pending[MAX_PENDING];
 	size_t npending;
 	uint64_t merged;  /* requests folded into one already queued */
@@ -192,11 +202,15 @@ static void stat_add(stats *s, int64_t v)
 
 /* ---- per-packet requests ----------------------------------------------- */
 
+/* Samplers with a request queued but not signalled (tdr_sockdiag_wake()
+ * signals them); read without the lock to make a wake with nothing due free. */
+static int deferred_wakes;
+
 /* Called by the TUN reader (dir CAUSE_OUT: the kernel sent it) and the
  * write path (CAUSE_IN: tundrill injected it) with the frame as read or
  * written, virtio-net header included. Cheap: parse the 4-tuple, queue it,
- * signal. */
-void tdr_sockdiag_note(int fd, const void *frame, size_t len, int64_t ts, int inbound)
+ * and signal the thread, or with `defer` leave that to tdr_sockdiag_wake(). */
+void tdr_sockdiag_note(int fd, const void *frame, size_t len, int64_t ts, int inbound, bool defer)
 {
 	pthread_mutex_lock(&registry_mu);
 	for (int i = 0; i < MAX_SAMPLERS; i++) {
@@ -262,9 +276,37 @@ void tdr_sockdiag_note(int fd, const void *frame, size_t len, int64_t ts, int in
 			else
 				s->dropped++;
 		}
-		pthread_cond_signal(&s->cv);
+		if (!defer) {
+			pthread_cond_signal(&s->cv);
+			s->wake_due = false;
+		} else if (!s->wake_due) {
+			s->wake_due = true;
+			__atomic_add_fetch(&deferred_wakes, 1, __ATOMIC_RELEASE);
+		}
 		pthread_mutex_unlock(&s->mu);
 	}
+	pthread_mutex_unlock(&registry_mu);
+}
+
+/* Signals the samplers whose requests tdr_sockdiag_note() deferred; nothing
+ * but an atomic load when none did. */
+void tdr_sockdiag_wake(void)
+{
+	if (!__atomic_load_n(&deferred_wakes, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&registry_mu);
+	for (int i = 0; i < MAX_SAMPLERS; i++) {
+		sampler *s = registry[i];
+		if (!s)
+			continue;
+		pthread_mutex_lock(&s->mu);
+		if (s->wake_due) {
+			s->wake_due = false;
+			pthread_cond_signal(&s->cv);
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+	__atomic_store_n(&deferred_wakes, 0, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&registry_mu);
 }
 
@@ -1080,11 +1122,22 @@ static napi_value js_dump_now(napi_env env, napi_callback_info info)
 	return out;
 }
 
+/* sockDiagWake(): the engine has time to spare; signals the samplers whose
+ * requests its own writes queued (tdr_sockdiag_wake). */
+static napi_value js_wake(napi_env env, napi_callback_info info)
+{
+	(void)env;
+	(void)info;
+	tdr_sockdiag_wake();
+	return NULL;
+}
+
 bool tdr_init_sock_diag(napi_env env, napi_value exports)
 {
 	return tdr_export_fn(env, exports, "sockDiagStart", js_start) &&
 	       tdr_export_fn(env, exports, "sockDiagTake", js_take) &&
 	       tdr_export_fn(env, exports, "sockDiagStop", js_stop) &&
 	       tdr_export_fn(env, exports, "sockDiagStats", js_stats) &&
-	       tdr_export_fn(env, exports, "sockDiagDumpNow", js_dump_now);
+	       tdr_export_fn(env, exports, "sockDiagDumpNow", js_dump_now) &&
+	       tdr_export_fn(env, exports, "sockDiagWake", js_wake);
 }

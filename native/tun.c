@@ -82,7 +82,7 @@ static napi_value js_tun_write(napi_env env, napi_callback_info info)
 	} while (ret < 0 && errno == EINTR);
 	int err = ret < 0 ? errno : 0;
 	if (ret > 0)
-		tdr_sockdiag_note(fd, data, len, ts, 1);
+		tdr_sockdiag_note(fd, data, len, ts, 1, true);
 
 	napi_value obj, v;
 	NAPI_OK(env, napi_create_object(env, &obj));

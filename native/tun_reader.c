@@ -325,7 +325,7 @@ static void *reader_main(void *arg)
 			ring_locked(r);
 			pthread_mutex_unlock(&r->mu);
 			/* buf still holds the packet (p may be gone to JS already). */
-			tdr_sockdiag_note(r->fd, buf, (size_t)len, ts, 0);
+			tdr_sockdiag_note(r->fd, buf, (size_t)len, ts, 0, false);
 			if (!nonblocking || len == 0)
 				break;
 		}
@@ -680,6 +680,9 @@ static napi_value js_reader_wait(napi_env env, napi_callback_info info)
 	while (!__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) && !__atomic_load_n(&r->error, __ATOMIC_RELAXED) &&
 	       tdr_now_ns() < spin_until)
 		tdr_cpu_relax();
+	/* Time to spare: the sampler may now query what the engine wrote. */
+	if (!__atomic_load_n(&r->head, __ATOMIC_ACQUIRE))
+		tdr_sockdiag_wake();
 	pthread_mutex_lock(&r->mu);
 	while (!r->head && !r->error) {
 		if (pthread_cond_timedwait(&r->arrived, &r->mu, &ts) == ETIMEDOUT)

@@ -13,6 +13,8 @@
  * Spinning is kept that short on purpose: the worker runs at real-time
  * priority, and a long spin would keep the kernel's own work (softirqs,
  * address set-up, timers) off the CPU.
+ * Before the first two, which leave time to spare, the socket-state
+ * sampler is woken for the packets this thread wrote (native.sockDiagWake).
  */
 import * as native from '../native/addon.js';
 import { trace, TRACING } from './trace.js';
@@ -59,6 +61,7 @@ export async function waitUntil(atNs: bigint): Promise<bigint> {
 export async function approach(atNs: bigint): Promise<void> {
   const rest = atNs - native.nowNs() - ASYNC_UNTIL_NS;
   if (rest <= 1_000_000n) return;
+  native.sockDiagWake();
   if (TRACING) trace(`approach: asleep for ${rest / 1000n}us`);
   await coarseSleep(atNs - ASYNC_UNTIL_NS);
   if (TRACING) trace('approach: woke');
@@ -67,9 +70,10 @@ export async function approach(atNs: bigint): Promise<void> {
 /** The rest of waitUntil, on this thread alone: a futex wait, then a spin to `atNs`. Returns the time reached. */
 export function arrive(atNs: bigint): bigint {
   let now = native.nowNs();
-  const rest = atNs - now - SPIN_NS;
-  if (rest > 0n) {
-    Atomics.wait(futex, 0, 0, Number(rest) / 1e6);
+  if (atNs - now > SPIN_NS) {
+    native.sockDiagWake();
+    const rest = atNs - native.nowNs() - SPIN_NS;
+    if (rest > 0n) Atomics.wait(futex, 0, 0, Number(rest) / 1e6);
     now = native.nowNs();
   }
   while (now < atNs) now = native.nowNs();

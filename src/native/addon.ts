@@ -255,6 +255,7 @@ export interface NativeBinding {
   sockDiagStop(handle: SockDiagHandle): SockDiagRecord[];
   sockDiagStats(handle: SockDiagHandle): SockDiagStats;
   sockDiagDumpNow(): { tsNs: bigint; endNs: bigint; records: Buffer[] };
+  sockDiagWake(): void;
   spawnWait(path: string, argv: string[], env: string[], cwd: string, timeoutMs: number, maxBuffer: number): SpawnWaitResult;
   SYMBOLS: Record<string, bigint>;
   CONSTANTS: Record<string, bigint>;
@@ -620,6 +621,17 @@ export function sockDiagStart(opts: SockDiagOptions): SockDiagSampler {
       return running;
     },
   };
+}
+
+/**
+ * The engine has time to spare (it is about to sleep or wait): wakes the
+ * samplers whose queries of packets written on this thread wait for it.
+ * Writing does not wake them itself, since a wake-up costs the writer
+ * microseconds the next packet would start late by. Nothing to do costs
+ * one native call.
+ */
+export function sockDiagWake(): void {
+  nativeBinding().sockDiagWake();
 }
 
 /** Every TCP socket of the calling thread's namespace now, read on this thread. */

@@ -86,6 +86,7 @@ export function fakeNativeBinding(opts: FakeBindingOptions = {}): FakeBinding {
     sockDiagStop: noDevice,
     sockDiagStats: noDevice,
     sockDiagDumpNow: noDevice,
+    sockDiagWake: () => undefined,
     spawnWait: noDevice,
     SYMBOLS: { AF_INET: 2n, AF_INET6: 10n, SOCK_STREAM: 1n, IPPROTO_TCP: 6n, SOL_SOCKET: 1n, SOL_TCP: 6n, ...opts.symbols },
     CONSTANTS: {},

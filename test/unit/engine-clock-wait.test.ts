@@ -5,7 +5,7 @@
  * the waits land is measured by `npm run bench`, not asserted.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { nowNs, useNativeBinding } from '../../src/native/addon.js';
+import { nativeBinding, nowNs, useNativeBinding } from '../../src/native/addon.js';
 import { approach, arrive, useCoarseSleep, waitUntil } from '../../src/engine/clock-wait.js';
 import { fakeNativeBinding } from '../fakes/native-binding.js';
 
@@ -53,5 +53,29 @@ describe('clock waits', () => {
     expect(reached >= at).toBe(true);
     // No timer turn between the start and the deadline: the wait never yielded to the event loop.
     expect(ticked).toBe(false);
+  });
+
+  it('wakes the socket-state sampler only where the wait has time to spare', async () => {
+    const binding = nativeBinding();
+    const woken: string[] = [];
+    let phase = '';
+    const original = binding.sockDiagWake;
+    binding.sockDiagWake = () => { woken.push(phase); };
+    try {
+      useCoarseSleep(async () => {});
+      phase = 'approach far';
+      await approach(nowNs() + 25_000_000n);
+      phase = 'approach near';
+      await approach(nowNs() + 2_500_000n);
+      phase = 'arrive far';
+      arrive(nowNs() + 5_000_000n);
+      phase = 'arrive within the spin';
+      arrive(nowNs() + 20_000n);
+      phase = 'arrive past';
+      arrive(nowNs() - 1_000n);
+    } finally {
+      binding.sockDiagWake = original;
+    }
+    expect(woken).toEqual(['approach far', 'arrive far']);
   });
 });
