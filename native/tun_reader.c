@@ -49,6 +49,9 @@
  * packet the kernel sent left 106-118 µs after it (median) with no spin,
  * 69-70 µs with this one; packetdrill's, 22 µs. */
 #define WAIT_SPIN_NS 150000LL
+/* How often that spin reads the TUN itself (a read of an empty TUN is a
+ * system call of a microsecond or two). */
+#define DIRECT_READ_EVERY_NS 10000LL
 
 typedef struct pkt {
 	struct pkt *next;
@@ -74,6 +77,7 @@ typedef struct reader {
 	 * the read behind the kernel's stamp (of packets sent while the
 	 * thread ran: one queued before it started waited for it). */
 	uint64_t stamped, unstamped;
+	uint64_t direct_reads; /* packets tunReaderWait read itself (under read_mu) */
 	int64_t lag_max_ns, lag_sum_ns;
 	uint64_t lag_count;
 	int64_t started_ns; /* packets the kernel sent before it are not counted as lag */
@@ -85,6 +89,12 @@ typedef struct reader {
 	int owners;        /* handle + thread-safe function (JS thread only) */
 	bool stopped;      /* JS thread only */
 	bool error_reported;
+
+	/* Held while the fd is read and what it gave queued: by the reader
+	 * thread, and by the JS thread when tunReaderWait reads the TUN itself. */
+	pthread_mutex_t read_mu;
+	bool direct;  /* a TUN with O_NONBLOCK: tunReaderWait may read it */
+	unsigned char *engine_buf; /* tunReaderWait's read buffer (JS thread only) */
 
 	pthread_mutex_t mu; /* guards the fields below */
 	pthread_cond_t arrived; /* signalled when a packet is queued */
@@ -108,8 +118,10 @@ static void reader_release_owner(reader *r)
 	if (--r->owners > 0)
 		return;
 	free_pkts(r->head);
+	free(r->engine_buf);
 	pthread_cond_destroy(&r->arrived);
 	pthread_mutex_destroy(&r->mu);
+	pthread_mutex_destroy(&r->read_mu);
 	free(r);
 }
 
@@ -219,6 +231,87 @@ static int64_t kernel_stamp(reader *r, const unsigned char *pkt, size_t len, int
 	return 0;
 }
 
+/*
+ * Reads what the fd holds now (one packet if it blocks), stamps each packet
+ * and queues it; the caller holds r->read_mu, which keeps the queue in the
+ * order the fd gave the packets when the JS thread reads too. `engine`:
+ * called on the JS thread by tunReaderWait, which takes the queue itself,
+ * so no doorbell, and the sampler's query of the packet waits for the
+ * engine's spare time (tdr_sockdiag_note defer). Returns the errno that
+ * ends the reader, or 0; *got counts the packets queued.
+ */
+static int read_queue_locked(reader *r, unsigned char *buf, bool nonblocking, bool engine, unsigned *got)
+{
+	for (;;) {
+		struct sockaddr_ll sll;
+		socklen_t sll_len = sizeof(sll);
+		int64_t tap_ns = 0;
+		ssize_t len = r->pkttype_mask
+			? recv_frame(r->fd, buf, &sll, &sll_len, &tap_ns)
+			: read(r->fd, buf, READ_BUF_SIZE);
+		int64_t ts = tdr_now_ns();
+		if (len < 0) {
+			/* A packet socket bound while its interface was down
+			 * reports ENETDOWN once, then works when it is up. */
+			if (errno == EINTR || (r->pkttype_mask && errno == ENETDOWN))
+				continue;
+			return errno != EAGAIN && errno != EWOULDBLOCK ? errno : 0;
+		}
+		if (r->pkttype_mask) {
+			if (len > READ_BUF_SIZE)
+				len = READ_BUF_SIZE; /* truncated frame */
+			if (sll_len < offsetof(struct sockaddr_ll, sll_addr) ||
+			    sll.sll_pkttype >= 32 ||
+			    !(r->pkttype_mask & (1u << sll.sll_pkttype)))
+				continue;
+		}
+		tap_ns = plausible_stamp(tap_ns, ts);
+		int64_t stamp = tap_ns ? tap_ns : ts;
+		if (r->stamp_fd >= 0 && !r->pkttype_mask && (size_t)len > r->stamp_skip) {
+			int64_t k = kernel_stamp(r, buf + r->stamp_skip,
+						 (size_t)len - r->stamp_skip, ts);
+			if (k) {
+				stamp = k;
+				r->stamped++;
+				if (k >= r->started_ns) {
+					r->lag_count++;
+					r->lag_sum_ns += ts - k;
+					if (ts - k > r->lag_max_ns)
+						r->lag_max_ns = ts - k;
+				}
+			} else {
+				r->unstamped++;
+			}
+		}
+		pkt *p = malloc(sizeof(*p) + (size_t)len);
+		if (!p)
+			return ENOMEM;
+		p->next = NULL;
+		p->ts_ns = stamp;
+		p->pkttype = r->pkttype_mask ? sll.sll_pkttype : -1;
+		p->len = (size_t)len;
+		memcpy(p->data, buf, (size_t)len);
+		pthread_mutex_lock(&r->mu);
+		if (r->tail)
+			r->tail->next = p;
+		else
+			r->head = p;
+		r->tail = p;
+		pthread_cond_broadcast(&r->arrived);
+		if (!engine)
+			ring_locked(r);
+		pthread_mutex_unlock(&r->mu);
+		(*got)++;
+		if (engine)
+			r->direct_reads++;
+		/* buf still holds the packet (p may be gone to JS already). */
+		tdr_sockdiag_note(r->fd, buf, (size_t)len, ts, 0, engine);
+		if (!nonblocking || len == 0)
+			return 0;
+	}
+	return 0;
+}
+
 static void *reader_main(void *arg)
 {
 	reader *r = arg;
@@ -262,73 +355,12 @@ static void *reader_main(void *arg)
 		if (!(pfd[0].revents & (POLLIN | POLLERR | POLLHUP)))
 			continue;
 		/* Drain everything queued (one packet if the fd blocks). */
-		for (;;) {
-			struct sockaddr_ll sll;
-			socklen_t sll_len = sizeof(sll);
-			int64_t tap_ns = 0;
-			ssize_t len = r->pkttype_mask
-				? recv_frame(r->fd, buf, &sll, &sll_len, &tap_ns)
-				: read(r->fd, buf, READ_BUF_SIZE);
-			int64_t ts = tdr_now_ns();
-			if (len < 0) {
-				/* A packet socket bound while its interface was down
-				 * reports ENETDOWN once, then works when it is up. */
-				if (errno == EINTR || (r->pkttype_mask && errno == ENETDOWN))
-					continue;
-				if (errno != EAGAIN && errno != EWOULDBLOCK)
-					err = errno;
-				break;
-			}
-			if (r->pkttype_mask) {
-				if (len > READ_BUF_SIZE)
-					len = READ_BUF_SIZE; /* truncated frame */
-				if (sll_len < offsetof(struct sockaddr_ll, sll_addr) ||
-				    sll.sll_pkttype >= 32 ||
-				    !(r->pkttype_mask & (1u << sll.sll_pkttype)))
-					continue;
-			}
-			tap_ns = plausible_stamp(tap_ns, ts);
-			int64_t stamp = tap_ns ? tap_ns : ts;
-			if (r->stamp_fd >= 0 && !r->pkttype_mask && (size_t)len > r->stamp_skip) {
-				int64_t k = kernel_stamp(r, buf + r->stamp_skip,
-							 (size_t)len - r->stamp_skip, ts);
-				if (k) {
-					stamp = k;
-					r->stamped++;
-					if (k >= r->started_ns) {
-						r->lag_count++;
-						r->lag_sum_ns += ts - k;
-						if (ts - k > r->lag_max_ns)
-							r->lag_max_ns = ts - k;
-					}
-				} else {
-					r->unstamped++;
-				}
-			}
-			pkt *p = malloc(sizeof(*p) + (size_t)len);
-			if (!p) {
-				err = ENOMEM;
-				break;
-			}
-			p->next = NULL;
-			p->ts_ns = stamp;
-			p->pkttype = r->pkttype_mask ? sll.sll_pkttype : -1;
-			p->len = (size_t)len;
-			memcpy(p->data, buf, (size_t)len);
-			pthread_mutex_lock(&r->mu);
-			if (r->tail)
-				r->tail->next = p;
-			else
-				r->head = p;
-			r->tail = p;
-			pthread_cond_broadcast(&r->arrived);
-			ring_locked(r);
-			pthread_mutex_unlock(&r->mu);
-			/* buf still holds the packet (p may be gone to JS already). */
-			tdr_sockdiag_note(r->fd, buf, (size_t)len, ts, 0, false);
-			if (!nonblocking || len == 0)
-				break;
-		}
+		unsigned got = 0;
+		pthread_mutex_lock(&r->read_mu);
+		err = read_queue_locked(r, buf, nonblocking, false, &got);
+		pthread_mutex_unlock(&r->read_mu);
+		if (err)
+			break;
 		if (last && !nonblocking)
 			continue; /* one packet per poll on a blocking fd: poll again */
 		if (last)
@@ -508,6 +540,9 @@ static napi_value js_reader_start(napi_env env, napi_callback_info info)
 	r->stamp_skip = stamp_skip;
 	r->env = env;
 	tdr_mutex_init(&r->mu);
+	tdr_mutex_init(&r->read_mu);
+	int fl = fcntl(fd, F_GETFL);
+	r->direct = pkttype_mask == 0 && fl >= 0 && (fl & O_NONBLOCK);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -518,6 +553,7 @@ static napi_value js_reader_start(napi_env env, napi_callback_info info)
 		int err = errno;
 		pthread_cond_destroy(&r->arrived);
 		pthread_mutex_destroy(&r->mu);
+		pthread_mutex_destroy(&r->read_mu);
 		free(r);
 		return tdr_throw_errno(env, "tunReaderStart: eventfd", err);
 	}
@@ -530,6 +566,7 @@ static napi_value js_reader_start(napi_env env, napi_callback_info info)
 		close(r->wake_fd);
 		pthread_cond_destroy(&r->arrived);
 		pthread_mutex_destroy(&r->mu);
+		pthread_mutex_destroy(&r->read_mu);
 		free(r);
 		tdr_throw_last_napi_error(env, "tunReaderStart: napi_create_threadsafe_function");
 		return NULL;
@@ -673,13 +710,31 @@ static napi_value js_reader_wait(napi_env env, napi_callback_info info)
 	 * answers what the engine just did within microseconds, and a sleep
 	 * here would add a second wake-up (reader thread, then this one) of
 	 * some tens of microseconds on a virtual machine. The reader thread
-	 * runs above this one, so the spin cannot keep it from the CPU. */
-	int64_t spin_until = tdr_now_ns() + WAIT_SPIN_NS;
+	 * runs above this one, so the spin cannot keep it from the CPU.
+	 * Mostly the kernel answered inside the engine's own write, and the
+	 * packet is in the TUN before the reader thread has even woken up
+	 * for it: the spin reads the TUN itself, now and every
+	 * DIRECT_READ_EVERY_NS, unless the reader thread is reading it. */
+	int64_t now = tdr_now_ns();
+	int64_t spin_until = now + WAIT_SPIN_NS;
 	if (spin_until > deadline)
 		spin_until = deadline;
+	if (r->direct && !r->engine_buf)
+		r->engine_buf = malloc(READ_BUF_SIZE);
+	int64_t next_read = now;
 	while (!__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) && !__atomic_load_n(&r->error, __ATOMIC_RELAXED) &&
-	       tdr_now_ns() < spin_until)
-		tdr_cpu_relax();
+	       now < spin_until) {
+		if (r->engine_buf && now >= next_read && pthread_mutex_trylock(&r->read_mu) == 0) {
+			unsigned got = 0;
+			/* A failure is the reader thread's to meet and report. */
+			(void)read_queue_locked(r, r->engine_buf, true, true, &got);
+			pthread_mutex_unlock(&r->read_mu);
+			next_read = tdr_now_ns() + DIRECT_READ_EVERY_NS;
+		} else {
+			tdr_cpu_relax();
+		}
+		now = tdr_now_ns();
+	}
 	/* Time to spare: the sampler may now query what the engine wrote. */
 	if (!__atomic_load_n(&r->head, __ATOMIC_ACQUIRE))
 		tdr_sockdiag_wake();
@@ -695,7 +750,7 @@ static napi_value js_reader_wait(napi_env env, napi_callback_info info)
 	return out;
 }
 
-/* tunReaderStampStats(handle) -> { stamped, unstamped, lagCount, lagMaxNs, lagSumNs }
+/* tunReaderStampStats(handle) -> { stamped, unstamped, lagCount, lagMaxNs, lagSumNs, directReads }
  * once the reader has stopped (null before): how many packets got the
  * kernel's stamp, how many kept the read time, and how far the reads
  * came after the kernel's stamps (lagCount packets: those sent while the
@@ -722,6 +777,8 @@ static napi_value js_reader_stamp_stats(napi_env env, napi_callback_info info)
 	NAPI_OK(env, napi_set_named_property(env, out, "lagMaxNs", v));
 	NAPI_OK(env, napi_create_double(env, (double)r->lag_sum_ns, &v));
 	NAPI_OK(env, napi_set_named_property(env, out, "lagSumNs", v));
+	NAPI_OK(env, napi_create_double(env, (double)r->direct_reads, &v));
+	NAPI_OK(env, napi_set_named_property(env, out, "directReads", v));
 	return out;
 }
 

@@ -153,6 +153,7 @@ export class NetDevice {
         read: st.unstamped,
         readLagMaxUs: Math.round(st.lagMaxNs / 100) / 10,
         readLagMeanUs: st.lagCount > 0 ? Math.round(st.lagSumNs / st.lagCount / 100) / 10 : 0,
+        directReads: st.directReads,
       };
     }
     this.reader = null;

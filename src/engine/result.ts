@@ -83,13 +83,15 @@ export interface RunResult {
  * read them: how many did, how many kept the read time (no frame of
  * theirs on the stamp socket), and how far behind the reads came (for
  * packets sent while the reader ran: one sent while the namespace was set
- * up waited for the reader to start).
+ * up waited for the reader to start), and how many of them the engine read
+ * from the TUN itself while it waited for them, ahead of the reader thread.
  */
 export interface PacketStamps {
   kernel: number;
   read: number;
   readLagMaxUs: number;
   readLagMeanUs: number;
+  directReads: number;
 }
 
 /**

@@ -103,11 +103,13 @@ export interface StampStats {
   stamped: number;
   /** Packets that kept the read time (no frame of theirs on the stamp socket). */
   unstamped: number;
-  /** How far the read came after the kernel's stamp: the largest, and the sum. */
   /** Packets sent while the reader ran, whose read lag the next two figures describe (one queued before it waited for it). */
   lagCount: number;
+  /** How far the read came after the kernel's stamp: the largest, and the sum. */
   lagMaxNs: number;
   lagSumNs: number;
+  /** Packets the engine's own wait (waitFor) read from the TUN, ahead of the reader thread. */
+  directReads: number;
 }
 
 export interface TunReader {

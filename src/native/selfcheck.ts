@@ -61,6 +61,14 @@ export interface SelfCheckReport {
    * reader with the stamp socket: its stamp, after the connect() began.
    */
   kernelStamp?: { stampAfterConnectUs: number; readAfterConnectUs: number; stamped: number; unstamped: number; lagCount: number; lagMaxUs: number };
+  /**
+   * DIRECT_SYNS SYNs written to a listener, each followed at once by the
+   * engine's wait (waitFor) and take(): the destination ports of the
+   * SYN-ACKs in the order the JS thread got them (by take() or the
+   * reader's callback), how many the wait read from the TUN itself, and
+   * how many came with the kernel's stamp.
+   */
+  directRead?: { ports: number[]; directReads: number; stamped: number; realtime: boolean };
 }
 
 const LOCAL = [192, 168, 0, 1] as const;
@@ -215,6 +223,61 @@ async function kernelStampCheck(tun: { fd: number; name: string }): Promise<NonN
   }
 }
 
+const SCHED_OTHER = 0;
+const SCHED_RR = 2;
+
+function setScheduler(policy: number, priority: number): boolean {
+  const param = Buffer.alloc(4);
+  param.writeInt32LE(priority);
+  return syscall(sysNr('sched_setscheduler'), [0, policy, param]).ret === 0n;
+}
+
+const DIRECT_SYNS = 20;
+const DIRECT_FIRST_PORT = 9000;
+const DIRECT_LISTEN_PORT = 7000;
+
+/**
+ * The engine's wait reads the TUN itself, beside the reader thread: SYNs
+ * written to a listener, each followed at once by the engine's wait and
+ * take(), as the engine waits for the kernel's answer: every SYN-ACK must
+ * still arrive once, in the order the kernel sent them, with the kernel's
+ * stamp.
+ */
+async function directReadCheck(tun: { fd: number; name: string }): Promise<NonNullable<SelfCheckReport['directRead']>> {
+  const stampFd = packetStampSocketOpen(tun.name);
+  const got: TunPacket[] = [];
+  const reader = tunReaderStart(tun.fd, (pkts) => { got.push(...pkts); }, { stamp: { fd: stampFd, skip: 0 } });
+  const lsn = syscall(sysNr('socket'), [SYMBOLS.AF_INET, SYMBOLS.SOCK_STREAM!, 0]);
+  let rt = false;
+  try {
+    if (lsn.ret < 0n) throw new Error(`socket() failed: ${errnoName(lsn.errno)}`);
+    const fd = Number(lsn.ret);
+    if (syscall(sysNr('bind'), [fd, sockaddrIn(LOCAL, DIRECT_LISTEN_PORT), 16]).ret < 0n) throw new Error('bind() failed');
+    if (syscall(sysNr('listen'), [fd, 64]).ret < 0n) throw new Error('listen() failed');
+    // As the engine does while a script runs (engine/priority.ts), when
+    // permitted: the reader thread, above it, is then woken on another CPU
+    // and the wait reads the SYN-ACK first.
+    rt = setScheduler(SCHED_RR, 2);
+    for (let i = 0; i < DIRECT_SYNS; i++) {
+      const w = tunWrite(tun.fd, tcpSegment(REMOTE, LOCAL, DIRECT_FIRST_PORT + i, DIRECT_LISTEN_PORT, 1000, 0, 0x02));
+      if (w.ret !== 40) throw new Error(`SYN write returned ${w.ret} (${errnoName(w.errno)})`);
+      if (reader.waitFor(nowNs() + 50_000_000n) > 0) got.push(...reader.take());
+    }
+    const synAcks = (): TunPacket[] => got.filter((p) => p.data.length >= 40 && p.data[33] === 0x12);
+    const until = Date.now() + 3000;
+    while (synAcks().length < DIRECT_SYNS && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    got.push(...reader.stop());
+    const st = reader.stampStats();
+    const ports = synAcks().map((p) => p.data.readUInt16BE((p.data[0]! & 0xf) * 4 + 2));
+    return { ports, directReads: st?.directReads ?? 0, stamped: st?.stamped ?? 0, realtime: rt };
+  } finally {
+    if (rt) setScheduler(SCHED_OTHER, 0);
+    reader.stop();
+    if (lsn.ret >= 0n) syscall(sysNr('close'), [Number(lsn.ret)]);
+    syscall(sysNr('close'), [stampFd]);
+  }
+}
+
 /** Runs the check; must be called inside a fresh network namespace. */
 export async function runSelfCheck(writes = 200): Promise<SelfCheckReport> {
   if (!inPrivateNetns()) {
@@ -301,6 +364,7 @@ export async function runSelfCheck(writes = 200): Promise<SelfCheckReport> {
     report.threadsAfterStop = threadCount();
     report.packetsSeen = watcher.seen.length;
     report.kernelStamp = await kernelStampCheck(tun);
+    report.directRead = await directReadCheck(tun);
     report.ok =
       report.connect.errno === 'EINPROGRESS' &&
       report.syn.flags === 0x02 &&
