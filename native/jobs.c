@@ -164,12 +164,37 @@ static bool job_is_timed(const tdr_job *job)
 	return job->kind != TDR_JOB_SYSCALL || job->at_ns != 0;
 }
 
+/*
+ * The calling thread's id as the /proc this process sees numbers it: a
+ * process in a PID namespace of its own (tundrill's workers) with the
+ * host's /proc mounted gets a gettid() that /proc does not list, and
+ * /proc/thread-self names the thread in /proc's numbering. gettid() where
+ * that link cannot be read.
+ */
+static int32_t proc_tid(void)
+{
+	static __thread int32_t tid;
+	if (tid)
+		return tid;
+	char link[64];
+	ssize_t n = readlink("/proc/thread-self", link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = 0;
+		const char *t = strstr(link, "/task/");
+		if (t)
+			tid = (int32_t)strtol(t + 6, NULL, 10);
+	}
+	if (tid <= 0)
+		tid = (int32_t)gettid();
+	return tid;
+}
+
 static void job_run(tdr_job *job)
 {
 	switch (job->kind) {
 	case TDR_JOB_SYSCALL:
 		if (job->status)
-			__atomic_store_n(&job->status[0], (int32_t)gettid(), __ATOMIC_SEQ_CST);
+			__atomic_store_n(&job->status[0], proc_tid(), __ATOMIC_SEQ_CST);
 		if (job->at_ns)
 			tdr_sleep_until(job->at_ns);
 		if (job->status)

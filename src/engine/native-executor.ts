@@ -4,19 +4,46 @@
  * event only once a blocking call really blocks, as packetdrill's syscall
  * thread hand-off does.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import * as native from '../native/addon.js';
 import type { ExecutingCall, SyscallExecutor } from './syscall-events.js';
 import { waitUntil } from './clock-wait.js';
 
-/** Linux thread state from /proc/self/task/<tid>/stat ('R', 'S', 'D', ...). */
-function threadState(tid: number): string | null {
-  try {
-    const s = readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+/**
+ * A thread's Linux state ('R', 'S', 'D', ...) from /proc/self/task/<tid>/stat,
+ * the file kept open between looks (a look is then one pread, not an open,
+ * a read and a close); null when the file cannot be read.
+ */
+class ThreadState {
+  private fd = -1;
+  private tid = 0;
+  private readonly buf = Buffer.alloc(512);
+
+  look(tid: number): string | null {
+    if (tid !== this.tid) {
+      this.close();
+      try {
+        this.fd = openSync(`/proc/self/task/${tid}/stat`, 'r');
+      } catch {
+        return null;
+      }
+      this.tid = tid;
+    }
+    let n: number;
+    try {
+      n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
+    } catch {
+      return null;
+    }
+    const s = this.buf.toString('latin1', 0, n);
     const close = s.lastIndexOf(')');
-    return s.charAt(close + 2) || null;
-  } catch {
-    return null;
+    return close < 0 ? null : s.charAt(close + 2) || null;
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    this.tid = 0;
   }
 }
 
@@ -31,14 +58,15 @@ export function nativeExecutor(): SyscallExecutor {
       let settled = false;
       done.then(() => { settled = true; }, () => { settled = true; });
       // status[1]: 0 before, 1 inside, 2 after the system call.
+      const thread = new ThreadState();
       const blockedNow = (): boolean => {
         const phase = Atomics.load(status, 1);
         if (phase === 2) return true;
         if (phase !== 1) return false;
-        const st = threadState(Atomics.load(status, 0));
+        const st = thread.look(Atomics.load(status, 0));
         return st === 'S' || st === 'D' || st === null;
       };
-      const blockedOrDone = (async (): Promise<void> => {
+      const watch = async (): Promise<void> => {
         // Nothing to watch before the call's start time.
         await waitUntil(atNs);
         // A call that blocks does so within microseconds: look closely
@@ -54,7 +82,8 @@ export function nativeExecutor(): SyscallExecutor {
           done.then(() => resolve(), () => resolve());
           poll();
         });
-      })();
+      };
+      const blockedOrDone = watch().finally(() => thread.close());
       return { done, blockedOrDone };
     },
   };

@@ -44,9 +44,11 @@ export interface SyscallAsyncOptions {
   hold?: readonly (ArrayBufferView | ArrayBuffer)[];
   /**
    * Progress words the native thread updates (atomically; read them with
-   * Atomics.load): [0] = the Linux thread id running the call, [1] = 0
-   * before, 1 while inside, 2 after the system call. With the thread id,
-   * /proc/self/task/<tid>/stat tells whether the call sleeps in the kernel.
+   * Atomics.load): [0] = the id of the thread running the call, as this
+   * process's /proc numbers it (not gettid() in a PID namespace of its own),
+   * [1] = 0 before, 1 while inside, 2 after the system call. With the
+   * thread id, /proc/self/task/<tid>/stat tells whether the call sleeps in
+   * the kernel.
    */
   status?: Int32Array;
 }
