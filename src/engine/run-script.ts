@@ -218,6 +218,7 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     // Ask pyenv, if python3 is its shim, before the clock rather than at the first command.
     processShims().pathFor(ctx.scriptDir);
     packets.prebuild(ctx.events);
+    packets.warmChecks(ctx.events);
     // Collect garbage now rather than in the middle of the script.
     (globalThis as { gc?: () => void }).gc?.();
     realtime = enterRealtime();

@@ -27,6 +27,11 @@ export class ScriptPackets {
     }
   }
 
+  /** The prebuilt packets (the events' index and packet), left where they are. */
+  *prebuilt(): IterableIterator<[number, ScriptPacket]> {
+    for (const [index, p] of this.built) if (!(p instanceof TestFailure)) yield [index, p];
+  }
+
   /** The packet of an event's line (built now if it was not before); a TestFailure when it cannot be built. */
   take(ev: RunEvent): ScriptPacket {
     const got = this.built.get(ev.index);
