@@ -23,10 +23,9 @@
  * busy machine. Dumps too while they are cheap (under CHEAP_DUMP_NS: a
  * namespace with a socket hash of its own), else as an ordinary
  * (SCHED_OTHER) thread, so that a dump walking the host's whole hash never
- * holds a CPU at real-time priority. The reader thread
- * and the write path only append a 4-tuple to a queue and signal a
- * condition variable (well under a microsecond); the netlink work happens
- * here. Each record carries the CLOCK_MONOTONIC time before the request was
+ * holds a CPU at real-time priority. The reader thread and the write path
+ * only append a 4-tuple to a queue (and the reader signals a condition
+ * variable; see below for the write path); the netlink work happens here. Each record carries the CLOCK_MONOTONIC time before the request was
  * sent and after the reply arrived, and the time of the packet that caused
  * it.
  *

@@ -36,14 +36,16 @@ import { cpuGate, type CpuGate } from './cpu-gate.js';
  * 468; its `defaults.sh` and `sysctl` calls alone still take a third of the
  * machine. So with the default, runs beyond one per core start only while
  * the CPUs have room (cpu-gate.ts). With cheaper commands (posix_spawn,
- * the shims resolved) the gate, which starts at most one run per sample,
- * is what sets the pace: both corpora, evidence on, took 99 s by default
- * (648-655 rows agreeing over three runs) and 62 s at an explicit -j 12
- * (648-656), which also brought more kernel timers a jiffy late; the
- * default stays the cautious one.
+ * the shims resolved), a gate that started one run per 100 ms sample set
+ * the pace: both corpora, evidence on, in 98 s with up to 5 runs a core
+ * (651-659 rows agreeing over five runs); two starts a sample and up to 7
+ * a core take 80 s (654-657 over three). More at once costs agreement:
+ * with no gap between starts and up to 8 a core, 62 s and 636 rows; an
+ * explicit -j 12 (no gate) 62 s and 648-656, with more kernel timers a
+ * jiffy late.
  */
 export function defaultJobs(): number {
-  return Math.max(1, availableParallelism() * 5);
+  return Math.max(1, availableParallelism() * 7);
 }
 
 async function pool<T, R>(items: T[], n: number, fn: (item: T, index: number) => Promise<R>, gate?: CpuGate): Promise<R[]> {

@@ -77,6 +77,29 @@ describe('cpuGate', () => {
     expect(order).toEqual([1, 2, 3]);
   });
 
+  it('lets a run that asks start at once when the CPUs have room and the gap since the last start has passed', async () => {
+    let t = 0;
+    let cpu: CpuTimes = { busy: 0, total: 0 };
+    let tick: (() => void) | null = null;
+    const gate = cpuGate({
+      free: 1, periodMs: 100, gapMs: 50, busyLimit: 0.85,
+      read: () => cpu, setTimer: (fn) => { tick = fn; return {}; }, clearTimer: () => {}, now: () => t,
+    });
+    t = 100;
+    cpu = { busy: 40, total: 200 };
+    tick!();
+    expect(await settled([gate.admit(1)])).toBe(1); // t = 100: the first start beyond the free one
+    t = 130;
+    const early = gate.admit(1); // 30 ms after it: waits
+    expect(await settled([early])).toBe(0);
+    t = 200;
+    cpu = { busy: 80, total: 400 };
+    tick!(); // the next sample lets it go
+    expect(await settled([early])).toBe(1);
+    t = 260;
+    expect(await settled([gate.admit(1)])).toBe(1); // 60 ms after that start, asking: at once
+  });
+
   it('stays open where the CPU figures cannot be read, and close() lets every waiting run go', async () => {
     const open = cpuGate({ free: 1, read: () => null });
     expect(await settled([open.admit(5), open.admit(6)])).toBe(2);
