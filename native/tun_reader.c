@@ -91,9 +91,9 @@ typedef struct reader {
 	bool error_reported;
 
 	/* Held while the fd is read and what it gave queued: by the reader
-	 * thread, and by the JS thread when tunReaderWait reads the TUN itself. */
+	 * thread, and by the JS thread when tunReaderWait reads the fd itself. */
 	pthread_mutex_t read_mu;
-	bool direct;  /* a TUN with O_NONBLOCK: tunReaderWait may read it */
+	bool direct;  /* the fd has O_NONBLOCK: tunReaderWait may read it */
 	unsigned char *engine_buf; /* tunReaderWait's read buffer (JS thread only) */
 
 	pthread_mutex_t mu; /* guards the fields below */
@@ -542,7 +542,7 @@ static napi_value js_reader_start(napi_env env, napi_callback_info info)
 	tdr_mutex_init(&r->mu);
 	tdr_mutex_init(&r->read_mu);
 	int fl = fcntl(fd, F_GETFL);
-	r->direct = pkttype_mask == 0 && fl >= 0 && (fl & O_NONBLOCK);
+	r->direct = fl >= 0 && (fl & O_NONBLOCK);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -712,9 +712,10 @@ static napi_value js_reader_wait(napi_env env, napi_callback_info info)
 	 * some tens of microseconds on a virtual machine. The reader thread
 	 * runs above this one, so the spin cannot keep it from the CPU.
 	 * Mostly the kernel answered inside the engine's own write, and the
-	 * packet is in the TUN before the reader thread has even woken up
-	 * for it: the spin reads the TUN itself, now and every
-	 * DIRECT_READ_EVERY_NS, unless the reader thread is reading it. */
+	 * packet is in the TUN (or on the packet socket) before the reader
+	 * thread has even woken up for it: the spin reads the fd itself, now
+	 * and every DIRECT_READ_EVERY_NS, unless the reader thread is reading
+	 * it. */
 	int64_t now = tdr_now_ns();
 	int64_t spin_until = now + WAIT_SPIN_NS;
 	if (spin_until > deadline)
