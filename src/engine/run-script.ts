@@ -26,7 +26,7 @@ import { SyscallEvents } from './syscall-events.js';
 import { prepareSyscall, symbolResolver, syscallClockFromMonotonic, warmUpSyscalls } from './run-syscall.js';
 import { nativeExecutor } from './native-executor.js';
 import { warmUp } from './warm-up.js';
-import { scheduleStart } from './clock-wait.js';
+import { scheduleStart, setRewarm } from './clock-wait.js';
 import { enterRealtime, leaveRealtime } from './priority.js';
 import { flushTrace, trace, traceOrigin, TRACING } from './trace.js';
 import type { LinkType, SystemDescription, SystemUnderTest } from '../backend/system-under-test.js';
@@ -218,12 +218,13 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     // Ask pyenv, if python3 is its shim, before the clock rather than at the first command.
     processShims().pathFor(ctx.scriptDir);
     packets.prebuild(ctx.events);
-    packets.warmChecks(ctx.events);
     // Collect garbage now rather than in the middle of the script.
     (globalThis as { gc?: () => void }).gc?.();
     realtime = enterRealtime();
     await warmUp(ctx.events, config.wireFamily === 'inet' ? 4 : 6, executor);
     warmUpSyscalls(config, symbol);
+    packets.warmPackets(ctx.events);
+    setRewarm(() => packets.warmPackets(ctx.events, 4));
     phase('warmed up');
     clock.liveStartNs = scheduleStart();
     result.clockStartNs = clock.liveStartNs.toString();
@@ -252,6 +253,7 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     result.exitCode = EXIT_FAIL;
     result.firstError = failureToError(e, req.displayPath);
   } finally {
+    setRewarm(null);
     if (realtime) leaveRealtime();
     await hooks.onRunEnd?.({ failed: result.verdict !== 'pass' });
     closeScriptFds(fds);

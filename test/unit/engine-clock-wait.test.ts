@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { nativeBinding, nowNs, useNativeBinding } from '../../src/native/addon.js';
-import { approach, arrive, useCoarseSleep, waitUntil } from '../../src/engine/clock-wait.js';
+import { approach, arrive, setRewarm, useCoarseSleep, waitUntil } from '../../src/engine/clock-wait.js';
 import { fakeNativeBinding } from '../fakes/native-binding.js';
 
 describe('clock waits', () => {
@@ -77,5 +77,33 @@ describe('clock waits', () => {
       binding.sockDiagWake = original;
     }
     expect(woken).toEqual(['approach far', 'arrive far']);
+  });
+});
+
+describe('the rewarm after a long wait', () => {
+  beforeAll(() => useNativeBinding(fakeNativeBinding()));
+  afterEach(() => { useCoarseSleep(null); setRewarm(null); });
+
+  it('runs when the asynchronous sleep ends with time to spare, and not after a short wait', async () => {
+    let runs = 0;
+    setRewarm(() => { runs++; });
+    useCoarseSleep(async () => {});
+    await approach(nowNs() + 25_000_000n);
+    expect(runs).toBe(1);
+    await approach(nowNs() + 2_500_000n); // no asynchronous sleep
+    expect(runs).toBe(1);
+  });
+
+  it('does not run when the sleep woke too near the deadline', async () => {
+    let runs = 0;
+    setRewarm(() => { runs++; });
+    const at = nowNs() + 25_000_000n;
+    useCoarseSleep(async () => {
+      // The timer wakes late: 0.5 ms before the deadline.
+      const until = at - 500_000n;
+      while (nowNs() < until) await new Promise((r) => setTimeout(r, 1));
+    });
+    await approach(at);
+    expect(runs).toBe(0);
   });
 });

@@ -1,9 +1,10 @@
 /**
- * Before the clock starts, the packet runner checks every outbound script
- * packet once against a copy of itself, so that the first packet the
- * kernel sends does not pay for the first run of the checking code. That
- * dry check must leave no trace: no capture record or note, no event time,
- * no socket under test, nothing in the event log.
+ * Before the clock starts, the packet runner runs the code of every packet
+ * line once on a copy (an outbound packet checked against itself, an
+ * inbound one mapped and framed), so that the script's first packets do
+ * not pay for the first run of that code. That dry run must leave no
+ * trace: nothing written, no capture record or note, no event time, no
+ * socket under test, nothing in the event log.
  */
 import { describe, expect, it } from 'vitest';
 import { nowNs, useNativeBinding } from '../../src/native/addon.js';
@@ -19,7 +20,7 @@ import type { DeviceIo } from '../../src/backend/system-under-test.js';
 import { parseScript } from '../../src/script/parser.js';
 import { fakeNativeBinding } from '../fakes/native-binding.js';
 
-describe('the dry check of outbound packets before the clock starts', () => {
+describe('the dry run of the packet lines before the clock starts', () => {
   it('records nothing and leaves the run as it was', () => {
     useNativeBinding(fakeNativeBinding());
     const script = parseScript([
@@ -45,7 +46,7 @@ describe('the dry check of outbound packets before the clock starts', () => {
     // Every event begun, as if the run were under way: a time noted for any would show.
     for (const ev of ctx.events) ctx.eventLog.begin(ev, ctx.config, 0);
     const logBefore = JSON.stringify(ctx.eventLog.records);
-    runner.warmChecks(ctx.events);
+    runner.warmPackets(ctx.events);
     expect(capture.records).toEqual([]);
     expect(ctx.events.map((e) => e.actualUsecs)).toEqual(ctx.events.map(() => undefined));
     expect(ctx.fds.socketUnderTest).toBeUndefined();
