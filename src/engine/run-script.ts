@@ -224,7 +224,11 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     await warmUp(ctx.events, config.wireFamily === 'inet' ? 4 : 6, executor);
     warmUpSyscalls(config, symbol);
     packets.warmPackets(ctx.events);
-    setRewarm(() => packets.warmPackets(ctx.events, 4));
+    const getpid = native.sysNr('getpid');
+    setRewarm(() => {
+      packets.warmPackets(ctx.events, 4);
+      native.syscall(getpid, []);
+    });
     phase('warmed up');
     clock.liveStartNs = scheduleStart();
     result.clockStartNs = clock.liveStartNs.toString();
