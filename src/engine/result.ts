@@ -3,6 +3,7 @@ import type { ScriptErrorKind } from '../script/errors.js';
 import type { FailureKind } from './errors.js';
 import type { SystemDescription } from '../backend/system-under-test.js';
 import type { MachineStallNote } from './machine-stalls.js';
+import type { LateKernelTimer } from '../evidence/late-kernel-timer.js';
 
 export type Verdict = 'pass' | 'fail' | 'error' | 'timeout' | 'environment';
 
@@ -31,6 +32,8 @@ export interface FirstError {
   kind: FirstErrorKind;
   /** A timing failure whose lateness machine stalls account for (see machine-stalls.ts). */
   machineStall?: MachineStallNote;
+  /** A late outbound packet whose kernel timer, by the socket-state timeline, ran late (see late-kernel-timer.ts). */
+  kernelTimerLate?: LateKernelTimer;
 }
 
 /** An attempt of a run that a machine stall spoiled: its first error and the stall. */

@@ -9,9 +9,14 @@
  * kernel, so the run is made again, up to `retries` times. Every spoiled
  * attempt stays in the result (`stallAttempts`, and a warning line), so a
  * repeat is never silent; a failure with any other cause, or a stall that
- * does not account for the whole lateness, is reported as it is.
+ * does not account for the whole lateness, is reported as it is. A late
+ * outbound packet whose kernel timer ran late by the socket-state timeline
+ * gets a note too (noteLateKernelTimer), and no retry.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { machineStallLine, stallsExplaining, STALL_PERIOD_USECS, STALL_THRESHOLD_USECS } from '../engine/machine-stalls.js';
+import { lateKernelTimer, lateKernelTimerLine } from '../evidence/late-kernel-timer.js';
+import { parseSocketTimeline } from '../evidence/socket-timeline.js';
 import type { RunResult, StallAttempt } from '../engine/result.js';
 import * as native from '../native/addon.js';
 import { stopSignal } from './stop.js';
@@ -52,6 +57,29 @@ export function noteMachineStall(r: RunResult | null | undefined, monitor: Stall
   err.text = `${err.text.trimEnd()}\n${machineStallLine(note)}`;
 }
 
+/**
+ * Note on a late outbound packet what the run's socket-state timeline
+ * shows when the kernel's own timer for it ran late (late-kernel-timer.ts).
+ * Evidence only: the failure stands and is not made again, since a kernel
+ * whose timers fire late could be the defect under test.
+ */
+export function noteLateKernelTimer(r: RunResult | null | undefined): void {
+  const err = r?.firstError;
+  if (!r || r.verdict !== 'fail' || !err || err.kind !== 'timing' || err.machineStall || err.kernelTimerLate || !r.clockStartNs) return;
+  const t = (r.timing ?? []).filter((x) => x.line === err.line).pop();
+  const file = r.evidence.timeline;
+  if (!t || t.kind !== 'outbound' || !file || !existsSync(file)) return;
+  let note;
+  try {
+    note = lateKernelTimer(t, parseSocketTimeline(readFileSync(file, 'utf8')), BigInt(r.clockStartNs), r.timing ?? []);
+  } catch {
+    return; // An unreadable timeline says nothing.
+  }
+  if (!note) return;
+  err.kernelTimerLate = note;
+  err.text = `${err.text.trimEnd()}\n${lateKernelTimerLine(note)}`;
+}
+
 /** Whether a result is a failure that a machine stall accounts for. */
 export function spoiledByStall(r: RunResult | null | undefined): boolean {
   return !!r && r.verdict === 'fail' && r.firstError?.machineStall !== undefined;
@@ -75,6 +103,7 @@ export async function withStallRetries<T extends { result?: RunResult | null }>(
       const outcome = await once();
       const r = outcome.result;
       if (watching) noteMachineStall(r, monitor!);
+      noteLateKernelTimer(r);
       if (spoiledByStall(r) && spoiled.length < retries && !stopSignal()) {
         spoiled.push({ headline: r!.firstError!.headline, machineStall: r!.firstError!.machineStall! });
         continue;

@@ -1,6 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/engine/result.js';
-import { noteMachineStall, withStallRetries, type StallMonitor } from '../../src/runner/stall-retry.js';
+import { noteLateKernelTimer, noteMachineStall, withStallRetries, type StallMonitor } from '../../src/runner/stall-retry.js';
 
 function result(verdict: 'pass' | 'fail', stalled: boolean): RunResult {
   return {
@@ -101,5 +104,46 @@ describe('noteMachineStall', () => {
     expect(o.result.verdict).toBe('pass');
     expect(o.result.stallAttempts?.[0]?.machineStall.totalMs).toBe(30);
     expect([m.started, m.stopped]).toEqual([1, 1]);
+  });
+});
+
+describe('noteLateKernelTimer', () => {
+  const origin = 7_000_000_000n;
+  const ns = (usecs: number): string => (origin + BigInt(usecs * 1000)).toString();
+  const lateRun = (timeline: string | undefined): RunResult => {
+    const r = result('fail', false);
+    r.clockStartNs = origin.toString();
+    r.timing = [
+      { line: 8, kind: 'inbound', expectedUsecs: 200_000, actualUsecs: 200_050, toleranceUsecs: 4_000 },
+      { line: 9, kind: 'outbound', expectedUsecs: 228_000, actualUsecs: 236_000, toleranceUsecs: 4_000 },
+    ];
+    if (timeline !== undefined) {
+      const dir = mkdtempSync(join(tmpdir(), 'tundrill-late-timer-'));
+      r.evidence.timeline = join(dir, 'x.sockets.jsonl');
+      writeFileSync(r.evidence.timeline, timeline);
+    }
+    return r;
+  };
+  const line = (o: object): string => `${JSON.stringify(o)}\n`;
+  const timeline = line({ type: 'start', sampler: 'sock_diag', intervalMs: 10, tsNs: ns(0) }) +
+    line({ type: 'socket', tsNs: ns(200_300), endNs: ns(200_320), cause: 'in', packetNs: ns(200_050), key: 'a1',
+      socket: { state: 'ESTAB', timer: { kind: 'on', expiresMs: 28, retransmits: 0 } } });
+
+  it('adds what the socket-state timeline shows to the failure, and keeps the failure', async () => {
+    const r = lateRun(timeline);
+    const o = await withStallRetries(async () => ({ result: r }), 2, null);
+    expect(o.result.verdict).toBe('fail');
+    expect(o.result.firstError?.kernelTimerLate).toEqual({ sampledAtUsecs: 200_300, timerMs: 28, dueUsecs: 229_300, packetUsecs: 236_000, lateMs: 6.7 });
+    expect(o.result.firstError?.text).toMatch(/\nkernel timer late: sock_diag at 0\.2003 s .* 6\.7 ms after it was due/);
+  });
+
+  it('says nothing without a timeline, or when the timer shown was due too late for the line', () => {
+    const none = lateRun(undefined);
+    noteLateKernelTimer(none);
+    expect(none.firstError?.kernelTimerLate).toBeUndefined();
+    const later = lateRun(timeline.replace('"expiresMs":28', '"expiresMs":40'));
+    noteLateKernelTimer(later);
+    expect(later.firstError?.kernelTimerLate).toBeUndefined();
+    expect(later.firstError?.text).toBe('x.pkt:9: timing error');
   });
 });
