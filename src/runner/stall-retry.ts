@@ -44,10 +44,17 @@ export const nativeStallMonitor: StallMonitor = {
   stalls: (fromNs, toNs) => native.stallMonitorStalls(fromNs, toNs),
 };
 
+/**
+ * Failures that may be a late event: timing errors of calls and injected
+ * packets, and packet errors (an outbound packet late beyond its tolerance
+ * is one); the event's timing entry tells whether it was late.
+ */
+const lateKinds = new Set(['timing', 'packet']);
+
 /** Note on a timing failure the machine stalls that account for it, if they do. */
 export function noteMachineStall(r: RunResult | null | undefined, monitor: StallMonitor): void {
   const err = r?.firstError;
-  if (!r || r.verdict !== 'fail' || !err || err.kind !== 'timing' || err.machineStall || !r.clockStartNs) return;
+  if (!r || r.verdict !== 'fail' || !err || !lateKinds.has(err.kind) || err.machineStall || !r.clockStartNs) return;
   const t = (r.timing ?? []).filter((x) => x.line === err.line).pop();
   if (!t) return;
   const origin = BigInt(r.clockStartNs);
@@ -65,7 +72,7 @@ export function noteMachineStall(r: RunResult | null | undefined, monitor: Stall
  */
 export function noteLateKernelTimer(r: RunResult | null | undefined): void {
   const err = r?.firstError;
-  if (!r || r.verdict !== 'fail' || !err || err.kind !== 'timing' || err.machineStall || err.kernelTimerLate || !r.clockStartNs) return;
+  if (!r || r.verdict !== 'fail' || !err || !lateKinds.has(err.kind) || err.machineStall || err.kernelTimerLate || !r.clockStartNs) return;
   const t = (r.timing ?? []).filter((x) => x.line === err.line).pop();
   const file = r.evidence.timeline;
   if (!t || t.kind !== 'outbound' || !file || !existsSync(file)) return;

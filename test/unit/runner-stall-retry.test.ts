@@ -83,6 +83,16 @@ describe('noteMachineStall', () => {
     const r = late();
     noteMachineStall(r, monitor([[398_000, 428_000]]));
     expect(r.firstError?.machineStall?.totalMs).toBe(30);
+    // The same for an outbound packet's, a packet error; not for one that was not late.
+    const p = late();
+    p.firstError!.kind = 'packet';
+    noteMachineStall(p, monitor([[398_000, 428_000]]));
+    expect(p.firstError?.machineStall?.totalMs).toBe(30);
+    const onTime = late();
+    onTime.firstError!.kind = 'packet';
+    onTime.timing = [{ line: 9, kind: 'outbound', expectedUsecs: 400_000, actualUsecs: 401_000, toleranceUsecs: 4_000 }];
+    noteMachineStall(onTime, monitor([[398_000, 428_000]]));
+    expect(onTime.firstError?.machineStall).toBeUndefined();
     expect(r.firstError?.text).toMatch(/machine stall: not even the run's highest-priority thread ran for 30 ms at 0\.398 s/);
   });
 
@@ -131,6 +141,8 @@ describe('noteLateKernelTimer', () => {
 
   it('adds what the socket-state timeline shows to the failure, and keeps the failure', async () => {
     const r = lateRun(timeline);
+    // An outbound packet's lateness is a packet error, as packetdrill words it.
+    r.firstError!.kind = 'packet';
     const o = await withStallRetries(async () => ({ result: r }), 2, null);
     expect(o.result.verdict).toBe('fail');
     expect(o.result.firstError?.kernelTimerLate).toEqual({ sampledAtUsecs: 200_300, timerMs: 28, dueUsecs: 229_300, packetUsecs: 236_000, lateMs: 6.7 });
