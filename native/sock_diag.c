@@ -25,9 +25,9 @@
  * (SCHED_OTHER) thread, so that a dump walking the host's whole hash never
  * holds a CPU at real-time priority. The reader thread and the write path
  * only append a 4-tuple to a queue (and the reader signals a condition
- * variable; see below for the write path); the netlink work happens here. Each record carries the CLOCK_MONOTONIC time before the request was
- * sent and after the reply arrived, and the time of the packet that caused
- * it.
+ * variable; see below for the write path); the netlink work happens here.
+ * Each record carries the CLOCK_MONOTONIC time before the request was sent
+ * and after the reply arrived, and the time of the packet that caused it.
  *
  * A packet the JS thread writes (tun.c) does not wake the thread: waking a
  * sleeping thread costs the writer some 15 us on a virtual machine (a futex
@@ -201,9 +201,10 @@ static void stat_add(stats *s, int64_t v)
 
 /* ---- per-packet requests ----------------------------------------------- */
 
-/* Samplers with a request queued but not signalled (tdr_sockdiag_wake()
- * signals them); read without the lock to make a wake with nothing due free. */
-static int deferred_wakes;
+/* Whether a sampler may have a request queued but not signalled
+ * (tdr_sockdiag_wake() signals them); read without the lock, so that a
+ * wake with nothing due costs one load. Set and cleared under registry_mu. */
+static bool wake_due_any;
 
 /* Called by the TUN reader (dir CAUSE_OUT: the kernel sent it) and the
  * write path (CAUSE_IN: tundrill injected it) with the frame as read or
@@ -278,9 +279,9 @@ void tdr_sockdiag_note(int fd, const void *frame, size_t len, int64_t ts, int in
 		if (!defer) {
 			pthread_cond_signal(&s->cv);
 			s->wake_due = false;
-		} else if (!s->wake_due) {
+		} else {
 			s->wake_due = true;
-			__atomic_add_fetch(&deferred_wakes, 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&wake_due_any, true, __ATOMIC_RELEASE);
 		}
 		pthread_mutex_unlock(&s->mu);
 	}
@@ -291,7 +292,7 @@ void tdr_sockdiag_note(int fd, const void *frame, size_t len, int64_t ts, int in
  * but an atomic load when none did. */
 void tdr_sockdiag_wake(void)
 {
-	if (!__atomic_load_n(&deferred_wakes, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&wake_due_any, __ATOMIC_ACQUIRE))
 		return;
 	pthread_mutex_lock(&registry_mu);
 	for (int i = 0; i < MAX_SAMPLERS; i++) {
@@ -305,7 +306,7 @@ void tdr_sockdiag_wake(void)
 		}
 		pthread_mutex_unlock(&s->mu);
 	}
-	__atomic_store_n(&deferred_wakes, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&wake_due_any, false, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&registry_mu);
 }
 

@@ -238,9 +238,9 @@ static int64_t kernel_stamp(reader *r, const unsigned char *pkt, size_t len, int
  * called on the JS thread by tunReaderWait, which takes the queue itself,
  * so no doorbell, and the sampler's query of the packet waits for the
  * engine's spare time (tdr_sockdiag_note defer). Returns the errno that
- * ends the reader, or 0; *got counts the packets queued.
+ * ends the reader, or 0.
  */
-static int read_queue_locked(reader *r, unsigned char *buf, bool nonblocking, bool engine, unsigned *got)
+static int read_queue_locked(reader *r, unsigned char *buf, bool nonblocking, bool engine)
 {
 	for (;;) {
 		struct sockaddr_ll sll;
@@ -301,7 +301,6 @@ static int read_queue_locked(reader *r, unsigned char *buf, bool nonblocking, bo
 		if (!engine)
 			ring_locked(r);
 		pthread_mutex_unlock(&r->mu);
-		(*got)++;
 		if (engine)
 			r->direct_reads++;
 		/* buf still holds the packet (p may be gone to JS already). */
@@ -355,9 +354,8 @@ static void *reader_main(void *arg)
 		if (!(pfd[0].revents & (POLLIN | POLLERR | POLLHUP)))
 			continue;
 		/* Drain everything queued (one packet if the fd blocks). */
-		unsigned got = 0;
 		pthread_mutex_lock(&r->read_mu);
-		err = read_queue_locked(r, buf, nonblocking, false, &got);
+		err = read_queue_locked(r, buf, nonblocking, false);
 		pthread_mutex_unlock(&r->read_mu);
 		if (err)
 			break;
@@ -726,9 +724,8 @@ static napi_value js_reader_wait(napi_env env, napi_callback_info info)
 	while (!__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) && !__atomic_load_n(&r->error, __ATOMIC_RELAXED) &&
 	       now < spin_until) {
 		if (r->engine_buf && now >= next_read && pthread_mutex_trylock(&r->read_mu) == 0) {
-			unsigned got = 0;
 			/* A failure is the reader thread's to meet and report. */
-			(void)read_queue_locked(r, r->engine_buf, true, true, &got);
+			(void)read_queue_locked(r, r->engine_buf, true, true);
 			pthread_mutex_unlock(&r->read_mu);
 			next_read = tdr_now_ns() + DIRECT_READ_EVERY_NS;
 		} else {

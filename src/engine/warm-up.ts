@@ -7,8 +7,7 @@
  */
 import * as native from '../native/addon.js';
 import { buildScriptPacket } from './build-packet.js';
-import { refreshChecksums, tcpTimestampOffset } from '../packet/in-place.js';
-import { ipv4HeaderChecksumOk } from '../packet/ipv4.js';
+import { refreshChecksums } from '../packet/in-place.js';
 import type { SyscallExecutor } from './syscall-events.js';
 import { layoutOf } from '../packet/layout.js';
 import { packetText } from './run-packet.js';
@@ -42,9 +41,7 @@ function warmPackets(events: RunEvent[], family: 4 | 6): void {
       const p = buildScriptPacket(ev.ast.packet, family);
       const copy = Buffer.from(p.buf);
       refreshChecksums(copy);
-      const l = layoutOf(copy);
-      if (l && l.ipVersion === 4) ipv4HeaderChecksumOk(copy);
-      if (l && l.proto === 6) tcpTimestampOffset(copy, l.l4);
+      layoutOf(copy);
       packetText(copy, p);
     } catch {
       // The event reports its own error when it runs.
