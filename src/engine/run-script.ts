@@ -26,6 +26,7 @@ import { SyscallEvents } from './syscall-events.js';
 import { prepareSyscall, symbolResolver, syscallClockFromMonotonic, warmUpSyscalls } from './run-syscall.js';
 import { nativeExecutor } from './native-executor.js';
 import { warmUp } from './warm-up.js';
+import { processCollector } from './collect-garbage.js';
 import { scheduleStart, setRewarm } from './clock-wait.js';
 import { enterRealtime, leaveRealtime } from './priority.js';
 import { flushTrace, trace, traceOrigin, TRACING } from './trace.js';
@@ -219,7 +220,7 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     processShims().pathFor(ctx.scriptDir);
     packets.prebuild(ctx.events);
     // Collect garbage now rather than in the middle of the script.
-    (globalThis as { gc?: () => void }).gc?.();
+    processCollector.beforeRun();
     realtime = enterRealtime();
     await warmUp(ctx.events, config.wireFamily === 'inet' ? 4 : 6, executor);
     warmUpSyscalls(config, symbol);

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { FULL_GROWTH_BYTES, garbageCollector } from '../../src/engine/collect-garbage.js';
+
+type GcOpts = { type?: 'major' | 'minor' } | undefined;
+
+/** A fake heap: a full collection brings it back to `live`; a young one leaves what survives. */
+function fakeHeap(live: number) {
+  const calls: string[] = [];
+  let used = live;
+  return {
+    calls,
+    grow(bytes: number) { used += bytes; },
+    gc: (o?: GcOpts) => {
+      calls.push(o?.type === 'minor' ? 'minor' : 'major');
+      if (o?.type !== 'minor') used = live;
+    },
+    used: () => used,
+  };
+}
+
+describe('garbage collection before a run', () => {
+  it('collects everything before the first run', () => {
+    const h = fakeHeap(8e6);
+    const c = garbageCollector(h.gc, h.used);
+    expect(c.beforeRun()).toBe('full');
+    expect(h.calls).toEqual(['major']);
+  });
+
+  it('collects only the young generation while the heap grew less than the limit', () => {
+    const h = fakeHeap(8e6);
+    const c = garbageCollector(h.gc, h.used);
+    c.beforeRun();
+    h.grow(FULL_GROWTH_BYTES / 2);
+    expect(c.beforeRun()).toBe('young');
+    h.grow(FULL_GROWTH_BYTES / 4);
+    expect(c.beforeRun()).toBe('young');
+    expect(h.calls).toEqual(['major', 'minor', 'minor']);
+  });
+
+  it('collects everything once the heap grew past the limit since the last full collection', () => {
+    const h = fakeHeap(8e6);
+    const c = garbageCollector(h.gc, h.used);
+    c.beforeRun();
+    h.grow(FULL_GROWTH_BYTES / 2);
+    c.beforeRun();
+    h.grow(FULL_GROWTH_BYTES / 2 + 1);
+    expect(c.beforeRun()).toBe('full');
+    // counted from the new full collection
+    h.grow(FULL_GROWTH_BYTES / 2);
+    expect(c.beforeRun()).toBe('young');
+    expect(h.calls).toEqual(['major', 'minor', 'minor', 'major', 'minor']);
+  });
+
+  it('does nothing without an exposed gc', () => {
+    expect(garbageCollector(undefined, () => 0).beforeRun()).toBe('none');
+  });
+});
