@@ -31,11 +31,17 @@ export interface WorkerOutcome {
  * JS thread for 1-8 ms on a busy machine, and with a small young generation
  * one fell inside nearly every script of a few hundred milliseconds; at 16
  * MB the bench scripts run without one (about 32 MB more memory per
- * worker). TUNDRILL_NODE_FLAGS replaces the flags.
+ * worker). V8's memory reducer is off: in a script that waits for
+ * seconds (nonblocking-connect-bypass-errno waits 13 s), it took the
+ * quiet for a moment to shrink the heap, marked it in a hundred steps and
+ * stopped the JS thread 2.6-5.3 ms to finish, mid-script. A worker that
+ * runs one script after another collects before each clock start
+ * (engine/collect-garbage.ts), which keeps its heap small anyway.
+ * TUNDRILL_NODE_FLAGS replaces the flags.
  */
 export function workerNodeFlags(): string[] {
   const env = process.env.TUNDRILL_NODE_FLAGS;
-  return (env ?? '--no-lazy --expose-gc --max-semi-space-size=32 --min-semi-space-size=16').split(' ').filter(Boolean);
+  return (env ?? '--no-lazy --expose-gc --no-memory-reducer --max-semi-space-size=32 --min-semi-space-size=16').split(' ').filter(Boolean);
 }
 
 export function runWorker(req: WorkerRequest, opts: { timeoutMs: number; passthrough: boolean }): Promise<WorkerOutcome> {
