@@ -18,7 +18,8 @@
  *
  * Priorities: per-packet queries run at SCHED_FIFO 1, the lowest real-time
  * priority, when the process may use it: below the reader and timer threads
- * (10) and below the JS thread (SCHED_RR 2 while the script runs), but ahead of
+ * (10), the JS thread (SCHED_RR 3 while the script runs) and the stall
+ * monitor (SCHED_FIFO 2), but ahead of
  * ordinary load, so a sample follows its packet within microseconds on a
  * busy machine. Dumps too while they are cheap (under CHEAP_DUMP_NS: a
  * namespace with a socket hash of its own), else as an ordinary

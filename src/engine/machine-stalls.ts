@@ -1,11 +1,10 @@
 /**
- * Machine stalls: stretches of time in which the stall monitor (a
- * real-time thread above every other thread of the run, native
- * stall_monitor.c) could not run. On a virtual machine whose host does not
- * schedule it, or with every CPU held by higher-priority work, no thread of
- * the run and no part of the kernel under test runs either: packets and
- * system calls that fall in such a stretch are late by the stall, not by
- * anything the kernel did.
+ * Machine stalls: stretches of time in which the machine did not run: the
+ * stall monitor's timer (native stall_monitor.c) fired that late, its own
+ * waits for a CPU not counted. On a virtual machine whose host does not
+ * schedule it, no thread of the run and no part of the kernel under test
+ * runs either: packets and system calls that fall in such a stretch are
+ * late by the stall, not by anything the kernel did.
  *
  * A timing failure is put down to the machine only when the stalls in its
  * window account for all of its lateness beyond the tolerance: a 30 ms
@@ -78,6 +77,6 @@ export function stallsExplaining(
 /** One line for reports: what stalled, when, and what to do. */
 export function machineStallLine(n: MachineStallNote): string {
   const at = n.stalls.map((s) => `${s.ms} ms at ${(s.atUsecs / 1e6).toFixed(3)} s`).join(', ');
-  return `machine stall: not even the run's highest-priority thread ran for ${at}; that accounts for the ${n.lateMs} ms beyond the tolerance, ` +
+  return `machine stall: the machine did not run for ${at} (a timer fired that late, not counting waits for a CPU); that accounts for the ${n.lateMs} ms beyond the tolerance, ` +
     'so the lateness is this machine\'s, not the kernel\'s (run again on a quieter machine or with fewer jobs)';
 }

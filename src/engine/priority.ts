@@ -5,7 +5,7 @@
  * compilation and evidence writing stay ordinary, so parallel runs do not
  * hold each other's events back.
  *
- * Two levels, because runs go side by side: the engine runs at SCHED_RR 2,
+ * Two levels, because runs go side by side: the engine runs at SCHED_RR 3,
  * and the commands a script runs while its clock runs start at SCHED_RR 1,
  * the lowest level, as packetdrill's commands inherit its own. A command
  * then finishes as fast as under packetdrill, yet never holds a CPU that
@@ -18,7 +18,8 @@ import * as native from '../native/addon.js';
 
 const SCHED_OTHER = 0;
 const SCHED_RR = 2;
-export const ENGINE_RT_PRIORITY = 2;
+/** Above the stall monitor (SCHED_FIFO 2, native/stall_monitor.c), which must not take a CPU from the engine. */
+export const ENGINE_RT_PRIORITY = 3;
 export const COMMAND_RT_PRIORITY = 1;
 
 let engineRealtime = false;

@@ -209,12 +209,16 @@ export interface SockDiagSampler {
 
 /** Late wake-ups of the stall monitor's thread (native/stall_monitor.c). */
 export interface StallReport {
-  /** [should have woken, did wake] pairs, CLOCK_MONOTONIC ns. */
+  /** [should have woken, woke with its wait for a CPU taken off] pairs, CLOCK_MONOTONIC ns. */
   stalls: Array<[bigint, bigint]>;
   wakeups: number;
   running: boolean;
   /** Whether the monitor thread runs at real-time priority (only then is a stall the machine's). */
   realtime: boolean;
+  /** Late wake-ups that were waits for a CPU, not stalls (since the monitor started). */
+  cpuWaits?: number;
+  /** Whether the kernel keeps run delays (then the monitor runs below the engines and tells waits from stalls). */
+  runDelays?: boolean;
 }
 
 /** The addon's raw exports (see native/*.c). */
