@@ -45,8 +45,9 @@
  * and the sampler's queries (SCHED_FIFO 1). On inbound-data-acked.pkt
  * (200 packets, each answered by the kernel, the next line 1 ms after the
  * answer), how long after the kernel's packet the next line started, over
- * three variants twice: p90 99-354 us with the monitor at 40, 54-143 us
- * with no monitor, 59-116 us with it below the engine.
+ * each of three variants: p90 99-354 us over 6 runs with the monitor at
+ * 40, 50-143 us over 18 runs with no monitor (one run 222 us), 52-144 us
+ * over 12 runs with it below the engine.
  */
 #define STALL_PRIORITY 2
 /* Without run delays: above every thread of the runs. */

@@ -21,14 +21,14 @@ function fakeHeap(live: number) {
 describe('garbage collection before a run', () => {
   it('collects everything before the first run', () => {
     const h = fakeHeap(8e6);
-    const c = garbageCollector(h.gc, h.used);
+    const c = garbageCollector(h.gc, h.used, 2);
     expect(c.beforeRun()).toBe('full');
     expect(h.calls).toEqual(['major']);
   });
 
   it('collects only the young generation while the heap grew less than the limit', () => {
     const h = fakeHeap(8e6);
-    const c = garbageCollector(h.gc, h.used);
+    const c = garbageCollector(h.gc, h.used, 2);
     c.beforeRun();
     h.grow(FULL_GROWTH_BYTES / 2);
     expect(c.beforeRun()).toBe('young');
@@ -39,7 +39,7 @@ describe('garbage collection before a run', () => {
 
   it('collects everything once the heap grew past the limit since the last full collection', () => {
     const h = fakeHeap(8e6);
-    const c = garbageCollector(h.gc, h.used);
+    const c = garbageCollector(h.gc, h.used, 2);
     c.beforeRun();
     h.grow(FULL_GROWTH_BYTES / 2);
     c.beforeRun();
@@ -49,6 +49,15 @@ describe('garbage collection before a run', () => {
     h.grow(FULL_GROWTH_BYTES / 2);
     expect(c.beforeRun()).toBe('young');
     expect(h.calls).toEqual(['major', 'minor', 'minor', 'major', 'minor']);
+  });
+
+  it('collects everything before every run on a machine with one CPU', () => {
+    const h = fakeHeap(8e6);
+    const c = garbageCollector(h.gc, h.used, 1);
+    c.beforeRun();
+    h.grow(FULL_GROWTH_BYTES / 4);
+    expect(c.beforeRun()).toBe('full');
+    expect(h.calls).toEqual(['major', 'major']);
   });
 
   it('does nothing without an exposed gc', () => {
