@@ -52,7 +52,7 @@ run options (tundrill's):
   --ksft                   run as the kernel selftests do (ipv4 and ipv6, or the script's --ip_version)
   --timeout SECS           per-run time limit (default 180)
   --stall-retries N        run again, up to N times, a run that failed only because the machine
-                           stalled (its highest-priority thread could not run; default 2, 0: never)
+                           stalled (a timer of this machine fired late; default 2, 0: never)
   --capture-dir DIR        where evidence goes (default ./captures)
   --pcap                   classic pcap instead of pcapng
   --no-capture             keep no capture
