@@ -19,8 +19,7 @@
  * busy CPU takes its tick interrupt sooner than an idle one wakes for
  * its own), and to none with the run and everything else kept on one
  * CPU and the other idle (the busy CPU then kept time). packetdrill's runs
- * meet it too. The failure stands; the note
- * says what the evidence shows.
+ * meet it too. The failure stands; the note says what the evidence shows.
  *
  * The timeline keeps a record only when a socket changed, and a timer whose
  * expiry moved by less than the sampler's slack (12 ms) alone is no change:
