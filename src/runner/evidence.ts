@@ -7,6 +7,7 @@
  * A new source is one module implementing EvidenceSource, added in
  * `evidenceSources` below.
  */
+import { existsSync } from 'node:fs';
 import { CaptureLog } from '../evidence/capture-log.js';
 import { captureSource } from '../evidence/capture-source.js';
 import { countersSource } from '../evidence/counters-source.js';
@@ -148,9 +149,12 @@ export function attachEvidence(
       }
     },
     paths() {
+      // A run that ended before its network came up (a semantic error found
+      // at run time) wrote none of its files: name only those that exist.
       const p: EvidencePaths = {};
       for (const s of sources.all) {
         for (const f of s.files()) {
+          if (!existsSync(f.path)) continue;
           if (f.kind === 'capture' || f.kind === 'timeline' || f.kind === 'counters' || f.kind === 'events') p[f.kind] = f.path;
         }
       }

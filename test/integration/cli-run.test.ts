@@ -205,6 +205,25 @@ describe.skipIf(skip !== null)('tundrill run: evidence, reports and variants', (
     ]);
   });
 
+  it('names no evidence file for a run that ended before its network came up', async () => {
+    // ICMPv4's frag_needed has no ICMPv6 code: the ipv6 run fails at that
+    // line when it builds the packet, before any file is written.
+    const script = join(work, 'icmp-v4-only.pkt');
+    writeFileSync(script, [
+      '0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3',
+      '+0 < icmp unreachable frag_needed mtu 800',
+      '',
+    ].join('\n'));
+    const dir = join(work, 'early-failure');
+    const json = join(work, 'early-failure.json');
+    const cli = await tundrill(['run', '--ip_version=ipv6', '--capture-dir', dir, '--json', json, script], work);
+    expect(cli.code, cli.stderr).toBe(1);
+    const run = readJson(json).runs[0]!;
+    expect(run.firstError?.headline).toMatch(/bad ICMP code frag_needed/);
+    for (const path of Object.values(run.evidence)) expect(existsSync(path!), path).toBe(true);
+    expect(run.evidence.capture).toBeUndefined();
+  });
+
   it('keeps the captures of a multi-run invocation whose capture folder is under /tmp', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tundrill-captures-'));
     try {
