@@ -109,7 +109,8 @@ export function scheduleStart(): bigint {
   const nr = native.SYS['times'];
   if (nr === undefined) return native.nowNs() + 250_000n;
   // Spin (at most one USER_HZ tick, 10 ms), as packetdrill does: a nap
-  // would see the tick up to its length late.
+  // would see the tick up to its length late. The caller spins below the
+  // engines' level (priority.ts belowEngines), so other runs' events go on.
   const first = native.syscall(nr, [null]).ret;
   const giveUp = native.nowNs() + 50_000_000n;
   for (;;) {

@@ -1,11 +1,14 @@
 /**
- * The engine's real-time levels: SCHED_RR 2 while the clock runs, and the
- * commands it starts meanwhile inherit SCHED_RR 1.
+ * The engine's real-time levels: SCHED_RR 3 while the clock runs, the
+ * clock start's spin for a tick at SCHED_RR 2, below every run's engine,
+ * and the commands it starts meanwhile inherit SCHED_RR 1.
  */
 import { availableParallelism } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useNativeBinding } from '../../src/native/addon.js';
-import { atCommandPriority, COMMAND_RT_PRIORITY, ENGINE_RT_PRIORITY, enterRealtime, leaveRealtime } from '../../src/engine/priority.js';
+import {
+  atCommandPriority, belowEngines, CLOCK_START_RT_PRIORITY, COMMAND_RT_PRIORITY, ENGINE_RT_PRIORITY, enterRealtime, leaveRealtime,
+} from '../../src/engine/priority.js';
 import { fakeNativeBinding, type FakeBinding } from '../fakes/native-binding.js';
 
 const SCHED_OTHER = 0;
@@ -32,6 +35,18 @@ describe('real-time levels', () => {
     expect(levels()).toEqual([
       [SCHED_RR, ENGINE_RT_PRIORITY], [SCHED_RR, COMMAND_RT_PRIORITY], [SCHED_RR, ENGINE_RT_PRIORITY], [SCHED_OTHER, 0],
     ]);
+  });
+
+  it.skipIf(availableParallelism() <= 1)('the clock start spins below every engine, above the commands, and the engine is back at its level after', () => {
+    binding.calls.length = 0;
+    expect(ENGINE_RT_PRIORITY).toBeGreaterThan(CLOCK_START_RT_PRIORITY);
+    expect(CLOCK_START_RT_PRIORITY).toBeGreaterThan(COMMAND_RT_PRIORITY);
+    expect(enterRealtime()).toBe(true);
+    let during: Array<[number, number]> = [];
+    expect(belowEngines(() => { during = levels(); return 5n; })).toBe(5n);
+    leaveRealtime();
+    expect(during.at(-1)).toEqual([SCHED_RR, CLOCK_START_RT_PRIORITY]);
+    expect(levels().slice(-2)).toEqual([[SCHED_RR, ENGINE_RT_PRIORITY], [SCHED_OTHER, 0]]);
   });
 
   it('outside the clock a command is started as the thread is', () => {
