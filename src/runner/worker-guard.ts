@@ -9,10 +9,11 @@
  *   process; its PID namespace takes its children along);
  * - a private /tmp: a tmpfs over /tmp in the worker's own mount namespace,
  *   wiped after each run. Scripts and capture folders that live under the
- *   real /tmp stay reachable through a descriptor opened on it first.
+ *   real /tmp, or on a mount under it, stay reachable through descriptors
+ *   opened on them first.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as native from '../native/addon.js';
 import { EXIT_FAIL } from '../engine/errors.js';
 
@@ -84,13 +85,49 @@ export function mapRequestPaths<R extends { scriptPath: string; evidence: { dir:
   };
 }
 
+/** Mount points strictly under `dir`, in /proc/self/mountinfo's order (a mount before the ones on top of it). */
+export function mountPointsUnder(dir: string, mountinfo: string): string[] {
+  const out: string[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const f = line.split(' ');
+    if (f.length < 5) continue;
+    // Field 5 is the mount point, with space, tab, newline and backslash as octal escapes.
+    const point = f[4]!.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (point.startsWith(`${dir}/`)) out.push(point);
+  }
+  return out;
+}
+
+/** Bind what `fd` names at `target` (mount -c: no resolving of the path to what now covers it). */
+function bindFd(fd: number, target: string): void {
+  const b = spawnSync('mount', ['-c', '--bind', '/proc/self/fd/3', target], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', fd] });
+  if (b.status !== 0) throw new Error(`cannot keep ${target.replace(HOST_TMP, '/tmp')} reachable: ${(b.stderr || '').trim()}`);
+}
+
 export function privateTmp(): PrivateTmp {
   const none: PrivateTmp = { active: false, path: (p) => p, unmap: (t) => t, wipe: () => {} };
   if (process.env.TUNDRILL_PRIVATE_TMP !== '1') return none;
   // The real /tmp, held open while the tmpfs covers it, then bound inside it
-  // (the kernel follows the descriptor; mount -c keeps mount(8) from
-  // resolving the path to the new /tmp), so commands see it too.
-  const fd = openSync('/tmp', 'r');
+  // (the kernel follows the descriptor), so commands see it too. What is
+  // mounted under it (a microVM guest's evidence share, a user's own tmpfs)
+  // is held open too and bound at its place inside, one mount at a time:
+  // a recursive bind of the real /tmp, taken after the tmpfs covers it,
+  // would copy the tmpfs on top of it.
+  let submounts: string[] = [];
+  try {
+    submounts = mountPointsUnder('/tmp', readFileSync('/proc/self/mountinfo', 'utf8'));
+  } catch {
+    /* none known */
+  }
+  const held: Array<[string, number]> = [];
+  for (const m of submounts) {
+    try {
+      held.push([m, openSync(m, 'r')]);
+    } catch {
+      /* not reachable from here either */
+    }
+  }
+  const fds = [openSync('/tmp', 'r'), ...held.map(([, fd]) => fd)];
   try {
     const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=1777,size=256m', 'tundrill-tmp', '/tmp'], { encoding: 'utf8' });
     if (r.status !== 0) {
@@ -98,10 +135,10 @@ export function privateTmp(): PrivateTmp {
       return none;
     }
     mkdirSync(HOST_TMP);
-    const b = spawnSync('mount', ['-c', '--bind', '/proc/self/fd/3', HOST_TMP], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', fd] });
-    if (b.status !== 0) throw new Error(`cannot keep the real /tmp reachable: ${(b.stderr || '').trim()}`);
+    bindFd(fds[0]!, HOST_TMP);
+    for (const [m, fd] of held) bindFd(fd, `${HOST_TMP}/${m.slice(5)}`);
   } finally {
-    closeSync(fd);
+    for (const fd of fds) closeSync(fd);
   }
   return {
     active: true,

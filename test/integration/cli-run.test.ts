@@ -238,6 +238,26 @@ describe.skipIf(skip !== null)('tundrill run: evidence, reports and variants', (
     }
   });
 
+  it('runs a script and keeps its captures on a file system mounted under /tmp (a microVM share sits there)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tundrill-mounted-'));
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', 'tundrill-test', dir], { encoding: 'utf8' });
+    expect(mounted.status, mounted.stderr).toBe(0);
+    try {
+      const script = join(dir, 'both.pkt');
+      writeFileSync(script, readFileSync(join(FIXTURES, 'ksft', 'both.pkt')));
+      const json = join(work, 'mounted-captures.json');
+      const cli = await tundrill(['run', '--ksft', '-j', '2', '--capture-dir', join(dir, 'cap'), '--json', json, script], work);
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(cli.stderr).not.toMatch(/ENOENT|\n\s+at /);
+      const captures = readJson(json).runs.map((r) => r.evidence.capture!);
+      expect(captures).toEqual([join(dir, 'cap', 'both_ipv4.pcapng'), join(dir, 'cap', 'both_ipv6.pcapng')]);
+      for (const c of captures) expect(existsSync(c), c).toBe(true);
+    } finally {
+      spawnSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe("one script in run_all.py's three variants", () => {
     const script = join(FIXTURES, 'pass', 'passive-open.pkt');
     let cli: CliResult;
