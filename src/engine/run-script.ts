@@ -102,7 +102,13 @@ function failureToError(f: TestFailure, displayPath: string): FirstError {
 function loadScript(
   req: RunRequest,
 ): { script: Script; config: RunConfig } | { failure: Pick<RunResult, 'verdict' | 'exitCode' | 'firstError'> } {
-  const source = readFileSync(req.scriptPath, 'utf8');
+  let source: string;
+  try {
+    source = readFileSync(req.scriptPath, 'utf8');
+  } catch (e) {
+    const headline = `${req.displayPath}: cannot read the script: ${(e as Error).message}`;
+    return { failure: { verdict: 'error', exitCode: EXIT_USAGE, firstError: { line: 0, headline, text: headline, kind: 'internal' } } };
+  }
   const cmdDefines = settingDefines(req.commandLine);
   let cmdIpVersion: RunOptions['ipVersion'];
   for (const o of req.commandLine) {
