@@ -223,7 +223,8 @@ export async function runScenario(s: Scenario, file: string, args: RunnerOptions
         script: { verdict: result?.verdict ?? 'error', error: result?.firstError?.text ?? scriptError ?? null },
         timeOrigin: evidence?.origin.source ?? null,
         seconds,
-        evidence: files,
+        // Only files the run wrote (and this one): one that ended early wrote fewer.
+        evidence: Object.fromEntries(Object.entries(files).filter(([k, p]) => k === 'dir' || k === 'verdict' || existsSync(p as string))),
       }));
     }
     const summary = formatSummary({

@@ -4,6 +4,7 @@
  * intervals), the capture beside the ss view on one time axis, and where
  * the evidence files are.
  */
+import { existsSync } from 'node:fs';
 import type { Table, Verdict } from './api.js';
 import type { ScenarioEvidence, TransmissionKind } from './evidence.js';
 import { segmentKey, type Packet, type Transmissions } from './packets.js';
@@ -150,11 +151,14 @@ export function formatSummary(x: SummaryInput): string {
   }
   const f = v.evidence;
   if (f) {
+    // A run that ended early (a time limit, a worker that could not start)
+    // wrote only some of its files: say which were not written.
+    const file = (p: string, extra = ''): string => (existsSync(p) ? `${p}${extra}` : `${p}   (not written)`);
     out.push('', '  evidence');
-    out.push(`    capture      ${f.capture}   (tshark -r ${f.capture})`);
-    if (f.timeline) out.push(`    sockets      ${f.timeline}`);
-    out.push(`    counters     ${f.counters}`);
-    out.push(`    run marks    ${f.marks}`);
+    out.push(`    capture      ${file(f.capture, `   (tshark -r ${f.capture})`)}`);
+    if (f.timeline) out.push(`    sockets      ${file(f.timeline)}`);
+    out.push(`    counters     ${file(f.counters)}`);
+    out.push(`    run marks    ${file(f.marks)}`);
     out.push(`    verdict      ${f.verdict}`);
     out.push(`    script       ${f.script}`);
   }
