@@ -17,6 +17,7 @@ import type { RunArgs } from './args.js';
 import type { WorkerRequest } from '../runner/execute-request.js';
 import { workerNodeFlags, type WorkerOutcome } from '../runner/spawn.js';
 import { median } from '../runner/repeat.js';
+import { WORKER_FATAL } from '../runner/worker-fatal.js';
 
 const POOL_WORKER = fileURLToPath(new URL('../runner/pool-worker.js', import.meta.url));
 
@@ -64,6 +65,7 @@ export async function openKernel(spec: string, args: RunArgs, runsWanted: number
     slots: Math.min(args.jobs ?? defaultVmSlots(), Math.max(1, runsWanted)),
     share,
     workerCommand: ['/usr/bin/unshare', '--net', '--mount', '--propagation', 'private', '--', process.execPath, ...workerNodeFlags(), POOL_WORKER],
+    workerFatal: WORKER_FATAL,
     guestEnv: env,
     passthrough: args.verbose,
   });

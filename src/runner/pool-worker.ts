@@ -16,6 +16,7 @@
  * on file descriptor 3.
  */
 import { writeSync } from 'node:fs';
+import { WORKER_FATAL } from './worker-fatal.js';
 import { createInterface } from 'node:readline';
 import * as native from '../native/addon.js';
 import { executeRequest, type WorkerRequest } from './execute-request.js';
@@ -61,6 +62,6 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   const err = e as Error;
-  process.stderr.write(`tundrill pool worker: ${err.stack ?? String(err)}\n`);
+  process.stderr.write(`${WORKER_FATAL}${err.stack ?? String(err)}\n`);
   process.exit(3);
 });

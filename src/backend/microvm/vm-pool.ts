@@ -79,6 +79,8 @@ export interface VmPoolOptions {
   share: string;
   /** The worker command the guest runs (Node, flags, the pool worker). */
   workerCommand: string[];
+  /** The start of the line the guest command writes to its console when it fails and ends (no run gets a result then). */
+  workerFatal?: string;
   guestEnv?: Record<string, string>;
   memoryMb?: number;
   bootTimeoutMs?: number;
@@ -127,6 +129,14 @@ class VmSlot {
     vm.onConsole = (line) => {
       if (this.pending) this.pending.stdout += `${line}\n`;
       if (this.pool.opts.passthrough) process.stderr.write(`${line}\n`);
+      // The guest's worker failed outside any run's handling and is ending:
+      // the run will get no result, so say why now rather than at its time
+      // limit, and start the next run in a fresh VM.
+      if (this.pool.opts.workerFatal && line.startsWith(this.pool.opts.workerFatal) && this.pending) {
+        this.finish(null, false, line);
+        if (this.vm === vm) this.vm = null;
+        vm.kill();
+      }
     };
     vm.onLine = (line) => this.resultLine(line);
     vm.onExit = () => {
@@ -160,12 +170,12 @@ class VmSlot {
     this.finish(msg.result, false);
   }
 
-  private finish(result: RunResult | null, timedOut: boolean): void {
+  private finish(result: RunResult | null, timedOut: boolean, why = ''): void {
     const p = this.pending;
     if (!p) return;
     this.pending = null;
     if (p.timer) clearTimeout(p.timer);
-    const vmNote = result ? '' : (this.vm ? '' : 'the VM ended during the run');
+    const vmNote = result ? '' : why || (this.vm ? '' : 'the VM ended during the run');
     p.resolve({
       result, exitCode: result ? result.exitCode : EXIT_FAIL, signal: null, timedOut,
       stdout: p.stdout, stderr: vmNote, wallMs: performance.now() - p.started,
