@@ -152,7 +152,7 @@ export const CONFORMANCE_USAGE = `usage: tundrill conformance [options]
   Runs the corpora under ../shared/corpus and compares every row with packetdrill's
   reference verdicts in ../shared/reference.
   --corpus gtests|selftests|all   which corpus (default all)
-  -j, --jobs N                    runs at once (default: up to 5 per core, beyond one per core only
+  -j, --jobs N                    runs at once (default: up to 7 per core, beyond one per core only
                                   while the CPUs are less than 85 % busy)
   --filter S                      only rows whose script contains S (repeatable)
   --device tun|tun-lazy|veth      the device between kernel and harness (default tun)
