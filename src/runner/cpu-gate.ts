@@ -55,14 +55,24 @@ export interface CpuGate {
 }
 
 export const DEFAULT_BUSY_LIMIT = 0.85;
-export const DEFAULT_PERIOD_MS = 100;
 /**
- * A run asking 50 ms after the last start may start (runs already waiting
- * go at the next sample, one a sample). With a gap of a whole sample
- * period the gate set the pace: both corpora in 98 s, the CPUs 41 % busy;
- * with 50 ms and up to 7 runs a core, 80 s and as many rows agreeing
- * (651-659 against 654-657 over a few runs each); with 20 ms the busy
- * limit sets the pace, and with no gap at all, 62 s and 636 rows.
+ * CPU figures are read every 50 ms; runs already waiting go at the next
+ * sample, one a sample, so each start shows in the figures before the
+ * next. Where scripts take under a second (most of the gtests corpus),
+ * this rate, not the CPUs, sets the pace. With 100 ms samples both
+ * corpora took 83 s with 654, 656 and 659 rows agreeing (gtests 60 s,
+ * the machine 58 % busy); with 50 ms, 70-72 s with 656, 655 and 655
+ * (gtests 51 s, 63 % busy), once a run's spin for the clock start no
+ * longer held other runs' engines (priority.ts).
+ */
+export const DEFAULT_PERIOD_MS = 50;
+/**
+ * A run asking 50 ms after the last start may start. With a gap of a
+ * whole 100 ms sample period the gate set the pace: both corpora in 98 s,
+ * the CPUs 41 % busy; with 50 ms and up to 7 runs a core, 80 s and as many
+ * rows agreeing (651-659 against 654-657 over a few runs each); with 20
+ * ms the busy limit sets the pace, and with no gap at all, 62 s and 636
+ * rows.
  */
 export const DEFAULT_GAP_MS = 50;
 
