@@ -56,25 +56,32 @@ export interface CpuGate {
 
 export const DEFAULT_BUSY_LIMIT = 0.85;
 /**
- * CPU figures are read every 50 ms; runs already waiting go at the next
+ * CPU figures are read every 33 ms; runs already waiting go at the next
  * sample, one a sample, so each start shows in the figures before the
  * next. Where scripts take under a second (most of the gtests corpus),
- * this rate, not the CPUs, sets the pace. With 100 ms samples both
- * corpora took 83 s with 654, 656 and 659 rows agreeing (gtests 60 s,
- * the machine 58 % busy); with 50 ms, 70-72 s with 656, 655 and 655
- * (gtests 51 s, 63 % busy), once a run's spin for the clock start no
- * longer held other runs' engines (priority.ts).
+ * this rate, not the CPUs, sets the pace. Both corpora, default evidence,
+ * first attempts, once a run's spin for the clock start no longer held
+ * other runs' engines (priority.ts):
+ *
+ *   sample   rows agreeing        both corpora  gtests      machine busy
+ *   100 ms   654, 656, 659        83 s          60 s        58 %
+ *    50 ms   656, 655, 655, 656   70-72 s       51-52 s     63-65 %
+ *    33 ms   658, 656, 658, 655   65-68 s       47-49 s     68-70 %
+ *    25 ms   652, 653             63 s          46 s        73 %
+ *
+ * /proc/stat counts in 10 ms ticks, so a 33 ms sample of 2 CPUs sees
+ * about 7 of them: a coarse figure, but enough to hold runs back when
+ * the CPUs are full.
  */
-export const DEFAULT_PERIOD_MS = 50;
+export const DEFAULT_PERIOD_MS = 33;
 /**
- * A run asking 50 ms after the last start may start. With a gap of a
- * whole 100 ms sample period the gate set the pace: both corpora in 98 s,
- * the CPUs 41 % busy; with 50 ms and up to 7 runs a core, 80 s and as many
- * rows agreeing (651-659 against 654-657 over a few runs each); with 20
- * ms the busy limit sets the pace, and with no gap at all, 62 s and 636
- * rows.
+ * A run asking one sample period after the last start may start. Earlier,
+ * with 100 ms samples: a gap of a whole period let the gate set the pace
+ * (both corpora in 98 s, the CPUs 41 % busy); 50 ms, 80 s and as many rows
+ * agreeing (651-659 against 654-657 over a few runs each); 20 ms, the busy
+ * limit set the pace; no gap at all, 62 s and 636 rows.
  */
-export const DEFAULT_GAP_MS = 50;
+export const DEFAULT_GAP_MS = 33;
 
 export function cpuGate(opts: CpuGateOptions): CpuGate {
   const limit = opts.busyLimit ?? DEFAULT_BUSY_LIMIT;

@@ -39,8 +39,8 @@ import { cpuGate, type CpuGate } from './cpu-gate.js';
  * the shims resolved), a gate that started one run per 100 ms sample set
  * the pace: both corpora, evidence on, in 98 s with up to 5 runs a core
  * (651-659 rows agreeing over five runs); two starts a sample and up to 7
- * a core take 80 s (654-657 over three), and a start every 50 ms sample
- * 70-72 s (655-656 over three). More at once costs agreement:
+ * a core take 80 s (654-657 over three), and a start every 33 ms sample
+ * 65-68 s (655-658 over four). More at once costs agreement:
  * with no gap between starts and up to 8 a core, 62 s and 636 rows; an
  * explicit -j 12 (no gate) 62 s and 648-656, with more kernel timers a
  * jiffy late.
