@@ -85,6 +85,9 @@ export function mapRequestPaths<R extends { scriptPath: string; evidence: { dir:
   };
 }
 
+/** open(2)'s O_PATH (the same on every Linux architecture Node runs on); Node's fs.constants lacks it. */
+const O_PATH = 0o10000000;
+
 /** Mount points strictly under `dir`, in /proc/self/mountinfo's order (a mount before the ones on top of it). */
 export function mountPointsUnder(dir: string, mountinfo: string): string[] {
   const out: string[] = [];
@@ -122,7 +125,8 @@ export function privateTmp(): PrivateTmp {
   const held: Array<[string, number]> = [];
   for (const m of submounts) {
     try {
-      held.push([m, openSync(m, 'r')]);
+      // O_PATH: nothing is read, and a FIFO or device bound there is not opened.
+      held.push([m, openSync(m, O_PATH)]);
     } catch {
       /* not reachable from here either */
     }
