@@ -17,6 +17,7 @@
  * sampler is woken for the packets this thread wrote (native.sockDiagWake).
  */
 import * as native from '../native/addon.js';
+import { clockStart, START_AFTER_TICK_NS } from './clock-start.js';
 import { trace, TRACING } from './trace.js';
 
 const ASYNC_UNTIL_NS = 2_000_000n;
@@ -99,23 +100,23 @@ export function arrive(atNs: bigint): bigint {
   return now;
 }
 
+const tickStart = clockStart({
+  ticks: () => native.syscall(native.SYS['times']!, [null]).ret,
+  nowNs: native.nowNs,
+  sleepUntil: (untilNs) => {
+    const ms = Number(untilNs - native.nowNs()) / 1e6;
+    if (ms > 0) Atomics.wait(futex, 0, 0, ms);
+  },
+});
+
 /**
- * Start the script's clock just after a kernel clock tick (plus 250 µs), as
- * packetdrill does, so that the kernel's jiffy-based timers fall where they
- * fall under packetdrill. times() changes at a tick of USER_HZ, which is
- * also a jiffy boundary.
+ * Start the script's clock just after a kernel clock tick, plus 250 µs
+ * (clock-start.ts). The caller runs this below the engines' level
+ * (priority.ts belowEngines), so other runs' events go on meanwhile.
  */
 export function scheduleStart(): bigint {
-  const nr = native.SYS['times'];
-  if (nr === undefined) return native.nowNs() + 250_000n;
-  // Spin (at most one USER_HZ tick, 10 ms), as packetdrill does: a nap
-  // would see the tick up to its length late. The caller spins below the
-  // engines' level (priority.ts belowEngines), so other runs' events go on.
-  const first = native.syscall(nr, [null]).ret;
-  const giveUp = native.nowNs() + 50_000_000n;
-  for (;;) {
-    const t = native.syscall(nr, [null]).ret;
-    const now = native.nowNs();
-    if (t !== first || now > giveUp) return now + 250_000n;
-  }
+  if (native.SYS['times'] === undefined) return native.nowNs() + START_AFTER_TICK_NS;
+  const at = tickStart.start();
+  if (TRACING) trace(`clock start: tick found by ${tickStart.lastWay}`);
+  return at;
 }

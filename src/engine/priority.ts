@@ -22,12 +22,13 @@ const SCHED_RR = 2;
 export const ENGINE_RT_PRIORITY = 3;
 export const COMMAND_RT_PRIORITY = 1;
 /**
- * The clock start's spin for a kernel tick (clock-wait.ts scheduleStart):
- * below the engines, since threads of equal SCHED_RR priority wait for each
- * other up to the round-robin quantum, and the spin lasts up to a USER_HZ
- * tick (10 ms). At the engines' level it held every other run's engine on
- * its CPU for that long: on the gtests corpus an inbound packet was
- * injected 3.1 ms late behind another run's clock start.
+ * The clock start's wait for a kernel tick (clock-start.ts): below the
+ * engines, since threads of equal SCHED_RR priority wait for each other up
+ * to the round-robin quantum, and its spin lasts up to a USER_HZ tick
+ * (10 ms) while a worker learns the tick's phase. At the engines' level it
+ * held every other run's engine on its CPU for that long: on the gtests
+ * corpus an inbound packet was injected 3.1 ms late behind another run's
+ * clock start.
  */
 export const CLOCK_START_RT_PRIORITY = 2;
 
