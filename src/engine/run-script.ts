@@ -137,7 +137,9 @@ function loadScript(
 }
 
 function phase(name: string): void {
-  if (TRACING) trace(`phase ${name} (${performance.now().toFixed(1)} ms since process start)`);
+  if (!TRACING) return;
+  const cpu = process.cpuUsage();
+  trace(`phase ${name} (${performance.now().toFixed(1)} ms since process start, ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms of this process's CPU)`);
 }
 
 export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: RunHooks = {}): Promise<RunResult> {
@@ -280,9 +282,11 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     } catch (e) {
       result.warnings.push(`device numbers not read: ${(e as Error).message}`);
     }
+    phase('run ended');
     await hooks.writeCapture?.(capture);
-    system.close();
     phase('evidence written');
+    system.close();
+    phase('system closed');
     flushTrace();
   }
   return done();

@@ -3,11 +3,13 @@
  * are kept in memory with the script time they were taken at and printed
  * when the run ends, so tracing does not slow down what it measures.
  */
-import { writeSync } from 'node:fs';
+import { appendFileSync, writeSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import * as native from '../native/addon.js';
 
 export const TRACING = process.env.TUNDRILL_TRACE === '1';
+/** Where the lines go instead of stderr (TUNDRILL_TRACE_FILE): a pool worker's stderr is shown only for a failed run. */
+const TRACE_FILE = process.env.TUNDRILL_TRACE_FILE;
 const lines: Array<[bigint, string]> = [];
 let origin = 0n;
 
@@ -42,6 +44,10 @@ export function flushTrace(): void {
   lines.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const text = lines.map(([ns, t]) => `[trace ${(Number(ns - origin) / 1000).toFixed(0)}us] ${t}\n`).join('');
   lines.length = 0;
+  if (TRACE_FILE) {
+    appendFileSync(TRACE_FILE, text);
+    return;
+  }
   const buf = Buffer.from(text);
   for (let off = 0; off < buf.length; ) {
     try {
