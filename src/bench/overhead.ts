@@ -54,7 +54,8 @@ const PHASES: Array<[string, string, string]> = [
   ['garbage collection + warm-up (compile event paths)', 'init command done', 'warmed up'],
   ['wait for a kernel tick to start the clock', 'warmed up', 'clock started'],
   ['the events', 'clock started', 'events done'],
-  ['end: cleanup, evidence (hold, capture), tun closed', 'events done', 'evidence written'],
+  ['end: cleanup, evidence (hold, capture)', 'events done', 'evidence written'],
+  ['tun and namespace closed', 'evidence written', 'system closed'],
 ];
 
 function timeCommand(cmd: string, args: string[], cwd: string): { ms: number; status: number | null } {

@@ -17,7 +17,7 @@ export interface SniffLatency {
 
 const LINE = /^\[trace (-?\d+)us\] (.*)$/;
 const SNIFFED = /^sniffed packet stamped (-?\d+)us$/;
-const PHASE = /^phase (.+) \(([\d.]+) ms since process start\)$/;
+const PHASE = /^phase (.+) \(([\d.]+) ms since process start(?:, [\d.]+ ms of this process's CPU)?\)$/;
 
 function* traceLines(output: string): Generator<[number, string]> {
   for (const line of output.split('\n')) {
