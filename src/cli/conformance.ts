@@ -348,7 +348,10 @@ export async function runConformance(argv: string[]): Promise<number> {
         }
       } else references.push(`${c.name}: reference ${refFile}`);
       const planned = rows.map((r) => planFor(c, r));
-      const { reported } = await executeRuns(planned, runArgs, `${c.name} corpus`, target ? { target } : {});
+      // The reference's seconds order the starts: long runs early (run-order.ts).
+      const { reported } = await executeRuns(planned, runArgs, `${c.name} corpus`, {
+        expectedSeconds: rows.map((r) => r.seconds), ...(target ? { target } : {}),
+      });
       const mine: Comparison[] = reported.map((r, i) => {
         const ref = rows[i]!;
         const firstError = r.result.firstError?.headline ?? '';

@@ -23,6 +23,7 @@ import { WorkerPool } from './pool.js';
 import { holdStop, releaseStop, stopExitCode, stopSignal } from './stop.js';
 import { DEFAULT_STALL_RETRIES, withStallRetries } from './stall-retry.js';
 import { cpuGate, type CpuGate } from './cpu-gate.js';
+import { balancedOrder, planOrder, type StartOrder } from './run-order.js';
 
 /**
  * Runs at once, at most. A run mostly waits for its script's clock, so
@@ -49,21 +50,25 @@ export function defaultJobs(): number {
   return Math.max(1, availableParallelism() * 7);
 }
 
-async function pool<T, R>(items: T[], n: number, fn: (item: T, index: number) => Promise<R>, gate?: CpuGate): Promise<R[]> {
+async function pool<T, R>(
+  items: T[], n: number, fn: (item: T, index: number) => Promise<R>, gate?: CpuGate, order: StartOrder = planOrder(items.length),
+): Promise<R[]> {
   const out = new Array<R>(items.length);
-  let next = 0;
+  let started = 0;
   let running = 0;
   const workers = Array.from({ length: Math.min(n, items.length) }, async () => {
     for (;;) {
-      if (next >= items.length) return;
+      if (started >= items.length) return;
       await gate?.admit(running);
-      const i = next++;
-      if (i >= items.length) return;
+      const i = order.next();
+      if (i === undefined) return;
+      started++;
       running++;
       try {
         out[i] = await fn(items[i]!, i);
       } finally {
         running--;
+        order.finished(i);
       }
     }
   });
@@ -107,7 +112,13 @@ function interruptedResult(run: PlannedRun, sig: NodeJS.Signals, ms: number, ev:
 }
 
 export async function executeRuns(
-  runs: PlannedRun[], args: RunnerOptions, label: string, opts: { writeReports?: boolean; target?: RunTarget } = {},
+  runs: PlannedRun[], args: RunnerOptions, label: string,
+  opts: {
+    writeReports?: boolean;
+    target?: RunTarget;
+    /** Each run's expected seconds (undefined: unknown): long runs start early (run-order.ts). */
+    expectedSeconds?: ReadonlyArray<number | undefined>;
+  } = {},
 ): Promise<{ reported: ReportedRun[]; exitCode: number; seconds: number }> {
   const target = opts.target;
   // On another kernel the VMs are the workers: as many runs at once as the target takes.
@@ -188,7 +199,7 @@ export async function executeRuns(
       for (const w of result.warnings) process.stderr.write(`${w}\n`);
     }
     return r;
-  }, gate);
+  }, gate, opts.expectedSeconds ? balancedOrder(opts.expectedSeconds, Math.ceil(jobs / 2)) : undefined);
   gate?.close();
   const reported = all.filter((r): r is ReportedRun => r !== null);
   releaseStop();

@@ -13,6 +13,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { expectedWeights } from './run-order.js';
 
 export interface Shard {
   /** 1-based. */
@@ -88,18 +89,14 @@ export interface ShardPlan<R> {
   known: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+/** Each run's expected seconds, where the tables know it. */
+export function expectedSeconds(runs: readonly ShardableRun[], durations: Durations): Array<number | undefined> {
+  return runs.map((r) => durations.get(durationKey(r.scriptPath, r.variantLabel)));
 }
 
 export function splitRuns<R extends ShardableRun>(runs: readonly R[], count: number, durations: Durations): ShardPlan<R> {
   if (count < 1) throw new ShardError('a plan splits into at least one part');
-  const known = runs.map((r) => durations.get(durationKey(r.scriptPath, r.variantLabel)));
-  const knownValues = known.filter((d): d is number => d !== undefined);
-  const fallback = knownValues.length > 0 ? median(knownValues) : 1;
-  const weight = known.map((d) => (knownValues.length > 0 ? d ?? fallback : 1));
+  const { weights: weight, known } = expectedWeights(expectedSeconds(runs, durations));
   const order = runs.map((_, i) => i).sort((a, b) => {
     if (weight[b]! !== weight[a]!) return weight[b]! - weight[a]!;
     const ka = `${runs[a]!.reportPath}\t${runs[a]!.variantLabel}`;
@@ -116,5 +113,5 @@ export function splitRuns<R extends ShardableRun>(runs: readonly R[], count: num
   }
   const parts: R[][] = Array.from({ length: count }, () => []);
   runs.forEach((r, i) => parts[owner[i]!]!.push(r));
-  return { parts, expected: totals.map((t) => Math.round(t * 1000) / 1000), known: knownValues.length };
+  return { parts, expected: totals.map((t) => Math.round(t * 1000) / 1000), known };
 }
