@@ -115,6 +115,12 @@ export function wrapperScript(shim: string, interpreter: string, cwd: string, py
 export interface ShimResolver {
   /** The PATH for commands and code run in `cwd`: `env.PATH` with a wrapper directory first, or unchanged. */
   pathFor(cwd: string, env?: NodeJS.ProcessEnv): string | undefined;
+  /**
+   * The program `name` run in `cwd` comes to: the interpreter pyenv selects
+   * there when `name` is a shim, else the first `name` on PATH; null when
+   * that cannot be told without running the shim (or there is none).
+   */
+  programFor(name: string, cwd: string, env?: NodeJS.ProcessEnv): string | null;
   /** Remove the wrapper directories. */
   close(): void;
   /** How many times pyenv was asked (for tests). */
@@ -144,13 +150,13 @@ export function shimResolver(opts: ShimResolverOptions = {}): ShimResolver {
   const which = opts.which ?? pyenvWhich;
   /** selection key -> name -> interpreter (null: pyenv named none) */
   const interpreters = new Map<string, Map<string, string | null>>();
-  /** cwd + selection -> the wrapper scripts, and the directory last made for them */
-  const wrappers = new Map<string, { scripts: Array<[string, string]>; dir: string | null }>();
+  /** cwd + selection -> the wrapper scripts (name, text, interpreter), and the directory last made for them */
+  const wrappers = new Map<string, { scripts: Array<[string, string, string]>; dir: string | null }>();
   const made: string[] = [];
   let lookups = 0;
 
-  const scriptsFor = (cwd: string, env: NodeJS.ProcessEnv, shims: Array<{ name: string; shim: PyenvShim }>): Array<[string, string]> => {
-    const scripts: Array<[string, string]> = [];
+  const scriptsFor = (cwd: string, env: NodeJS.ProcessEnv, shims: Array<{ name: string; shim: PyenvShim }>): Array<[string, string, string]> => {
+    const scripts: Array<[string, string, string]> = [];
     for (const { name, shim } of shims) {
       const key = `${shim.root}\0${pyenvSelection(cwd, shim.root, env)}`;
       let byName = interpreters.get(key);
@@ -161,12 +167,13 @@ export function shimResolver(opts: ShimResolverOptions = {}): ShimResolver {
         interpreter = which(shim, name, cwd, env);
         byName.set(name, interpreter);
       }
-      if (interpreter) scripts.push([name, wrapperScript(shim.path, interpreter, cwd, env.PYENV_VERSION ?? '')]);
+      if (interpreter) scripts.push([name, wrapperScript(shim.path, interpreter, cwd, env.PYENV_VERSION ?? ''), interpreter]);
     }
     return scripts;
   };
 
-  const wrapperDir = (cwd: string, env: NodeJS.ProcessEnv): string | null => {
+  /** The wrapper scripts for `cwd`, or null when no name there is a pyenv shim. */
+  const wrapperFor = (cwd: string, env: NodeJS.ProcessEnv): { scripts: Array<[string, string, string]>; dir: string | null } | null => {
     const shims = SHIMMED_NAMES
       .map((name) => ({ name, path: findOnPath(name, env.PATH) }))
       .map(({ name, path }) => ({ name, shim: path ? readPyenvShim(path) : null }))
@@ -175,7 +182,12 @@ export function shimResolver(opts: ShimResolverOptions = {}): ShimResolver {
     const key = `${cwd}\0${env.PYENV_VERSION ?? ''}\0${shims.map(({ shim }) => pyenvSelection(cwd, shim.root, env)).join('\0')}`;
     let w = wrappers.get(key);
     if (!w) wrappers.set(key, (w = { scripts: scriptsFor(cwd, env, shims), dir: null }));
-    if (w.scripts.length === 0) return null;
+    return w;
+  };
+
+  const wrapperDir = (cwd: string, env: NodeJS.ProcessEnv): string | null => {
+    const w = wrapperFor(cwd, env);
+    if (!w || w.scripts.length === 0) return null;
     // A worker wipes its private /tmp after every run: make the directory again when it went.
     if (w.dir === null || !existsSync(join(w.dir, w.scripts[0]![0]))) {
       w.dir = mkdtempSync(join(opts.tmp ?? tmpdir(), 'tundrill-shims-'));
@@ -195,6 +207,17 @@ export function shimResolver(opts: ShimResolverOptions = {}): ShimResolver {
         dir = null; // the shims then decide, as always
       }
       return dir ? `${dir}:${env.PATH ?? ''}` : env.PATH;
+    },
+    programFor(name, cwd, env = process.env) {
+      const found = findOnPath(name, env.PATH);
+      if (!found) return null;
+      if (!readPyenvShim(found)) return found;
+      if (env.TUNDRILL_KEEP_SHIMS === '1') return null;
+      try {
+        return wrapperFor(cwd, env)?.scripts.find(([n]) => n === name)?.[2] ?? null;
+      } catch {
+        return null;
+      }
     },
     close() {
       for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });

@@ -3,13 +3,15 @@
  * the socket under test's TCP_INFO, TCP_CC_INFO and SO_MEMINFO are read and
  * kept with the block's text; after the script (and its cleanup command)
  * all blocks are written, in order, into one Python file that is run with
- * --code_command (python3, through shell.ts).
+ * --code_command (python3: by a warm interpreter, code-interpreter.ts;
+ * any other command through shell.ts).
  * A failing assertion prints `<script>:<line>: error in Python code`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runShell } from './shell.js';
+import { runWithWarmInterpreter } from './code-interpreter.js';
+import { runShell, shellEnv } from './shell.js';
 
 export type CodeFragment =
   | { kind: 'text'; line: number; text: string }
@@ -53,13 +55,15 @@ export class CodeRecorder {
    * Run the program. Returns null on success, or the failure: the line the
    * Python excepthook names (0 if none) and packetdrill's error text.
    */
-  execute(displayPath: string, command: string, cwd: string): { line: number; message: string; output: string } | null {
+  async execute(displayPath: string, command: string, cwd: string): Promise<{ line: number; message: string; output: string } | null> {
     if (this.fragments.length === 0) return null;
     const dir = mkdtempSync(join(tmpdir(), 'tundrill-code-'));
     const file = join(dir, 'code.py');
     try {
       writeFileSync(file, this.program(displayPath));
-      const r = runShell(`${command} ${file}`, { cwd });
+      // The default command through a warm interpreter (code-interpreter.ts), anything else through the shell.
+      const warm = await runWithWarmInterpreter(command, file, cwd, shellEnv(cwd), dir);
+      const r: { status: number | null; stdout: string; stderr: string; error?: string } = warm ?? runShell(`${command} ${file}`, { cwd });
       const output = `${r.stdout}${r.stderr}`;
       if (r.error) return { line: 0, message: `error running '${command}': ${r.error}`, output };
       if (r.status === 0) return null;

@@ -256,7 +256,7 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     phase('events done');
     if (realtime) leaveRealtime();
     runCleanup();
-    const codeFailure = code.execute(req.displayPath, config.codeCommand, ctx.scriptDir);
+    const codeFailure = await code.execute(req.displayPath, config.codeCommand, ctx.scriptDir);
     if (codeFailure) {
       if (codeFailure.output) log(codeFailure.output.trimEnd());
       throw new TestFailure('code', codeFailure.line, codeFailure.message, codeFailure.output ? [codeFailure.output.trimEnd()] : []);

@@ -24,9 +24,14 @@ const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
   Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
 );
 
+/** The environment commands run with in `cwd`: the harness's, with the shims' PATH; `extra` adds to it. */
+export function shellEnv(cwd: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, PATH: processShims().pathFor(cwd), ...extra };
+}
+
 /** Run `command` in `cwd`; `env` adds to (or overrides) the harness's environment. */
 export function runShell(command: string, opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): ShellResult {
-  const env = { ...process.env, PATH: processShims().pathFor(opts.cwd), ...(opts.env ?? {}) };
+  const env = shellEnv(opts.cwd, opts.env);
   const r = native.spawnWait('/bin/sh', ['sh', '-c', command], { cwd: opts.cwd, env, timeoutMs: opts.timeoutMs ?? 0 });
   const out: ShellResult = {
     status: r.status,

@@ -258,6 +258,25 @@ describe.skipIf(skip !== null)('tundrill run: evidence, reports and variants', (
     }
   });
 
+  it.skipIf(!HAS_PYTHON)("runs each run's code in that run's network namespace, one run after another in a worker", async () => {
+    // The warm interpreter that runs %{ }% code outlives a run; the tun0 of
+    // an earlier run is gone with its run.
+    // One interpreter serves every folder: each run's code also runs in its own script's folder.
+    const dir = join(work, 'code-netns');
+    const block = (folder: string): string => [
+      '+0 %{', 'import os', 'assert "tun0:" in open("/proc/self/net/dev").read(), open("/proc/self/net/dev").read()',
+      `assert os.path.basename(os.getcwd()) == "${folder}", os.getcwd()`, '}%', '',
+    ].join('\n');
+    for (const [folder, name] of [['x', 'a'], ['x', 'b'], ['y', 'c']] as const) {
+      mkdirSync(join(dir, folder), { recursive: true });
+      writeFileSync(join(dir, folder, `${name}.pkt`), `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n${block(folder)}`);
+    }
+    const json = join(work, 'code-netns.json');
+    const cli = await tundrill(['run', '-j', '1', '--no-capture', '--ip_version=ipv4', '--json', json, join(dir, 'x'), join(dir, 'y')], work);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(readJson(json).runs.map((r) => r.verdict)).toEqual(['pass', 'pass', 'pass']);
+  });
+
   describe("one script in run_all.py's three variants", () => {
     const script = join(FIXTURES, 'pass', 'passive-open.pkt');
     let cli: CliResult;

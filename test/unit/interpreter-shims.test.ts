@@ -116,4 +116,21 @@ describe('interpreter shims', () => {
     none.close();
     expect(resolver.lookups).toBe(0);
   });
+
+  it('names the program a name comes to: the selected interpreter for a shim, the first on PATH otherwise', () => {
+    expect(resolver.programFor('python3', work, env)).toBe(join(root, 'versions', '9.9', 'bin', 'python3'));
+    writeFileSync(join(work, 'sub', '.python-version'), '8.8\n');
+    expect(resolver.programFor('python3', join(work, 'sub'), env)).toBe(join(root, 'versions', '8.8', 'bin', 'python3'));
+    expect(resolver.programFor('python3', work, { ...env, PYENV_VERSION: '8.8' })).toBe(join(root, 'versions', '8.8', 'bin', 'python3'));
+    const plain = join(base, 'plain');
+    mkdirSync(plain);
+    exe(join(plain, 'python3'), '#!/bin/sh\necho plain\n');
+    expect(resolver.programFor('python3', work, { PATH: `${plain}:/bin` })).toBe(join(plain, 'python3'));
+    // Only the shim can tell: when told to keep the shims, when pyenv names none, when there is no such name.
+    expect(resolver.programFor('python3', work, { ...env, TUNDRILL_KEEP_SHIMS: '1' })).toBeNull();
+    const none = shimResolver({ tmp: base, which: () => null });
+    expect(none.programFor('python3', work, env)).toBeNull();
+    none.close();
+    expect(resolver.programFor('python3', work, { PATH: plain.replace('plain', 'nowhere') })).toBeNull();
+  });
 });
