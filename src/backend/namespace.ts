@@ -5,8 +5,8 @@
  * worker, which lives in a namespace made for the run, so nothing here can
  * touch the host's network.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { addAddress, hasLocalRoute, replaceRoute, RtnetlinkError, setLink } from './rtnetlink.js';
 import type { NetworkPlan } from './system-under-test.js';
 
 export class NetSetupError extends Error {
@@ -16,47 +16,65 @@ export class NetSetupError extends Error {
   }
 }
 
-/** The `ip -batch` lines that configure the namespace for `config`. */
-export function setupCommands(config: NetworkPlan, dev: string): string[] {
-  const lines = [
-    'link set dev lo up',
-    `link set dev ${dev} mtu ${config.mtu}`,
-    `link set dev ${dev} up`,
-  ];
-  if (config.wireFamily === 'inet') {
-    lines.push(`addr add ${config.localIp}/${config.prefixLen} dev ${dev}`);
-  } else {
-    lines.push(`addr add ${config.localIp}/${config.prefixLen} dev ${dev} nodad`);
-  }
-  lines.push(`route replace ${config.remotePrefix} dev ${dev} via ${config.gatewayIp}`);
-  return lines;
-}
-
-function runIpBatch(lines: string[]): void {
-  try {
-    execFileSync('ip', ['-batch', '-'], { input: lines.join('\n') + '\n', stdio: ['pipe', 'pipe', 'pipe'] });
-  } catch (e) {
-    const err = e as { stderr?: Buffer; message: string };
-    throw new NetSetupError(`configuring the namespace failed: ${err.stderr?.toString().trim() || err.message}\ncommands:\n  ${lines.join('\n  ')}`);
-  }
+/** One set-up step: what `ip` command it stands for (for errors), and the netlink request that does it. */
+export interface SetupStep {
+  command: string;
+  apply(): void;
 }
 
 /**
- * The route to a remote in the gateway's subnet needs the gateway reachable:
- * the gateway may equal the local address (packetdrill's IPv4 plan) or sit
- * in the local prefix; otherwise route it on-link first.
+ * The steps that configure the namespace for `config`, as packetdrill's
+ * `ip` commands do: loopback up, the device's MTU and up, the local
+ * address (IPv6 without duplicate address detection), an on-link route to
+ * the gateway unless it is the local address (packetdrill's IPv4 plan), and
+ * the route to the remote prefix through the gateway.
  */
-function onLinkGatewayCommand(config: NetworkPlan, dev: string): string | null {
-  if (config.gatewayIp === config.localIp) return null;
-  return `route replace ${config.gatewayIp} dev ${dev}`;
+export function setupSteps(config: NetworkPlan, dev: string, net: NetConfigCalls = rtnetlinkCalls): SetupStep[] {
+  const family = config.wireFamily;
+  const [prefix, len] = config.remotePrefix.split('/') as [string, string | undefined];
+  const prefixLen = Number(len ?? (family === 'inet' ? 32 : 128));
+  const steps: SetupStep[] = [
+    { command: 'link set dev lo up', apply: () => net.setLink('lo', { up: true }) },
+    { command: `link set dev ${dev} mtu ${config.mtu}`, apply: () => net.setLink(dev, { mtu: config.mtu }) },
+    { command: `link set dev ${dev} up`, apply: () => net.setLink(dev, { up: true }) },
+    {
+      command: `addr add ${config.localIp}/${config.prefixLen} dev ${dev}${family === 'inet6' ? ' nodad' : ''}`,
+      apply: () => net.addAddress({ family, address: config.localIp, prefixLen: config.prefixLen, dev, nodad: family === 'inet6' }),
+    },
+  ];
+  if (config.gatewayIp !== config.localIp) {
+    const full = family === 'inet' ? 32 : 128;
+    steps.push({
+      command: `route replace ${config.gatewayIp} dev ${dev}`,
+      apply: () => net.replaceRoute({ family, prefix: config.gatewayIp, prefixLen: full, dev }),
+    });
+  }
+  steps.push({
+    command: `route replace ${config.remotePrefix} dev ${dev} via ${config.gatewayIp}`,
+    apply: () => net.replaceRoute({ family, prefix, prefixLen, dev, gateway: config.gatewayIp }),
+  });
+  return steps;
 }
 
-export function configureNamespace(config: NetworkPlan, dev = 'tun0'): void {
-  const lines = setupCommands(config, dev);
-  const gw = onLinkGatewayCommand(config, dev);
-  if (gw) lines.splice(lines.length - 1, 0, gw);
-  runIpBatch(lines);
-  if (config.wireFamily === 'inet6') waitForLocalRoute(config.localIp);
+/** The netlink calls set-up makes (rtnetlink.ts; tests give their own). */
+export interface NetConfigCalls {
+  setLink: typeof setLink;
+  addAddress: typeof addAddress;
+  replaceRoute: typeof replaceRoute;
+  hasLocalRoute: typeof hasLocalRoute;
+}
+
+const rtnetlinkCalls: NetConfigCalls = { setLink, addAddress, replaceRoute, hasLocalRoute };
+
+export function configureNamespace(config: NetworkPlan, dev = 'tun0', net: NetConfigCalls = rtnetlinkCalls): void {
+  for (const step of setupSteps(config, dev, net)) {
+    try {
+      step.apply();
+    } catch (e) {
+      throw new NetSetupError(`configuring the namespace failed: ${e instanceof RtnetlinkError ? e.message : `${step.command}: ${(e as Error).message}`}`);
+    }
+  }
+  if (config.wireFamily === 'inet6') waitForLocalRoute(config.localIp, net);
 }
 
 /**
@@ -65,16 +83,15 @@ export function configureNamespace(config: NetworkPlan, dev = 'tun0'): void {
  * address are dropped (Ip6InAddrErrors). Wait for it, so that the first
  * injected packet is not lost on a busy machine.
  */
-function waitForLocalRoute(addr: string, timeoutMs = 5000): void {
+function waitForLocalRoute(addr: string, net: NetConfigCalls, timeoutMs = 5000): void {
   const started = performance.now();
   const nap = new Int32Array(new SharedArrayBuffer(4));
   for (;;) {
-    const r = spawnSync('ip', ['-6', 'route', 'show', 'table', 'local', addr], { encoding: 'utf8' });
-    if (r.status === 0 && r.stdout.includes(addr)) return;
+    if (net.hasLocalRoute('inet6', addr)) return;
     if (performance.now() - started > timeoutMs) {
       throw new NetSetupError(`the local route of ${addr} did not appear within ${timeoutMs} ms`);
     }
-    Atomics.wait(nap, 0, 0, 2);
+    Atomics.wait(nap, 0, 0, 1);
   }
 }
 

@@ -1,12 +1,15 @@
 /**
- * An interface's counters and its root qdisc's numbers read over
- * NETLINK_ROUTE in the calling thread's network namespace: the same
- * messages `ip -s link show` (RTM_GETLINK, IFLA_STATS64) and
- * `tc -s qdisc show` (RTM_GETQDISC, TCA_STATS2/TCA_STATS_QUEUE) read, and
- * the same numbers, without starting a process. Every run reads them at
- * its end; a fork of the worker and an exec of `ip` and `tc` cost tens of
- * milliseconds of CPU a run, which on a busy machine the next run's timed
- * events pay for.
+ * A run's network over NETLINK_ROUTE in the calling thread's network
+ * namespace, without starting a process: a fork of the worker and an exec
+ * of `ip` or `tc` cost milliseconds of CPU each, which on a busy machine
+ * the timed events of runs beside it pay for.
+ * - set-up: links up with an MTU, an address, a route (the messages
+ *   `ip link set`, `ip addr add` and `ip route replace` send), and the
+ *   IPv6 local route's arrival (`ip -6 route show table local`);
+ * - at a run's end, an interface's counters and its root qdisc's numbers:
+ *   the messages `ip -s link show` (RTM_GETLINK, IFLA_STATS64) and
+ *   `tc -s qdisc show` (RTM_GETQDISC, TCA_STATS2/TCA_STATS_QUEUE) read,
+ *   and the same numbers.
  *
  * Messages are built and parsed here (pure functions over buffers, tested
  * without a kernel); the socket is opened with raw system calls through the
@@ -14,6 +17,7 @@
  * calls, nothing blocks).
  */
 import * as native from '../native/addon.js';
+import { parseIpv4, parseIpv6 } from '../packet/address.js';
 
 const AF_NETLINK = 16;
 const NETLINK_ROUTE = 0;
@@ -23,17 +27,44 @@ const SOCK_CLOEXEC = 0o2000000;
 const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
 const NLM_F_REQUEST = 0x1;
+const NLM_F_ACK = 0x4;
 const NLM_F_DUMP = 0x300;
+const NLM_F_REPLACE = 0x100;
+const NLM_F_EXCL = 0x200;
+const NLM_F_CREATE = 0x400;
 const RTM_NEWLINK = 16;
 const RTM_GETLINK = 18;
+const RTM_NEWADDR = 20;
+const RTM_NEWROUTE = 24;
+const RTM_GETROUTE = 26;
 const RTM_NEWQDISC = 36;
 const RTM_GETQDISC = 38;
 
 const NLMSG_HDRLEN = 16;
 const IFINFOMSG_LEN = 16;
 const TCMSG_LEN = 20;
+const IFADDRMSG_LEN = 8;
+const RTMSG_LEN = 12;
 const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
+const IFLA_MTU = 4;
+const IFF_UP = 0x1;
+const IFA_ADDRESS = 1;
+const IFA_LOCAL = 2;
+const IFA_FLAGS = 8;
+const IFA_F_NODAD = 0x02;
+const RTA_DST = 1;
+const RTA_OIF = 4;
+const RTA_GATEWAY = 5;
+const RTA_TABLE = 15;
+const RT_TABLE_MAIN = 254;
+const RT_TABLE_LOCAL = 255;
+const RTPROT_BOOT = 3;
+const RT_SCOPE_UNIVERSE = 0;
+const RT_SCOPE_LINK = 253;
+const RTN_UNICAST = 1;
+const AF_INET = 2;
+const AF_INET6 = 10;
 const IFLA_STATS64 = 23;
 const TCA_KIND = 1;
 const TCA_STATS2 = 7;
@@ -100,6 +131,99 @@ export function getQdiscRequest(ifindex: number, seq: number): Buffer {
   header(buf, len, RTM_GETQDISC, NLM_F_REQUEST | NLM_F_DUMP, seq);
   buf.writeInt32LE(ifindex, NLMSG_HDRLEN + 4);
   return buf;
+}
+
+/** A request: header, fixed part, then attributes (type, payload), each padded to 4 bytes. */
+function request(type: number, flags: number, seq: number, fixed: Buffer, attrs: Array<[number, Buffer]>): Buffer {
+  const len = NLMSG_HDRLEN + fixed.length + attrs.reduce((n, [, v]) => n + align4(4 + v.length), 0);
+  const buf = Buffer.alloc(len);
+  header(buf, len, type, flags, seq);
+  fixed.copy(buf, NLMSG_HDRLEN);
+  let off = NLMSG_HDRLEN + fixed.length;
+  for (const [t, v] of attrs) {
+    buf.writeUInt16LE(4 + v.length, off);
+    buf.writeUInt16LE(t, off + 2);
+    v.copy(buf, off + 4);
+    off += align4(4 + v.length);
+  }
+  return buf;
+}
+
+const u32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+};
+
+export type Family = 'inet' | 'inet6';
+const familyNumber = (f: Family): number => (f === 'inet' ? AF_INET : AF_INET6);
+const addressBytes = (f: Family, text: string): Buffer => (f === 'inet' ? parseIpv4(text) : parseIpv6(text));
+
+/** RTM_NEWLINK on an interface by name: up, and an MTU (`ip link set dev NAME [mtu N] up`). */
+export function setLinkRequest(name: string, change: { up?: boolean; mtu?: number }, seq: number): Buffer {
+  const ifi = Buffer.alloc(IFINFOMSG_LEN);
+  if (change.up) {
+    ifi.writeUInt32LE(IFF_UP, 8); // ifi_flags
+    ifi.writeUInt32LE(IFF_UP, 12); // ifi_change
+  }
+  const attrs: Array<[number, Buffer]> = [[IFLA_IFNAME, Buffer.from(`${name}\0`, 'utf8')]];
+  if (change.mtu !== undefined) attrs.push([IFLA_MTU, u32(change.mtu)]);
+  return request(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq, ifi, attrs);
+}
+
+/** RTM_NEWADDR (`ip addr add ADDR/LEN dev IFINDEX [nodad]`): local and address the same, as `ip` sends them. */
+export function newAddressRequest(
+  a: { family: Family; address: string; prefixLen: number; ifindex: number; nodad?: boolean }, seq: number,
+): Buffer {
+  const ifa = Buffer.alloc(IFADDRMSG_LEN);
+  const flags = a.nodad ? IFA_F_NODAD : 0;
+  ifa.writeUInt8(familyNumber(a.family), 0);
+  ifa.writeUInt8(a.prefixLen, 1);
+  ifa.writeUInt8(flags & 0xff, 2);
+  ifa.writeUInt8(RT_SCOPE_UNIVERSE, 3);
+  ifa.writeUInt32LE(a.ifindex, 4);
+  const addr = addressBytes(a.family, a.address);
+  const attrs: Array<[number, Buffer]> = [[IFA_LOCAL, addr], [IFA_ADDRESS, addr]];
+  if (flags) attrs.push([IFA_FLAGS, u32(flags)]);
+  return request(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, ifa, attrs);
+}
+
+/**
+ * RTM_NEWROUTE replacing the main table's route to PREFIX/LEN on IFINDEX,
+ * through GATEWAY or on-link (`ip route replace PREFIX/LEN dev D [via GW]`).
+ */
+export function replaceRouteRequest(
+  r: { family: Family; prefix: string; prefixLen: number; ifindex: number; gateway?: string }, seq: number,
+): Buffer {
+  const rtm = Buffer.alloc(RTMSG_LEN);
+  rtm.writeUInt8(familyNumber(r.family), 0);
+  rtm.writeUInt8(r.prefixLen, 1);
+  rtm.writeUInt8(RT_TABLE_MAIN, 4);
+  rtm.writeUInt8(RTPROT_BOOT, 5);
+  rtm.writeUInt8(r.gateway === undefined ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE, 6);
+  rtm.writeUInt8(RTN_UNICAST, 7);
+  const attrs: Array<[number, Buffer]> = [[RTA_DST, addressBytes(r.family, r.prefix)], [RTA_OIF, u32(r.ifindex)]];
+  if (r.gateway !== undefined) attrs.push([RTA_GATEWAY, addressBytes(r.family, r.gateway)]);
+  return request(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq, rtm, attrs);
+}
+
+/** RTM_GETROUTE dump of one family's routes, every table. */
+export function getRoutesRequest(family: Family, seq: number): Buffer {
+  const rtm = Buffer.alloc(RTMSG_LEN);
+  rtm.writeUInt8(familyNumber(family), 0);
+  return request(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, seq, rtm, []);
+}
+
+/** A route message's table, destination (bytes) and prefix length. */
+export function parseRoute(body: Buffer): { table: number; dst: Buffer; dstLen: number } | null {
+  if (body.length < RTMSG_LEN) return null;
+  const attrs = attributes(body, RTMSG_LEN);
+  const table = attrs.get(RTA_TABLE);
+  return {
+    table: table && table.length >= 4 ? table.readUInt32LE(0) : body.readUInt8(4),
+    dst: attrs.get(RTA_DST) ?? Buffer.alloc(0),
+    dstLen: body.readUInt8(1),
+  };
 }
 
 interface Message {
@@ -229,4 +353,37 @@ export function readQdiscs(ifindex: number): QdiscNumbers[] {
     return false;
   });
   return out;
+}
+
+/** `ip link set dev NAME [mtu N] [up]`. */
+export function setLink(name: string, change: { up?: boolean; mtu?: number }): void {
+  const what = `link set dev ${name}${change.mtu !== undefined ? ` mtu ${change.mtu}` : ''}${change.up ? ' up' : ''}`;
+  exchange(what, (seq) => setLinkRequest(name, change, seq), () => false);
+}
+
+/** `ip addr add ADDR/LEN dev NAME [nodad]`. */
+export function addAddress(a: { family: Family; address: string; prefixLen: number; dev: string; nodad?: boolean }): void {
+  const what = `addr add ${a.address}/${a.prefixLen} dev ${a.dev}${a.nodad ? ' nodad' : ''}`;
+  const ifindex = readLinkCounters(a.dev).ifindex;
+  exchange(what, (seq) => newAddressRequest({ ...a, ifindex }, seq), () => false);
+}
+
+/** `ip route replace PREFIX/LEN dev NAME [via GATEWAY]`. */
+export function replaceRoute(r: { family: Family; prefix: string; prefixLen: number; dev: string; gateway?: string }): void {
+  const what = `route replace ${r.prefix}/${r.prefixLen} dev ${r.dev}${r.gateway !== undefined ? ` via ${r.gateway}` : ''}`;
+  const ifindex = readLinkCounters(r.dev).ifindex;
+  exchange(what, (seq) => replaceRouteRequest({ ...r, ifindex }, seq), () => false);
+}
+
+/** Whether the local table holds the host route of `address` (`ip -6 route show table local ADDRESS`). */
+export function hasLocalRoute(family: Family, address: string): boolean {
+  const want = addressBytes(family, address);
+  let found = false;
+  exchange(`route show table local ${address}`, (seq) => getRoutesRequest(family, seq), (m) => {
+    if (m.type !== RTM_NEWROUTE) return false;
+    const r = parseRoute(m.body);
+    if (r && r.table === RT_TABLE_LOCAL && r.dstLen === want.length * 8 && r.dst.equals(want)) found = true;
+    return false;
+  });
+  return found;
 }

@@ -29,7 +29,7 @@ if (reason) console.warn(`skipping rtnetlink integration test: ${reason}`);
 const CHILD = `
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { readLinkCounters, readQdiscs } from './backend/rtnetlink.js';
+import { addAddress, hasLocalRoute, readLinkCounters, readQdiscs, replaceRoute, setLink } from './backend/rtnetlink.js';
 const sh = (c) => execFileSync('sh', ['-c', c], { encoding: 'utf8' });
 // No IPv6 in the namespace: the kernel's own MLD and neighbour solicitations
 // (86 bytes) would join the token bucket's queue between the two reads.
@@ -48,6 +48,22 @@ for (const dev of ['d0', 't0', 'lo']) {
   out[dev] = { link, qdiscs, ip: JSON.parse(sh('ip -s -j link show dev ' + dev))[0], tc: JSON.parse(sh('tc -s -j qdisc show dev ' + dev)) };
 }
 try { readLinkCounters('nope0'); } catch (e) { out.missing = { message: e.message, errno: e.errno }; }
+// Set-up as a run does it, read back with ip.
+sh('ip tuntap add t1 mode tun');
+setLink('t1', { mtu: 1400 });
+setLink('t1', { up: true });
+addAddress({ family: 'inet', address: '198.51.100.1', prefixLen: 24, dev: 't1' });
+replaceRoute({ family: 'inet', prefix: '198.51.100.9', prefixLen: 32, dev: 't1' });
+replaceRoute({ family: 'inet', prefix: '203.0.113.0', prefixLen: 24, dev: 't1', gateway: '198.51.100.9' });
+replaceRoute({ family: 'inet', prefix: '203.0.113.0', prefixLen: 24, dev: 't1', gateway: '198.51.100.9' });
+out.setup = {
+  link: JSON.parse(sh('ip -j link show dev t1'))[0],
+  addr: JSON.parse(sh('ip -j addr show dev t1'))[0].addr_info,
+  routes: JSON.parse(sh('ip -j route show dev t1')),
+  local: hasLocalRoute('inet', '198.51.100.1'),
+  notLocal: hasLocalRoute('inet', '198.51.100.2'),
+};
+try { replaceRoute({ family: 'inet', prefix: '203.0.113.1', prefixLen: 24, dev: 't1', gateway: '198.51.100.9' }); } catch (e) { out.setup.refused = e.message; }
 console.log(JSON.stringify(out));
 `;
 
@@ -56,7 +72,7 @@ describe.skipIf(reason !== null)('rtnetlink counters and qdiscs against ip and t
 
   beforeAll(() => {
     writeFileSync(path.join(mkdirDir(outDir), 'package.json'), '{ "type": "module" }\n');
-    for (const [dir, name] of [['backend', 'rtnetlink'], ['native', 'addon']] as const) {
+    for (const [dir, name] of [['backend', 'rtnetlink'], ['native', 'addon'], ['packet', 'address']] as const) {
       const source = readFileSync(path.join(root, 'src', dir, `${name}.ts`), 'utf8');
       const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 }, fileName: `${name}.ts` });
       writeFileSync(path.join(mkdirDir(path.join(outDir, dir)), `${name}.js`), js.outputText);
@@ -97,6 +113,23 @@ describe.skipIf(reason !== null)('rtnetlink counters and qdiscs against ip and t
     expect(out.t0!.link.mac).toBe('');
     expect(out.missing.errno).toBe(19);
     expect(out.missing.message).toMatch(/^RTM_GETLINK nope0: /);
+
+    // Set-up: what ip reads back is what the steps asked for; replacing a route twice is no error.
+    const setup = (out as unknown as { setup: {
+      link: { mtu: number; flags: string[] }; addr: Array<{ family: string; local: string; prefixlen: number }>;
+      routes: Array<{ dst: string; gateway?: string; scope?: string }>; local: boolean; notLocal: boolean; refused: string;
+    } }).setup;
+    expect(setup.link.mtu).toBe(1400);
+    expect(setup.link.flags).toContain('UP');
+    expect(setup.addr.filter((a) => a.family === 'inet')).toMatchObject([{ local: '198.51.100.1', prefixlen: 24 }]);
+    expect(setup.routes).toEqual(expect.arrayContaining([
+      expect.objectContaining({ dst: '198.51.100.9', scope: 'link' }),
+      expect.objectContaining({ dst: '203.0.113.0/24', gateway: '198.51.100.9' }),
+    ]));
+    expect(setup.routes.filter((r) => r.dst === '203.0.113.0/24')).toHaveLength(1);
+    expect([setup.local, setup.notLocal]).toEqual([true, false]);
+    // A prefix with host bits set: one line, the command as ip would take it and the kernel's reason.
+    expect(setup.refused).toBe('route replace 203.0.113.1/24 dev t1 via 198.51.100.9: Invalid argument');
   });
 });
 
