@@ -70,8 +70,8 @@ export const DEFAULT_BUSY_LIMIT = 0.85;
  *    25 ms   652, 653             63 s          46 s        73 %
  *
  * Once long runs started early (run-order.ts) and code ran in a warm
- * interpreter, the runs' CPU set the pace again: 656, 653, 655, 656, 654,
- * 659 rows in 52-56 s (gtests 39-41 s) at 33 ms, and 652, 653, 651 in
+ * interpreter, the runs' CPU set the pace again: 653-659 rows over nine
+ * runs in 52-57 s (gtests 39-42 s) at 33 ms, and 652, 653, 651 in
  * 58-59 s at 50 ms; a busy limit of 80 % instead of 85 % gave 657, 653,
  * 649 for 1-2 s more.
  *

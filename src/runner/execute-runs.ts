@@ -42,7 +42,7 @@ import { balancedOrder, planOrder, type StartOrder } from './run-order.js';
  * (651-659 rows agreeing over five runs); two starts a sample and up to 7
  * a core take 80 s (654-657 over three), and a start every 33 ms sample
  * 65-68 s (655-658 over four), and with long runs started early and the
- * code in a warm interpreter 52-56 s (653-659 over six). More at once
+ * code in a warm interpreter 52-57 s (653-659 over nine). More at once
  * costs agreement:
  * with no gap between starts and up to 8 a core, 62 s and 636 rows; an
  * explicit -j 12 (no gate) 62 s and 648-656, with more kernel timers a
