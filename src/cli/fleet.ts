@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { RunResult } from '../engine/result.js';
 import { repeatLines, repeatRounds, representative, summarizeRepeats } from '../runner/repeat.js';
-import { parseShard, readDurations, referenceDurationSources, splitRuns, ShardError, type Shard } from '../runner/shard.js';
+import { parseShard, readDurations, referenceDurationSources, splitRuns, ShardError, type Durations, type Shard } from '../runner/shard.js';
 import type { JsonPlanInfo, ReportedRun } from '../report/reports.js';
 import type { RunArgs } from './args.js';
 import { UsageError } from './args.js';
@@ -18,6 +18,15 @@ export type Execute = (runs: PlannedRun[], args: RunArgs, label: string, opts: {
 /** The folder beside the checkout that holds the corpora and their reference verdicts. */
 export function sharedDir(projectRoot: string): string {
   return resolve(projectRoot, '..', 'shared');
+}
+
+const durationsByRoot = new Map<string, Durations>();
+
+/** packetdrill's seconds per row, from the reference tables beside the checkout (empty without them); read once. */
+export function referenceDurations(projectRoot: string): Durations {
+  let d = durationsByRoot.get(projectRoot);
+  if (!d) durationsByRoot.set(projectRoot, (d = readDurations(referenceDurationSources(sharedDir(projectRoot)))));
+  return d;
 }
 
 export function shardOf(args: RunArgs): Shard | undefined {
@@ -46,8 +55,7 @@ export function planPart(runs: PlannedRun[], args: RunArgs, projectRoot: string,
   const repeat = args.repeat ?? 1;
   if (repeat > 1) plan.repeat = repeat;
   if (!shard) return { runs, indices: runs.map((_, i) => i), plan };
-  const durations = readDurations(referenceDurationSources(sharedDir(projectRoot)));
-  const split = splitRuns(runs.map((r, i) => ({ ...r, i })), shard.count, durations);
+  const split = splitRuns(runs.map((r, i) => ({ ...r, i })), shard.count, referenceDurations(projectRoot));
   const part = split.parts[shard.index - 1]!;
   plan.shard = shard;
   const by = split.known > 0 ? `${split.expected[shard.index - 1]} s expected (durations known for ${split.known} of ${runs.length} rows)` : 'split by count';

@@ -20,19 +20,12 @@ import { maybeWriteScenarioReport } from '../report/html/policy.js';
 import type { ReportedRun } from '../report/reports.js';
 import type { WorkerRequest } from '../runner/execute-request.js';
 import { PROJECT_ROOT } from '../runner/project-root.js';
-import { executePart, planPart, sharedDir } from './fleet.js';
-import { expectedSeconds, readDurations, referenceDurationSources, type Durations } from '../runner/shard.js';
+import { executePart, planPart, referenceDurations } from './fleet.js';
+import { expectedSeconds } from '../runner/shard.js';
 import { cmdReport } from './report-merge.js';
 import { holdStop, releaseStop, stopExitCode, stopSignal } from '../runner/stop.js';
 import { checkCaptureDir, checkOptionValues, checkReadable, checkReportFile } from './check-inputs.js';
 import { describeFileError, InputError } from './failure.js';
-
-let knownDurations: Durations | null = null;
-/** packetdrill's seconds per row, from the reference tables beside the checkout (empty without them). */
-function durations(): Durations {
-  knownDurations ??= readDurations(referenceDurationSources(sharedDir(PROJECT_ROOT)));
-  return knownDurations;
-}
 
 export { PROJECT_ROOT } from '../runner/project-root.js';
 export { defaultJobs, executeRuns } from '../runner/execute-runs.js';
@@ -169,7 +162,7 @@ async function cmdRun(argv: string[]): Promise<number> {
             (rs, a, l, opts) => executeRuns(rs, a, l, {
               ...opts, ...(target ? { target } : {}),
               // Long runs early where the reference tables know a row (run-order.ts); repeats keep their rounds.
-              ...((args.repeat ?? 1) <= 1 ? { expectedSeconds: expectedSeconds(rs, durations()) } : {}),
+              ...((args.repeat ?? 1) <= 1 ? { expectedSeconds: expectedSeconds(rs, referenceDurations(PROJECT_ROOT)) } : {}),
             }));
           code = Math.max(code, r.exitCode);
           const rows = kernel && !target ? r.reported.map((x) => ({ ...x, kernel: kernel.facts })) : r.reported;

@@ -230,13 +230,14 @@ class WarmInterpreter {
   }
 }
 
+/** The warm interpreters, by program (a worker's own environment does not change between runs). */
 const interpreters = new Map<string, WarmInterpreter>();
 let exitHooked = false;
 
 /**
  * Run the code file `file` with `command` (which isPlainPython accepts) in
- * `cwd` with `env` (shell.ts shellEnv(cwd)), through a warm interpreter
- * for that command and folder; null when none can run it.
+ * `cwd` with `env` (shell.ts shellEnv(cwd)), through the warm interpreter
+ * of the program `command` comes to there; null when none can run it.
  */
 export async function runWithWarmInterpreter(
   command: string, file: string, cwd: string, env: NodeJS.ProcessEnv, outDir: string,
@@ -247,11 +248,10 @@ export async function runWithWarmInterpreter(
   // the folder, since each child takes its run's folder and environment.
   const program = processShims().programFor(command.trim(), cwd);
   if (!program) return null;
-  const key = JSON.stringify([program, process.env]);
-  let w = interpreters.get(key);
+  let w = interpreters.get(program);
   if (!w || !w.alive) {
     w = new WarmInterpreter(program, env);
-    interpreters.set(key, w);
+    interpreters.set(program, w);
     if (!exitHooked) {
       exitHooked = true;
       process.once('exit', closeWarmInterpreters);
@@ -260,7 +260,7 @@ export async function runWithWarmInterpreter(
   const r = await w.run({ file, cwd, env, stdout: join(outDir, 'stdout'), stderr: join(outDir, 'stderr') });
   if (!r) {
     w.kill();
-    interpreters.delete(key);
+    interpreters.delete(program);
   }
   return r;
 }

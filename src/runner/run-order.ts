@@ -14,21 +14,19 @@
  * keep the CPUs busy; the two ends meet at runs of middling length, the
  * last to start.
  */
+import { median } from './repeat.js';
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
+/** A duration in seconds that can weigh a run. */
+const usable = (d: number | undefined): d is number => d !== undefined && Number.isFinite(d) && d >= 0;
 
 /**
  * What each run is expected to weigh: its known seconds, or the median of
  * the known ones where unknown; 1 each when none is known.
  */
 export function expectedWeights(expected: ReadonlyArray<number | undefined>): { weights: number[]; known: number } {
-  const knownValues = expected.filter((d): d is number => d !== undefined && Number.isFinite(d) && d >= 0);
-  const fallback = knownValues.length > 0 ? median(knownValues) : 1;
-  const weights = expected.map((d) => (knownValues.length > 0 && d !== undefined && Number.isFinite(d) && d >= 0 ? d : fallback));
+  const knownValues = expected.filter(usable);
+  const fallback = knownValues.length > 0 ? median(knownValues.sort((a, b) => a - b)) : 1;
+  const weights = expected.map((d) => (usable(d) ? d : fallback));
   return { weights, known: knownValues.length };
 }
 
