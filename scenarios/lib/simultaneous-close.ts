@@ -34,9 +34,14 @@ export interface SimultaneousCloseOptions {
   expectAckOfPeerFin?: boolean;
   /** Closing comment lines. */
   trailer?: string;
+  /** When close() runs, seconds (default 0.4); the peer's FIN comes 0.1 s later. */
+  closeAt?: number;
 }
 
 export function simultaneousCloseScript(o: SimultaneousCloseOptions): string {
+  const closeAt = o.closeAt ?? 0.4;
+  const close = closeAt.toFixed(3);
+  const peerFin = (closeAt + 0.1).toFixed(3);
   return `// ${o.title}
 ${PASSIVE_OPEN}
 0.250 write(4, ..., 1000) = 1000
@@ -44,8 +49,8 @@ ${PASSIVE_OPEN}
 0.300 < . 1:1(0) ack 1001 win 257
 ${o.beforeClose ? `\n${o.beforeClose}\n` : ''}
 // Our FIN, then the peer's FIN before any ACK of ours: CLOSING
-0.400 close(4) = 0
-0.400 > F. 1001:1001(0) ack 1
-0.500 < F. 1:1(0) ack 1001 win 260
-${o.expectAckOfPeerFin === false ? '' : '0.500 > . 1002:1002(0) ack 2\n'}${o.trailer ?? ''}`;
+${close} close(4) = 0
+${close} > F. 1001:1001(0) ack 1
+${peerFin} < F. 1:1(0) ack 1001 win 260
+${o.expectAckOfPeerFin === false ? '' : `${peerFin} > . 1002:1002(0) ack 2\n`}${o.trailer ?? ''}`;
 }
