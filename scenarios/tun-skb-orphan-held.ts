@@ -25,7 +25,7 @@ const SCRIPT = simultaneousCloseScript({
   // tc runs as soon as the data is acknowledged; close() waits 500 ms behind
   // it, room for an exec of tc that is slow: in a microVM the binary comes
   // over 9p, and there tc took 108-133 ms of guest time, which with close()
-  // 100 ms behind it made close() or its FIN late in 6 of 9 checks.
+  // 100 ms behind it made close() or its FIN late in 7 of 10 checks.
   beforeClose: '// From here on, packets leave tun0 at 8 bit/s after a 60-byte burst\n0.300 `tc qdisc replace dev tun0 root tbf rate 8bit burst 60 latency 1000s`',
   closeAt: 0.8,
   expectAckOfPeerFin: false,
