@@ -11,7 +11,10 @@
  *
  * The JS thread gets the queued packets in batches through a thread-safe
  * function used as a doorbell (one pending call at most; each call drains
- * the whole queue). stop() wakes the thread through an eventfd; the thread
+ * the whole queue), or waits for them itself (tunReaderWait): it spins,
+ * reading the fd now and then, then sleeps in poll() on the fd, reading
+ * it itself while the reader thread keeps off it, so that the kernel
+ * wakes the JS thread for the packet directly. stop() wakes the thread through an eventfd; the thread
  * first reads what the fd still holds (packets the kernel queued before the
  * stop belong in the capture), then ends; stop() joins it and returns the
  * packets that were read but not yet delivered.
@@ -42,6 +45,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <uv.h>
 
 #define READ_BUF_SIZE (65536 + 256)
 /* How long tunReaderWait spins before it sleeps. Side by side with
@@ -52,6 +56,9 @@
 /* How often that spin reads the TUN itself (a read of an empty TUN is a
  * system call of a microsecond or two). */
 #define DIRECT_READ_EVERY_NS 10000LL
+/* How long tunReaderWait sleeps before it lets the event loop's work (a
+ * blocking call's end, a timer) cut the wait short. */
+#define WAIT_LOOP_FREE_NS 3000000LL
 
 typedef struct pkt {
 	struct pkt *next;
@@ -96,8 +103,20 @@ typedef struct reader {
 	bool direct;  /* the fd has O_NONBLOCK: tunReaderWait may read it */
 	unsigned char *engine_buf; /* tunReaderWait's read buffer (JS thread only) */
 
+	/* tunReaderWait sleeps in poll() on the fd itself and on notify_fd,
+	 * which the reader thread writes when it queues a packet while
+	 * engine_waiting is set (it may have read the packet the JS thread's
+	 * poll was about to see). */
+	int notify_fd;
+	int engine_waiting;
+	/* While the JS thread reads the fd itself in tunReaderWait's sleep, the
+	 * reader thread leaves the fd alone (is parked): otherwise each packet
+	 * wakes both threads, and the JS thread, below the reader's priority,
+	 * often waits for a second CPU to wake up. park_fd tells the reader
+	 * thread to look at engine_waiting again. */
+	int park_fd;
+
 	pthread_mutex_t mu; /* guards the fields below */
-	pthread_cond_t arrived; /* signalled when a packet is queued */
 	pkt *head, *tail;
 	bool doorbell_pending;
 	bool tsfn_closing;
@@ -119,7 +138,10 @@ static void reader_release_owner(reader *r)
 		return;
 	free_pkts(r->head);
 	free(r->engine_buf);
-	pthread_cond_destroy(&r->arrived);
+	if (r->notify_fd >= 0)
+		close(r->notify_fd);
+	if (r->park_fd >= 0)
+		close(r->park_fd);
 	pthread_mutex_destroy(&r->mu);
 	pthread_mutex_destroy(&r->read_mu);
 	free(r);
@@ -297,10 +319,13 @@ static int read_queue_locked(reader *r, unsigned char *buf, bool nonblocking, bo
 		else
 			r->head = p;
 		r->tail = p;
-		pthread_cond_broadcast(&r->arrived);
 		if (!engine)
 			ring_locked(r);
 		pthread_mutex_unlock(&r->mu);
+		if (!engine && __atomic_load_n(&r->engine_waiting, __ATOMIC_SEQ_CST)) {
+			uint64_t one = 1;
+			(void)!write(r->notify_fd, &one, sizeof(one));
+		}
 		if (engine)
 			r->direct_reads++;
 		/* buf still holds the packet (p may be gone to JS already). */
@@ -324,17 +349,24 @@ static void *reader_main(void *arg)
 	unsigned char *buf = malloc(READ_BUF_SIZE);
 	int err = buf ? 0 : ENOMEM;
 
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[3] = {
 		{ .fd = r->fd, .events = POLLIN },
 		{ .fd = r->wake_fd, .events = POLLIN },
+		{ .fd = r->park_fd, .events = POLLIN },
 	};
 	while (!err) {
-		int n = poll(pfd, 2, -1);
+		/* poll() skips a negative fd */
+		pfd[0].fd = __atomic_load_n(&r->engine_waiting, __ATOMIC_SEQ_CST) == 2 ? -1 : r->fd;
+		int n = poll(pfd, 3, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			err = errno;
 			break;
+		}
+		if (pfd[2].revents) {
+			uint64_t v;
+			(void)!read(r->park_fd, &v, sizeof(v));
 		}
 		bool last = false;
 		if (pfd[1].revents) {
@@ -347,6 +379,8 @@ static void *reader_main(void *arg)
 			pfd[0].revents = now.revents;
 			last = true;
 		}
+		if (pfd[0].fd < 0)
+			continue;
 		if (pfd[0].revents & POLLNVAL) {
 			err = EBADF;
 			break;
@@ -370,6 +404,8 @@ static void *reader_main(void *arg)
 		r->error = err;
 		ring_locked(r);
 		pthread_mutex_unlock(&r->mu);
+		uint64_t one = 1;
+		(void)!write(r->notify_fd, &one, sizeof(one));
 	}
 	return NULL;
 }
@@ -541,15 +577,17 @@ static napi_value js_reader_start(napi_env env, napi_callback_info info)
 	tdr_mutex_init(&r->read_mu);
 	int fl = fcntl(fd, F_GETFL);
 	r->direct = fl >= 0 && (fl & O_NONBLOCK);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->arrived, &ca);
-	pthread_condattr_destroy(&ca);
 	r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (r->wake_fd < 0) {
+	r->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	r->park_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->wake_fd < 0 || r->notify_fd < 0 || r->park_fd < 0) {
 		int err = errno;
-		pthread_cond_destroy(&r->arrived);
+		if (r->wake_fd >= 0)
+			close(r->wake_fd);
+		if (r->notify_fd >= 0)
+			close(r->notify_fd);
+		if (r->park_fd >= 0)
+			close(r->park_fd);
 		pthread_mutex_destroy(&r->mu);
 		pthread_mutex_destroy(&r->read_mu);
 		free(r);
@@ -562,7 +600,8 @@ static napi_value js_reader_start(napi_env env, napi_callback_info info)
 					    tsfn_finalize, r, reader_call_js,
 					    &r->tsfn) != napi_ok) {
 		close(r->wake_fd);
-		pthread_cond_destroy(&r->arrived);
+		close(r->notify_fd);
+		close(r->park_fd);
 		pthread_mutex_destroy(&r->mu);
 		pthread_mutex_destroy(&r->read_mu);
 		free(r);
@@ -688,9 +727,111 @@ static napi_value js_reader_take(napi_env env, napi_callback_info info)
 	return arr;
 }
 
+static void kick(int efd)
+{
+	uint64_t one = 1;
+	(void)!write(efd, &one, sizeof(one));
+}
+
+/* The CLOCK_MONOTONIC time (ns) of the event loop's next timer, or
+ * INT64_MAX when it has none; a time already past when the loop has work
+ * due now. A loop with nothing active has nothing due: uv_backend_timeout
+ * says 0 then. */
+static int64_t loop_due_ns(uv_loop_t *loop)
+{
+	if (!uv_loop_alive(loop))
+		return INT64_MAX;
+	int t = uv_backend_timeout(loop);
+	if (t < 0)
+		return INT64_MAX;
+	return ((int64_t)uv_now(loop) + t) * 1000000LL;
+}
+
+/*
+ * tunReaderWait's sleep, after its spin: in poll() on the fd itself (when
+ * the JS thread may read it) and on notify_fd, so that the kernel wakes
+ * this thread for the packet directly, not through the reader thread's
+ * wake-up and then this one's: on a virtual machine each costs tens of
+ * microseconds at the median and hundreds at the tail. For its first
+ * WAIT_LOOP_FREE_NS it waits for a packet or the deadline only; after
+ * that it returns as soon as the event loop has work (its fd is
+ * readable: a blocking call ended, a doorbell rang) or a timer of the
+ * loop is due, so that a long wait holds nothing of the loop's back.
+ */
+static void wait_sleep(napi_env env, reader *r, int64_t now, int64_t deadline)
+{
+	uv_loop_t *loop = NULL;
+	if (napi_get_uv_event_loop(env, &loop) != napi_ok)
+		loop = NULL;
+	const int64_t loop_free_until = now + WAIT_LOOP_FREE_NS;
+	/* 2: this thread reads the fd, and the reader thread is parked. */
+	const bool park = r->engine_buf != NULL;
+	__atomic_store_n(&r->engine_waiting, park ? 2 : 1, __ATOMIC_SEQ_CST);
+	if (park)
+		kick(r->park_fd);
+	for (;;) {
+		if (__atomic_load_n(&r->head, __ATOMIC_SEQ_CST) || __atomic_load_n(&r->error, __ATOMIC_RELAXED))
+			break;
+		now = tdr_now_ns();
+		bool watch_loop = loop && now >= loop_free_until;
+		int64_t until = deadline;
+		if (!watch_loop && loop && loop_free_until < until)
+			until = loop_free_until;
+		if (watch_loop) {
+			int64_t due = loop_due_ns(loop);
+			if (due < until)
+				until = due;
+		}
+		if (now >= until) {
+			if (until == deadline || watch_loop)
+				break;
+			continue; /* the loop's free time is over: watch it from now on */
+		}
+		struct pollfd pfd[3];
+		int nfd = 0, tun_i = -1, loop_i = -1;
+		pfd[nfd++] = (struct pollfd){ .fd = r->notify_fd, .events = POLLIN };
+		if (r->engine_buf) {
+			tun_i = nfd;
+			pfd[nfd++] = (struct pollfd){ .fd = r->fd, .events = POLLIN };
+		}
+		if (watch_loop) {
+			loop_i = nfd;
+			pfd[nfd++] = (struct pollfd){ .fd = uv_backend_fd(loop), .events = POLLIN };
+		}
+		int64_t left = until - now;
+		struct timespec ts = { .tv_sec = (time_t)(left / 1000000000LL), .tv_nsec = (long)(left % 1000000000LL) };
+		int n = ppoll(pfd, (nfds_t)nfd, &ts, NULL);
+		if (n <= 0)
+			continue;
+		if (pfd[0].revents) {
+			uint64_t v;
+			(void)!read(r->notify_fd, &v, sizeof(v));
+		}
+		if (tun_i >= 0 && pfd[tun_i].revents) {
+			if (pthread_mutex_trylock(&r->read_mu) == 0) {
+				(void)read_queue_locked(r, r->engine_buf, true, true);
+				pthread_mutex_unlock(&r->read_mu);
+			} else {
+				/* The reader thread is reading it: it queues the
+				 * packet within microseconds. */
+				int64_t give_up = tdr_now_ns() + 1000000LL;
+				while (!__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) &&
+				       !__atomic_load_n(&r->error, __ATOMIC_RELAXED) && tdr_now_ns() < give_up)
+					tdr_cpu_relax();
+			}
+		}
+		if (loop_i >= 0 && pfd[loop_i].revents && !__atomic_load_n(&r->head, __ATOMIC_ACQUIRE))
+			break;
+	}
+	__atomic_store_n(&r->engine_waiting, 0, __ATOMIC_SEQ_CST);
+	if (park)
+		kick(r->park_fd);
+}
+
 /* tunReaderWait(handle, deadlineNs) -> number of packets queued; blocks the
  * JS thread until a packet is queued or CLOCK_MONOTONIC reaches the
- * deadline. For short waits where the event loop's hand-off is too slow. */
+ * deadline, or (after WAIT_LOOP_FREE_NS) the event loop has work: see
+ * wait_sleep. For waits where the event loop's hand-off is too slow. */
 static napi_value js_reader_wait(napi_env env, napi_callback_info info)
 {
 	napi_value argv[2];
@@ -700,10 +841,6 @@ static napi_value js_reader_wait(napi_env env, napi_callback_info info)
 	int64_t deadline;
 	if (!tdr_get_i64(env, argv[1], &deadline))
 		return tdr_throw_type(env, "tunReaderWait: deadlineNs must be a bigint");
-	struct timespec ts = {
-		.tv_sec = (time_t)(deadline / 1000000000LL),
-		.tv_nsec = (long)(deadline % 1000000000LL),
-	};
 	/* Look for the packet without sleeping first: the kernel usually
 	 * answers what the engine just did within microseconds, and a sleep
 	 * here would add a second wake-up (reader thread, then this one) of
@@ -736,11 +873,9 @@ static napi_value js_reader_wait(napi_env env, napi_callback_info info)
 	/* Time to spare: the sampler may now query what the engine wrote. */
 	if (!__atomic_load_n(&r->head, __ATOMIC_ACQUIRE))
 		tdr_sockdiag_wake();
+	if (!__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) && !r->stopped && now < deadline)
+		wait_sleep(env, r, now, deadline);
 	pthread_mutex_lock(&r->mu);
-	while (!r->head && !r->error) {
-		if (pthread_cond_timedwait(&r->arrived, &r->mu, &ts) == ETIMEDOUT)
-			break;
-	}
 	uint32_t n = queued_locked(r);
 	pthread_mutex_unlock(&r->mu);
 	napi_value out;

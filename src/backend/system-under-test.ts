@@ -83,7 +83,7 @@ export interface DeviceReader {
   stop(): DeviceFrame[];
   /** Frames read but not yet delivered, taken now. */
   take(): DeviceFrame[];
-  /** Block until a frame is queued or the deadline (monotonic ns) passes; returns the count queued. */
+  /** Block until a frame is queued or the deadline (monotonic ns) passes (or, after 3 ms, the event loop has work); returns the count queued. */
   waitFor(deadlineNs: bigint): number;
   /** After stop(), for a reader that stamps with the kernel's times: how many it stamped so, and how late reads came. */
   stampStats?(): StampStats | null;

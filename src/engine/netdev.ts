@@ -11,9 +11,18 @@ import type { CaptureLog, CaptureNote, CaptureRecord } from '../evidence/capture
 import { errnoName, nowNs, strerror } from '../native/addon.js';
 import type { DeviceFrame, DeviceIo, DeviceReader, LinkFraming } from '../backend/system-under-test.js';
 import type { PacketStamps } from './result.js';
+import { TRACING, trace } from './trace.js';
 
-/** How long receive() waits on the reader thread directly before yielding to the event loop. */
-const SYNC_WAIT_MS = 3;
+/**
+ * The longest one wait of receive() on the reader directly, ms. The
+ * reader's wait lets the event loop's own work cut it short after its
+ * first 3 ms (a blocking call's end, a timer due), and receive() waits
+ * again once the loop has run.
+ */
+const SYNC_WAIT_MAX_MS = 1000;
+/** Waits cut short this soon in a row (ns) send receive() to the event loop's delivery alone. */
+const SHORT_WAIT_NS = 100_000n;
+const SHORT_WAITS_MAX = 3;
 
 export interface LivePacket {
   /** The IP packet, without the link header. */
@@ -82,15 +91,8 @@ export class NetDevice {
    * within `timeoutMs` (null: wait forever).
    */
   receive(timeoutMs: number | null): Promise<LivePacket | null> {
-    if (this.queue.length === 0 && this.reader) {
-      // The kernel usually answers within microseconds of what triggered
-      // it: wait for the reader thread directly for a short while before
-      // falling back to the event loop's (slower) delivery.
-      const limitNs = BigInt(Math.min(SYNC_WAIT_MS, timeoutMs ?? SYNC_WAIT_MS) * 1e6);
-      let got = this.reader.take();
-      if (got.length === 0 && limitNs > 0n && this.reader.waitFor(nowNs() + limitNs) > 0) got = this.reader.take();
-      for (const p of got) this.onPacket(p);
-    }
+    const deadlineNs = timeoutMs === null ? null : nowNs() + BigInt(Math.round(timeoutMs * 1e6));
+    if (this.queue.length === 0) this.waitDirect(deadlineNs);
     const next = this.queue.shift();
     if (next) {
       this.io.consumed?.();
@@ -99,18 +101,54 @@ export class NetDevice {
     if (this.closed) return Promise.resolve(null);
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
-      this.waiter = (p) => {
+      let immediate: NodeJS.Immediate | undefined;
+      const waiter = (p: LivePacket | null): void => {
         if (timer) clearTimeout(timer);
+        if (immediate) clearImmediate(immediate);
         if (p) this.io.consumed?.();
         resolve(p);
       };
+      this.waiter = waiter;
       // With no time limit a long timer still keeps the process alive:
       // the reader thread alone does not.
       timer = setTimeout(() => {
-        this.waiter = null;
+        if (this.waiter === waiter) this.waiter = null;
+        if (immediate) clearImmediate(immediate);
         resolve(null);
-      }, timeoutMs ?? 2 ** 31 - 1);
+      }, deadlineNs === null ? 2 ** 31 - 1 : Math.max(0, Number(deadlineNs - nowNs()) / 1e6));
+      // The direct wait ended for the event loop's work: once the loop
+      // has run, wait directly again.
+      let shortWaits = 0;
+      const again = (): void => {
+        immediate = undefined;
+        if (this.waiter !== waiter || this.closed) return;
+        if (deadlineNs !== null && nowNs() >= deadlineNs) return;
+        const t0 = nowNs();
+        this.waitDirect(deadlineNs); // a packet goes to the waiter
+        if (this.waiter !== waiter) return;
+        shortWaits = nowNs() - t0 < SHORT_WAIT_NS ? shortWaits + 1 : 0;
+        if (shortWaits < SHORT_WAITS_MAX) immediate = setImmediate(again);
+      };
+      if (this.reader) immediate = setImmediate(again);
     });
+  }
+
+  /**
+   * Wait on the reader directly (the kernel wakes this thread for the
+   * packet), until a packet, `deadlineNs`, or work for the event loop;
+   * what arrived goes to the queue.
+   */
+  private waitDirect(deadlineNs: bigint | null): void {
+    if (!this.reader) return;
+    let got = this.reader.take();
+    if (got.length === 0) {
+      const now = nowNs();
+      let until = now + BigInt(SYNC_WAIT_MAX_MS * 1e6);
+      if (deadlineNs !== null && deadlineNs < until) until = deadlineNs;
+      if (until > now && this.reader.waitFor(until) > 0) got = this.reader.take();
+      if (TRACING) trace(`direct wait ${Number(nowNs() - now) / 1000}us: ${got.length}`);
+    }
+    for (const p of got) this.onPacket(p);
   }
 
   /**

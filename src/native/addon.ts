@@ -125,9 +125,9 @@ export interface TunReader {
   /** Take the packets queued right now, without waiting for the callback. */
   take(): TunPacket[];
   /**
-   * Block this thread until a packet is queued or `deadlineNs` passes;
-   * returns how many are queued. For short waits only: the event loop
-   * stands still meanwhile.
+   * Block this thread until a packet is queued or `deadlineNs` passes,
+   * or, after its first 3 ms, the event loop has work (an I/O event or a
+   * timer due); returns how many are queued.
    */
   waitFor(deadlineNs: bigint): number;
   /** After stop(): how the packets were stamped; null before, or without a stamp socket. */

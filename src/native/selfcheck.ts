@@ -69,6 +69,16 @@ export interface SelfCheckReport {
    * how many came with the kernel's stamp.
    */
   directRead?: { ports: number[]; directReads: number; stamped: number; realtime: boolean };
+  /**
+   * The engine's wait asleep (the packet comes after its spin): SLEEP_ROUNDS
+   * UDP datagrams sent SLEEP_SEND_AFTER_MS after the wait began, from a
+   * native thread. How many the wait returned with, how many it read from
+   * the TUN itself, and how long after the kernel sent each the wait
+   * returned (µs). Then two waits with nothing to read: one the event loop
+   * cuts short with a call ending LOOP_WORK_AFTER_MS in (ms it lasted), one
+   * that lasts to its deadline (QUIET_WAIT_MS; ms it lasted).
+   */
+  sleepWait?: { delivered: number; directReads: number; returnAfterSendUs: number[]; loopCutMs: number; quietMs: number };
 }
 
 const LOCAL = [192, 168, 0, 1] as const;
@@ -232,6 +242,66 @@ function setScheduler(policy: number, priority: number): boolean {
   return syscall(sysNr('sched_setscheduler'), [0, policy, param]).ret === 0n;
 }
 
+const SLEEP_ROUNDS = 5;
+const SLEEP_SEND_AFTER_MS = 6;
+const LOOP_WORK_AFTER_MS = 8;
+const QUIET_WAIT_MS = 20;
+
+/**
+ * The engine's wait when the packet comes later than its spin, and when
+ * none comes: see SelfCheckReport.sleepWait.
+ */
+async function sleepWaitCheck(tun: { fd: number; name: string }): Promise<NonNullable<SelfCheckReport['sleepWait']>> {
+  const stampFd = packetStampSocketOpen(tun.name);
+  const got: TunPacket[] = [];
+  const reader = tunReaderStart(tun.fd, (pkts) => { got.push(...pkts); }, { stamp: { fd: stampFd, skip: 0 } });
+  const udp = syscall(sysNr('socket'), [SYMBOLS.AF_INET, SYMBOLS.SOCK_DGRAM!, 0]);
+  try {
+    if (udp.ret < 0n) throw new Error(`socket() failed: ${errnoName(udp.errno)}`);
+    const fd = Number(udp.ret);
+    const dest = sockaddrIn(REMOTE, 9);
+    const returnAfterSendUs: number[] = [];
+    let delivered = 0;
+    for (let i = 0; i < SLEEP_ROUNDS; i++) {
+      const payload = Buffer.from(`round ${i}`);
+      const at = nowNs() + BigInt(SLEEP_SEND_AFTER_MS * 1e6);
+      void syscallAsync(sysNr('sendto'), [fd, payload, payload.length, 0, dest, 16], { atNs: at, hold: [payload, dest] });
+      const deadline = at + 200_000_000n;
+      let mine: TunPacket[] = [];
+      // As the engine does (netdev.ts): a wait cut short for the event
+      // loop's work is taken up again once the loop has run.
+      while (mine.length === 0 && nowNs() < deadline) {
+        if (reader.waitFor(deadline) > 0) {
+          const back = nowNs();
+          mine = reader.take();
+          for (const p of mine) returnAfterSendUs.push(Number(back - p.tsNs) / 1000);
+        } else {
+          await new Promise((r) => setImmediate(r));
+          mine = got.splice(0);
+        }
+      }
+      delivered += mine.filter((p) => p.data.includes(payload)).length;
+      await new Promise((r) => setTimeout(r, 2)); // the sendto's completion
+    }
+    // A wait with nothing to read, which the end of a call cuts short.
+    const pid = syscallAsync(sysNr('getpid'), [], { atNs: nowNs() + BigInt(LOOP_WORK_AFTER_MS * 1e6) });
+    let t0 = nowNs();
+    reader.waitFor(t0 + 2_000_000_000n);
+    const loopCutMs = Number(nowNs() - t0) / 1e6;
+    await pid;
+    // And one that lasts to its deadline.
+    t0 = nowNs();
+    reader.waitFor(t0 + BigInt(QUIET_WAIT_MS * 1e6));
+    const quietMs = Number(nowNs() - t0) / 1e6;
+    reader.stop();
+    return { delivered, directReads: reader.stampStats()?.directReads ?? 0, returnAfterSendUs, loopCutMs, quietMs };
+  } finally {
+    reader.stop();
+    if (udp.ret >= 0n) syscall(sysNr('close'), [Number(udp.ret)]);
+    syscall(sysNr('close'), [stampFd]);
+  }
+}
+
 const DIRECT_SYNS = 20;
 const DIRECT_FIRST_PORT = 9000;
 const DIRECT_LISTEN_PORT = 7000;
@@ -365,6 +435,7 @@ export async function runSelfCheck(writes = 200): Promise<SelfCheckReport> {
     report.packetsSeen = watcher.seen.length;
     report.kernelStamp = await kernelStampCheck(tun);
     report.directRead = await directReadCheck(tun);
+    report.sleepWait = await sleepWaitCheck(tun);
     report.ok =
       report.connect.errno === 'EINPROGRESS' &&
       report.syn.flags === 0x02 &&

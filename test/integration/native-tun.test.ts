@@ -91,6 +91,18 @@ describe.skipIf(reason !== null)('native addon with a real TUN in a network name
     expect(d.ports).toEqual(Array.from({ length: 20 }, (_, i) => 9000 + i));
     if (d.realtime) expect(d.directReads).toBeGreaterThanOrEqual(1);
     expect(d.stamped).toBe(20);
+    // Packets that came after the wait's spin: the wait slept in poll() on
+    // the TUN and read each itself (the reader thread parked meanwhile),
+    // once each; a call ending 8 ms in cut a wait for nothing short once
+    // the event loop was free to be watched (after 3 ms), and a quiet wait
+    // lasted to its deadline (20 ms).
+    const sw = report.sleepWait!;
+    expect(sw.delivered).toBe(5);
+    expect(sw.directReads).toBeGreaterThanOrEqual(1);
+    expect(sw.loopCutMs).toBeGreaterThanOrEqual(3);
+    expect(sw.loopCutMs).toBeLessThan(1000);
+    expect(sw.quietMs).toBeGreaterThanOrEqual(19.9);
+    expect(sw.quietMs).toBeLessThan(1000);
     // stop() joined the reader thread.
     expect(report.threadsAfterStop).toBe(report.threadsBeforeStop! - 1);
 
@@ -102,7 +114,9 @@ describe.skipIf(reason !== null)('native addon with a real TUN in a network name
         `over the ${o.count} requested before their deadline: p50 ${o.p50Us}us p99 ${o.p99Us}us max ${o.maxUs}us; ` +
         `SYN stamped ${report.syn!.stampAfterConnectUs.toFixed(1)}us after connect(); ` +
         `RST to ECONNREFUSED ${report.rst!.refusedAfterUs.toFixed(1)}us; ` +
-        `${d.directReads} of 20 SYN-ACKs read by the engine's wait; child ran ${elapsedMs} ms`,
+        `${d.directReads} of 20 SYN-ACKs read by the engine's wait; ` +
+        `asleep: ${sw.directReads} of 5 datagrams read by the wait, returned ${sw.returnAfterSendUs.map((u) => u.toFixed(0)).join(', ')}us after the kernel sent them, ` +
+        `cut short after ${sw.loopCutMs.toFixed(1)} ms, quiet ${sw.quietMs.toFixed(1)} ms; child ran ${elapsedMs} ms`,
     );
     expect(t.count).toBe(200);
     expect(t.minUs).toBeGreaterThanOrEqual(0);

@@ -147,4 +147,44 @@ describe('engine device with a fake native binding', () => {
     nd.stop();
     expect(await nd.receive(null)).toBeNull();
   });
+
+  test('a direct wait the event loop cut short is taken up again once the loop has run, and gives up at the deadline', async () => {
+    const dev = fakeDevice();
+    const waits: bigint[] = [];
+    let sendOnWait = 2;
+    const queued: DeviceFrame[] = [];
+    const a = ipv4([0xaa]);
+    const io: DeviceIo = {
+      ...dev.io,
+      readerStart: () => ({
+        stop: () => queued.splice(0),
+        take: () => queued.splice(0),
+        // The reader's wait returns with nothing (the loop has work) until
+        // its second call, which the kernel's packet ends.
+        waitFor: (deadlineNs) => {
+          waits.push(deadlineNs);
+          if (--sendOnWait === 0) queued.push({ data: Buffer.concat([Buffer.alloc(VNET_HDR_LEN), a]), tsNs: nowNs() });
+          return queued.length;
+        },
+      }),
+    };
+    const nd = new NetDevice(io, new CaptureLog());
+    nd.start();
+    const got = await nd.receive(1000);
+    expect(got!.data.equals(a)).toBe(true);
+    expect(waits).toHaveLength(2);
+    // Both waits aim at the receive's own deadline (1 s from its start).
+    expect(waits[1]).toBe(waits[0]);
+    expect(Number(waits[0]! - nowNs())).toBeGreaterThan(900e6);
+
+    // Nothing comes: the waits stop when they keep returning at once, and the timer ends the receive.
+    sendOnWait = -1;
+    waits.length = 0;
+    const started = performance.now();
+    expect(await nd.receive(30)).toBeNull();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(29);
+    expect(waits.length).toBeGreaterThanOrEqual(2);
+    expect(waits.length).toBeLessThanOrEqual(4);
+    nd.stop();
+  });
 });
