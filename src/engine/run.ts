@@ -35,22 +35,58 @@ function isStartTimeAnchored(ev: RunEvent): boolean {
 }
 
 /**
+ * Where the harness sleeps until the kernel sends a packet, the time from
+ * the kernel's send to the harness having handled it, µs: packetdrill's,
+ * measured on its own on this project's reference machine (2-core VM,
+ * idle): 36-55 µs from a retransmission the kernel's timer sent to the
+ * next relative event's anchor (tcp/eor/no-coalesce-retrans.pkt, line 64).
+ */
+export const PACKET_WAKE_USECS = 40;
+/** The same for a packet that was already waiting when the harness asked for it: 20-39 µs after the kernel sent it, 16 µs after the previous one (line 68). */
+export const PACKET_NEXT_USECS = 12;
+
+/**
+ * When the harness is taken to have handled the event before `ev`, the
+ * anchor of `ev`'s relative time. packetdrill takes "now" as the next
+ * event comes up, which after an outbound packet is the kernel's send time
+ * plus packetdrill's own wake-up and handling, some tens of microseconds.
+ * tundrill's wake-up and handling in JavaScript take longer and vary with
+ * the machine's load (100-400 µs on a quiet 2-core VM, ms on a loaded
+ * one), and where a kernel timer falls near a deadline the verdict
+ * follows them (tcp/eor/no-coalesce-retrans.pkt times an ACK 1 ms after
+ * a retransmission; one run in ten failed with the anchor at "now", none
+ * under packetdrill). So after an outbound packet the anchor is where
+ * packetdrill's would be: the packet's send time plus its wake-up, or the
+ * previous anchor plus its handling when the packet was already waiting,
+ * and never later than now. After any other event it is now.
+ */
+function handledUsecs(ctx: RunContext, now: number): number {
+  const last = ctx.lastEvent;
+  if (!last || last.ast.type !== 'packet' || last.ast.packet.direction !== 'outbound' || last.actualUsecs === undefined) return now;
+  const byPacket = Math.trunc(last.actualUsecs) + PACKET_WAKE_USECS;
+  const byPrevious = ctx.handledUsecs + PACKET_NEXT_USECS;
+  return Math.min(now, Math.max(byPacket, byPrevious));
+}
+
+/**
  * Give a relative or wildcard event its script time (packetdrill's
  * adjust_relative_event_times): an inbound packet after an inbound packet
  * from the previous one's script time, anything else from the moment the
- * loop gets to it, the previous event's handling included. That moment is
- * packetdrill's too: where the kernel's timers fall a few hundred
- * microseconds from a deadline, the verdict depends on it (the
- * sack-shift-sacked-*-fack scripts time a SACK from the harness having
- * handled the data the kernel sent, and the retransmission it causes
- * lands on a jiffy boundary within 0.3 ms of the tolerance's end).
+ * previous event was handled (handledUsecs). That moment matters: where
+ * the kernel's timers fall a few hundred microseconds from a deadline,
+ * the verdict depends on it (the sack-shift-sacked-*-fack scripts time a
+ * SACK from the harness having handled the data the kernel sent, and the
+ * retransmission it causes lands on a jiffy boundary within 0.3 ms of the
+ * tolerance's end).
  */
 export function adjustRelativeTimes(ctx: RunContext, ev: RunEvent): void {
+  const handled = handledUsecs(ctx, Math.trunc(ctx.clock.nowUsecs()));
+  ctx.handledUsecs = handled;
   const t = ev.times;
   if (t.type !== 'any' && t.type !== 'relative' && t.type !== 'relative_range') return;
   const offset = ctx.lastEvent && isStartTimeAnchored(ctx.lastEvent) && isStartTimeAnchored(ev)
     ? ctx.lastEvent.times.usecs
-    : Math.trunc(ctx.clock.nowUsecs());
+    : handled;
   t.offsetUsecs = offset;
   t.usecs += offset;
   if (t.type === 'relative_range') t.endUsecs += offset;

@@ -79,6 +79,11 @@ export interface RunContext {
   scriptLastTimeUsecs: number;
   numEvents: number;
   /**
+   * When the harness is taken to have finished the previous event
+   * (script µs; see handledUsecs in run.ts), the anchor of relative times.
+   */
+  handledUsecs: number;
+  /**
    * Set once an asynchronous failure (a blocking system call that returned
    * wrongly) ended the run: no event after it may act any more.
    */
@@ -89,5 +94,5 @@ export interface RunContext {
 
 /** A run's context before its first event: every event still to run, no time anchored yet. */
 export function newRunContext(base: Pick<RunContext, 'config' | 'script' | 'displayPath' | 'scriptDir' | 'fds' | 'clock' | 'eventLog'>): RunContext {
-  return { ...base, events: toRunEvents(base.script), event: undefined, lastEvent: undefined, scriptLastTimeUsecs: 0, numEvents: 0 };
+  return { ...base, events: toRunEvents(base.script), event: undefined, lastEvent: undefined, scriptLastTimeUsecs: 0, numEvents: 0, handledUsecs: 0 };
 }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { finalizeConfig } from '../../src/engine/config.js';
 import { TestFailure } from '../../src/engine/errors.js';
-import { adjustRelativeTimes, checkEventTime, eventDescription, runEvents, type EventHandlers } from '../../src/engine/run.js';
+import { adjustRelativeTimes, checkEventTime, eventDescription, PACKET_NEXT_USECS, PACKET_WAKE_USECS, runEvents, type EventHandlers } from '../../src/engine/run.js';
 import { FdTable } from '../../src/engine/sockets.js';
 import { newRunContext, RunClock, type RunContext, type RunEvent } from '../../src/engine/state.js';
 import { parseScript } from '../../src/script/parser.js';
@@ -74,21 +74,50 @@ describe('runEvents', () => {
     expect(seen.map((s) => s.usecs)).toEqual([0, 10_000, 20_500]);
   });
 
-  it('after a packet the kernel sent, times what follows from when the harness is done with it, as packetdrill does', async () => {
+  /** Handlers where a sent packet left the kernel at `sentAt(ev)` and the harness was done with it at `doneAt(ev)`. */
+  function outboundAt(seen: Seen, clock: FakeClock, sentAt: (ev: RunEvent) => number, doneAt: (ev: RunEvent) => number): EventHandlers {
+    const h = async (ev: RunEvent): Promise<void> => {
+      seen.push({ line: ev.line, type: ev.ast.type, usecs: ev.times.usecs, offset: ev.times.offsetUsecs });
+      await Promise.resolve();
+      if (ev.ast.type === 'packet' && ev.ast.packet.direction === 'outbound') {
+        ev.actualUsecs = sentAt(ev);
+        clock.nowUs = doneAt(ev);
+      } else {
+        clock.nowUs = Math.max(clock.nowUs, ev.times.usecs);
+      }
+    };
+    return { packet: h, syscall: h, command: h, code: h };
+  }
+
+  it("after a packet the kernel sent, times what follows from packetdrill's handling of it, not from tundrill's", async () => {
     const { ctx, clock } = context(
       '0 `true`\n+0.1 > . 1:1(0) ack 1\n+0 > . 1:1(0) ack 1\n+0.01 < . 1:1(0) ack 1 win 1000\n+0.02 > . 1:1(0) ack 1\n',
     );
     const seen: Seen = [];
-    // Each sent packet left the kernel 1 ms after its script time; the harness was done with it 4 ms after that.
-    const h = async (ev: RunEvent): Promise<void> => {
-      seen.push({ line: ev.line, type: ev.ast.type, usecs: ev.times.usecs, offset: ev.times.offsetUsecs });
-      await Promise.resolve();
-      const outbound = ev.ast.type === 'packet' && ev.ast.packet.direction === 'outbound';
-      clock.nowUs = outbound ? ev.times.usecs + 5_000 : Math.max(clock.nowUs, ev.times.usecs);
-    };
-    await runEvents(ctx, { packet: h, syscall: h, command: h, code: h }, never);
-    // Line 3 from line 2's handling (105 ms), line 4 from line 3's (110 + 10 ms), line 5 from the injection.
-    expect(seen.map((s) => s.usecs)).toEqual([0, 100_000, 105_000, 120_000, 140_000]);
+    // Each packet left the kernel 1 ms after its script time; tundrill was done with it 4 ms after that.
+    await runEvents(ctx, outboundAt(seen, clock, (ev) => ev.times.usecs + 1_000, (ev) => ev.times.usecs + 5_000), never);
+    // Line 3: 40 µs after line 2's packet left (101 ms), not 105 ms. Line 4:
+    // 40 µs after line 3's packet (102.04 ms), plus 10 ms. Line 5, after
+    // an injection: from now, 112.08 ms plus 20 ms.
+    const w = PACKET_WAKE_USECS;
+    expect(seen.map((s) => s.usecs)).toEqual([0, 100_000, 101_000 + w, 102_000 + 2 * w + 10_000, 102_000 + 2 * w + 30_000]);
+  });
+
+  it('after a packet that was already waiting, times what follows from the previous anchor plus packetdrill\'s handling', async () => {
+    const { ctx, clock } = context('0 `true`\n+0.1 > . 1:1(0) ack 1\n+0 > . 1:1(0) ack 1\n+0 `true`\n');
+    const seen: Seen = [];
+    // Both packets left the kernel together, at 100.5 ms.
+    await runEvents(ctx, outboundAt(seen, clock, () => 100_500, (ev) => ev.times.usecs + 5_000), never);
+    const line3 = 100_500 + PACKET_WAKE_USECS;
+    expect(seen.map((s) => s.usecs)).toEqual([0, 100_000, line3, line3 + PACKET_NEXT_USECS]);
+  });
+
+  it('after a packet the kernel sent, never anchors later than now', async () => {
+    const { ctx, clock } = context('0 `true`\n+0.1 > . 1:1(0) ack 1\n+0.01 `true`\n');
+    const seen: Seen = [];
+    // A harness done 5 µs after the packet left.
+    await runEvents(ctx, outboundAt(seen, clock, (ev) => ev.times.usecs + 100, (ev) => ev.times.usecs + 105), never);
+    expect(seen.map((s) => s.usecs)).toEqual([0, 100_000, 110_105]);
   });
 
   it("anchors at the clock's now even when a handler took no time", async () => {
