@@ -828,19 +828,23 @@ static void wait_sleep(napi_env env, reader *r, int64_t now, int64_t deadline)
 		kick(r->park_fd);
 }
 
-/* tunReaderWait(handle, deadlineNs) -> number of packets queued; blocks the
+/* tunReaderWait(handle, deadlineNs, spin) -> number of packets queued; blocks the
  * JS thread until a packet is queued or CLOCK_MONOTONIC reaches the
  * deadline, or (after WAIT_LOOP_FREE_NS) the event loop has work: see
- * wait_sleep. For waits where the event loop's hand-off is too slow. */
+ * wait_sleep. For waits where the event loop's hand-off is too slow.
+ * `spin` false: no spin first (a wait taken up again after the loop ran). */
 static napi_value js_reader_wait(napi_env env, napi_callback_info info)
 {
-	napi_value argv[2];
-	reader *r = reader_arg(env, info, 2, argv, "tunReaderWait");
+	napi_value argv[3];
+	reader *r = reader_arg(env, info, 3, argv, "tunReaderWait");
 	if (!r)
 		return NULL;
 	int64_t deadline;
 	if (!tdr_get_i64(env, argv[1], &deadline))
 		return tdr_throw_type(env, "tunReaderWait: deadlineNs must be a bigint");
+	bool spin = true;
+	if (napi_get_value_bool(env, argv[2], &spin) != napi_ok)
+		spin = true;
 	/* Look for the packet without sleeping first: the kernel usually
 	 * answers what the engine just did within microseconds, and a sleep
 	 * here would add a second wake-up (reader thread, then this one) of
@@ -852,7 +856,7 @@ static napi_value js_reader_wait(napi_env env, napi_callback_info info)
 	 * and every DIRECT_READ_EVERY_NS, unless the reader thread is reading
 	 * it. */
 	int64_t now = tdr_now_ns();
-	int64_t spin_until = now + WAIT_SPIN_NS;
+	int64_t spin_until = spin ? now + WAIT_SPIN_NS : now;
 	if (spin_until > deadline)
 		spin_until = deadline;
 	if (r->direct && !r->engine_buf)

@@ -83,8 +83,11 @@ export interface DeviceReader {
   stop(): DeviceFrame[];
   /** Frames read but not yet delivered, taken now. */
   take(): DeviceFrame[];
-  /** Block until a frame is queued or the deadline (monotonic ns) passes (or, after 3 ms, the event loop has work); returns the count queued. */
-  waitFor(deadlineNs: bigint): number;
+  /**
+   * Block until a frame is queued or the deadline (monotonic ns) passes (or, after 3 ms, the event loop has work); returns the count queued.
+   * `spin` false: sleep at once (the wait is taken up again; nothing just happened that the kernel answers).
+   */
+  waitFor(deadlineNs: bigint, spin?: boolean): number;
   /** After stop(), for a reader that stamps with the kernel's times: how many it stamped so, and how late reads came. */
   stampStats?(): StampStats | null;
 }

@@ -70,7 +70,7 @@ export function openLazyTunDevice(name = 'tun0'): LazyTunDevice {
           peak = Math.max(peak, observed - read);
           return got;
         },
-        waitFor: (ns) => r.waitFor(ns),
+        waitFor: (ns, spin) => r.waitFor(ns, spin),
       };
     },
     write: (data) => native.tunWrite(tun.fd, data),

@@ -212,7 +212,7 @@ export function openVethDevice(config: NetworkPlan): VethDevice {
             received += got.length;
             return got;
           },
-          waitFor: (ns) => r.waitFor(ns),
+          waitFor: (ns, spin) => r.waitFor(ns, spin),
         };
       },
       write: (data) => native.tunWrite(s.fd, data),

@@ -101,10 +101,10 @@ export class NetDevice {
     if (this.closed) return Promise.resolve(null);
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
-      let immediate: NodeJS.Immediate | undefined;
+      let resume: NodeJS.Timeout | undefined;
       const waiter = (p: LivePacket | null): void => {
         if (timer) clearTimeout(timer);
-        if (immediate) clearImmediate(immediate);
+        if (resume) clearTimeout(resume);
         if (p) this.io.consumed?.();
         resolve(p);
       };
@@ -113,23 +113,25 @@ export class NetDevice {
       // the reader thread alone does not.
       timer = setTimeout(() => {
         if (this.waiter === waiter) this.waiter = null;
-        if (immediate) clearImmediate(immediate);
+        if (resume) clearTimeout(resume);
         resolve(null);
       }, deadlineNs === null ? 2 ** 31 - 1 : Math.max(0, Number(deadlineNs - nowNs()) / 1e6));
       // The direct wait ended for the event loop's work: once the loop
-      // has run, wait directly again.
+      // has run, wait directly again. From a timer, not setImmediate():
+      // while an immediate is pending the loop reports work due at once,
+      // and each wait would end after its first 3 ms.
       let shortWaits = 0;
       const again = (): void => {
-        immediate = undefined;
+        resume = undefined;
         if (this.waiter !== waiter || this.closed) return;
         if (deadlineNs !== null && nowNs() >= deadlineNs) return;
         const t0 = nowNs();
-        this.waitDirect(deadlineNs); // a packet goes to the waiter
+        this.waitDirect(deadlineNs, false); // a packet goes to the waiter
         if (this.waiter !== waiter) return;
         shortWaits = nowNs() - t0 < SHORT_WAIT_NS ? shortWaits + 1 : 0;
-        if (shortWaits < SHORT_WAITS_MAX) immediate = setImmediate(again);
+        if (shortWaits < SHORT_WAITS_MAX) resume = setTimeout(again, 0);
       };
-      if (this.reader) immediate = setImmediate(again);
+      if (this.reader) resume = setTimeout(again, 0);
     });
   }
 
@@ -138,14 +140,14 @@ export class NetDevice {
    * packet), until a packet, `deadlineNs`, or work for the event loop;
    * what arrived goes to the queue.
    */
-  private waitDirect(deadlineNs: bigint | null): void {
+  private waitDirect(deadlineNs: bigint | null, spin = true): void {
     if (!this.reader) return;
     let got = this.reader.take();
     if (got.length === 0) {
       const now = nowNs();
       let until = now + BigInt(SYNC_WAIT_MAX_MS * 1e6);
       if (deadlineNs !== null && deadlineNs < until) until = deadlineNs;
-      if (until > now && this.reader.waitFor(until) > 0) got = this.reader.take();
+      if (until > now && this.reader.waitFor(until, spin) > 0) got = this.reader.take();
       if (TRACING) trace(`direct wait ${Number(nowNs() - now) / 1000}us: ${got.length}`);
     }
     for (const p of got) this.onPacket(p);

@@ -44,6 +44,15 @@ function isStartTimeAnchored(ev: RunEvent): boolean {
 export const PACKET_WAKE_USECS = 40;
 /** The same for a packet that was already waiting when the harness asked for it: 20-39 µs after the kernel sent it, 16 µs after the previous one (line 68). */
 export const PACKET_NEXT_USECS = 12;
+/**
+ * The most of tundrill's own lag behind that model an anchor leaves out,
+ * µs. Beyond it, a stall of tundrill's (a CPU taken by other runs, a
+ * garbage collection) moves the anchor on, as a stall of packetdrill's
+ * moves its own; otherwise the event after the stall would come late by
+ * all of it (+0 inbound lines after a SYN-ACK read 4-12 ms late, in about
+ * one corpus run in two).
+ */
+export const HANDLING_LAG_MAX_USECS = 1000;
 
 /**
  * When the harness is taken to have handled the event before `ev`, the
@@ -57,15 +66,16 @@ export const PACKET_NEXT_USECS = 12;
  * a retransmission; one run in ten failed with the anchor at "now", none
  * under packetdrill). So after an outbound packet the anchor is where
  * packetdrill's would be: the packet's send time plus its wake-up, or the
- * previous anchor plus its handling when the packet was already waiting,
- * and never later than now. After any other event it is now.
+ * previous anchor plus its handling when the packet was already waiting;
+ * never later than now, nor earlier than HANDLING_LAG_MAX_USECS before it.
+ * After any other event it is now.
  */
 function handledUsecs(ctx: RunContext, now: number): number {
   const last = ctx.lastEvent;
   if (!last || last.ast.type !== 'packet' || last.ast.packet.direction !== 'outbound' || last.actualUsecs === undefined) return now;
   const byPacket = Math.trunc(last.actualUsecs) + PACKET_WAKE_USECS;
   const byPrevious = ctx.handledUsecs + PACKET_NEXT_USECS;
-  return Math.min(now, Math.max(byPacket, byPrevious));
+  return Math.min(now, Math.max(byPacket, byPrevious, now - HANDLING_LAG_MAX_USECS));
 }
 
 /**

@@ -127,9 +127,12 @@ export interface TunReader {
   /**
    * Block this thread until a packet is queued or `deadlineNs` passes,
    * or, after its first 3 ms, the event loop has work (an I/O event or a
-   * timer due); returns how many are queued.
+   * timer due); returns how many are queued. `spin` (default true): look
+   * for the packet in a short spin first, for an answer to what the
+   * engine just did; a wait taken up again after the event loop ran
+   * sleeps at once.
    */
-  waitFor(deadlineNs: bigint): number;
+  waitFor(deadlineNs: bigint, spin?: boolean): number;
   /** After stop(): how the packets were stamped; null before, or without a stamp socket. */
   stampStats(): StampStats | null;
   readonly running: boolean;
@@ -255,7 +258,7 @@ export interface NativeBinding {
   tunReaderStop(handle: ReaderHandle): TunPacket[];
   tunReaderPending(handle: ReaderHandle): number;
   tunReaderTake(handle: ReaderHandle): TunPacket[];
-  tunReaderWait(handle: ReaderHandle, deadlineNs: bigint): number;
+  tunReaderWait(handle: ReaderHandle, deadlineNs: bigint, spin: boolean): number;
   strerror(errno: number): string;
   netnsFollow(): void;
   sockDiagStart(tunFd: number, vnetHdrLen: number, intervalNs: bigint): SockDiagHandle;
@@ -586,8 +589,8 @@ function startReader(
     take(): TunPacket[] {
       return running ? b.tunReaderTake(handle) : [];
     },
-    waitFor(deadlineNs: bigint): number {
-      return running ? b.tunReaderWait(handle, deadlineNs) : 0;
+    waitFor(deadlineNs: bigint, spin = true): number {
+      return running ? b.tunReaderWait(handle, deadlineNs, spin) : 0;
     },
     stampStats(): StampStats | null {
       return stamp && !running ? b.tunReaderStampStats(handle) : null;

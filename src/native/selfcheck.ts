@@ -276,7 +276,7 @@ async function sleepWaitCheck(tun: { fd: number; name: string }): Promise<NonNul
           mine = reader.take();
           for (const p of mine) returnAfterSendUs.push(Number(back - p.tsNs) / 1000);
         } else {
-          await new Promise((r) => setImmediate(r));
+          await new Promise((r) => setTimeout(r, 0));
           mine = got.splice(0);
         }
       }

@@ -151,6 +151,7 @@ describe('engine device with a fake native binding', () => {
   test('a direct wait the event loop cut short is taken up again once the loop has run, and gives up at the deadline', async () => {
     const dev = fakeDevice();
     const waits: bigint[] = [];
+    const spins: Array<boolean | undefined> = [];
     let sendOnWait = 2;
     const queued: DeviceFrame[] = [];
     const a = ipv4([0xaa]);
@@ -161,8 +162,9 @@ describe('engine device with a fake native binding', () => {
         take: () => queued.splice(0),
         // The reader's wait returns with nothing (the loop has work) until
         // its second call, which the kernel's packet ends.
-        waitFor: (deadlineNs) => {
+        waitFor: (deadlineNs, spin) => {
           waits.push(deadlineNs);
+          spins.push(spin);
           if (--sendOnWait === 0) queued.push({ data: Buffer.concat([Buffer.alloc(VNET_HDR_LEN), a]), tsNs: nowNs() });
           return queued.length;
         },
@@ -173,6 +175,8 @@ describe('engine device with a fake native binding', () => {
     const got = await nd.receive(1000);
     expect(got!.data.equals(a)).toBe(true);
     expect(waits).toHaveLength(2);
+    // Only the first wait spins: the one taken up again answers nothing the engine just did.
+    expect(spins).toEqual([true, false]);
     // Both waits aim at the receive's own deadline (1 s from its start).
     expect(waits[1]).toBe(waits[0]);
     expect(Number(waits[0]! - nowNs())).toBeGreaterThan(900e6);

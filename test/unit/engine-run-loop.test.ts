@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { finalizeConfig } from '../../src/engine/config.js';
 import { TestFailure } from '../../src/engine/errors.js';
-import { adjustRelativeTimes, checkEventTime, eventDescription, PACKET_NEXT_USECS, PACKET_WAKE_USECS, runEvents, type EventHandlers } from '../../src/engine/run.js';
+import { adjustRelativeTimes, checkEventTime, eventDescription, HANDLING_LAG_MAX_USECS, PACKET_NEXT_USECS, PACKET_WAKE_USECS, runEvents, type EventHandlers } from '../../src/engine/run.js';
 import { FdTable } from '../../src/engine/sockets.js';
 import { newRunContext, RunClock, type RunContext, type RunEvent } from '../../src/engine/state.js';
 import { parseScript } from '../../src/script/parser.js';
@@ -94,9 +94,9 @@ describe('runEvents', () => {
       '0 `true`\n+0.1 > . 1:1(0) ack 1\n+0 > . 1:1(0) ack 1\n+0.01 < . 1:1(0) ack 1 win 1000\n+0.02 > . 1:1(0) ack 1\n',
     );
     const seen: Seen = [];
-    // Each packet left the kernel 1 ms after its script time; tundrill was done with it 4 ms after that.
-    await runEvents(ctx, outboundAt(seen, clock, (ev) => ev.times.usecs + 1_000, (ev) => ev.times.usecs + 5_000), never);
-    // Line 3: 40 µs after line 2's packet left (101 ms), not 105 ms. Line 4:
+    // Each packet left the kernel 1 ms after its script time; tundrill was done with it 300 µs after that.
+    await runEvents(ctx, outboundAt(seen, clock, (ev) => ev.times.usecs + 1_000, (ev) => ev.times.usecs + 1_300), never);
+    // Line 3: 40 µs after line 2's packet left (101 ms), not 101.3 ms. Line 4:
     // 40 µs after line 3's packet (102.04 ms), plus 10 ms. Line 5, after
     // an injection: from now, 112.08 ms plus 20 ms.
     const w = PACKET_WAKE_USECS;
@@ -107,9 +107,17 @@ describe('runEvents', () => {
     const { ctx, clock } = context('0 `true`\n+0.1 > . 1:1(0) ack 1\n+0 > . 1:1(0) ack 1\n+0 `true`\n');
     const seen: Seen = [];
     // Both packets left the kernel together, at 100.5 ms.
-    await runEvents(ctx, outboundAt(seen, clock, () => 100_500, (ev) => ev.times.usecs + 5_000), never);
+    await runEvents(ctx, outboundAt(seen, clock, () => 100_500, (ev) => ev.times.usecs + 800), never);
     const line3 = 100_500 + PACKET_WAKE_USECS;
     expect(seen.map((s) => s.usecs)).toEqual([0, 100_000, line3, line3 + PACKET_NEXT_USECS]);
+  });
+
+  it('after a packet the kernel sent, leaves out no more than 1 ms of tundrill\'s lag', async () => {
+    const { ctx, clock } = context('0 `true`\n+0.1 > . 1:1(0) ack 1\n+0 < . 1:1(0) ack 1 win 1000\n');
+    const seen: Seen = [];
+    // tundrill stalled 9 ms after the packet left.
+    await runEvents(ctx, outboundAt(seen, clock, (ev) => ev.times.usecs + 100, (ev) => ev.times.usecs + 9_100), never);
+    expect(seen.map((s) => s.usecs)).toEqual([0, 100_000, 109_100 - HANDLING_LAG_MAX_USECS]);
   });
 
   it('after a packet the kernel sent, never anchors later than now', async () => {
