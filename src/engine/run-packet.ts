@@ -398,6 +398,7 @@ export class PacketRunner {
       sniffed.push(s);
       total += s.layout.payloadLen;
     } while (total < expected && !this.ctx.config.strictSegments);
+    ev.sentPackets = sniffed.length;
 
     if (total !== expected) {
       throw new PacketError(`live packet payload: expected ${expected} bytes vs actual ${total} bytes`);

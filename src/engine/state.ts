@@ -20,6 +20,8 @@ export interface RunEvent {
   actualUsecs?: number;
   /** The previous event's script time its tolerance was computed from (-1 for none). */
   previousUsecs?: number;
+  /** For an outbound packet line: how many packets the kernel sent for it (the line's payload may come in several). */
+  sentPackets?: number;
 }
 
 export function toRunEvents(script: Script): RunEvent[] {

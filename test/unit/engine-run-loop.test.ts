@@ -120,6 +120,19 @@ describe('runEvents', () => {
     expect(seen.map((s) => s.usecs)).toEqual([0, 100_000, 109_100 - HANDLING_LAG_MAX_USECS]);
   });
 
+  it('after a line the kernel sent several packets for, anchors at now, as packetdrill handles them one by one', async () => {
+    const { ctx, clock } = context('0 `true`\n+0.1 > P. 1:10001(10000) ack 1\n+0.1 < . 1:1(0) ack 1 win 1000\n');
+    const seen: Seen = [];
+    const handlers = outboundAt(seen, clock, (ev) => ev.times.usecs + 100, (ev) => ev.times.usecs + 400);
+    const packet = handlers.packet;
+    handlers.packet = async (ev) => {
+      await packet(ev);
+      if (ev.ast.type === 'packet' && ev.ast.packet.direction === 'outbound') ev.sentPackets = 5;
+    };
+    await runEvents(ctx, handlers, never);
+    expect(seen.map((s) => s.usecs)).toEqual([0, 100_000, 200_400]);
+  });
+
   it('after a packet the kernel sent, never anchors later than now', async () => {
     const { ctx, clock } = context('0 `true`\n+0.1 > . 1:1(0) ack 1\n+0.01 `true`\n');
     const seen: Seen = [];
