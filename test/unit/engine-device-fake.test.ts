@@ -181,14 +181,16 @@ describe('engine device with a fake native binding', () => {
     expect(waits[1]).toBe(waits[0]);
     expect(Number(waits[0]! - nowNs())).toBeGreaterThan(900e6);
 
-    // Nothing comes: the waits stop when they keep returning at once, and the timer ends the receive.
+    // Nothing comes: the waits stop when they keep returning at once (three
+    // in a row, unless a slow machine stretches one past 100 µs), and the
+    // timer ends the receive; no busy loop meanwhile.
     sendOnWait = -1;
     waits.length = 0;
     const started = performance.now();
     expect(await nd.receive(30)).toBeNull();
     expect(performance.now() - started).toBeGreaterThanOrEqual(29);
     expect(waits.length).toBeGreaterThanOrEqual(2);
-    expect(waits.length).toBeLessThanOrEqual(4);
+    expect(waits.length).toBeLessThan(30);
     nd.stop();
   });
 });
