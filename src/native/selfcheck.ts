@@ -242,6 +242,30 @@ function setScheduler(policy: number, priority: number): boolean {
   return syscall(sysNr('sched_setscheduler'), [0, policy, param]).ret === 0n;
 }
 
+/**
+ * A reader of `tun` that stamps packets with the kernel's times (what its
+ * callback delivers goes to `got`) and a socket of `type`, for `check`;
+ * both are closed afterwards.
+ */
+async function withStampedReader<T>(
+  tun: { fd: number; name: string },
+  type: number | bigint,
+  check: (reader: ReturnType<typeof tunReaderStart>, got: TunPacket[], fd: number) => Promise<T>,
+): Promise<T> {
+  const stampFd = packetStampSocketOpen(tun.name);
+  const got: TunPacket[] = [];
+  const reader = tunReaderStart(tun.fd, (pkts) => { got.push(...pkts); }, { stamp: { fd: stampFd, skip: 0 } });
+  const sock = syscall(sysNr('socket'), [SYMBOLS.AF_INET, type, 0]);
+  try {
+    if (sock.ret < 0n) throw new Error(`socket() failed: ${errnoName(sock.errno)}`);
+    return await check(reader, got, Number(sock.ret));
+  } finally {
+    reader.stop();
+    if (sock.ret >= 0n) syscall(sysNr('close'), [Number(sock.ret)]);
+    syscall(sysNr('close'), [stampFd]);
+  }
+}
+
 const SLEEP_ROUNDS = 5;
 const SLEEP_SEND_AFTER_MS = 6;
 const LOOP_WORK_AFTER_MS = 8;
@@ -252,13 +276,7 @@ const QUIET_WAIT_MS = 20;
  * none comes: see SelfCheckReport.sleepWait.
  */
 async function sleepWaitCheck(tun: { fd: number; name: string }): Promise<NonNullable<SelfCheckReport['sleepWait']>> {
-  const stampFd = packetStampSocketOpen(tun.name);
-  const got: TunPacket[] = [];
-  const reader = tunReaderStart(tun.fd, (pkts) => { got.push(...pkts); }, { stamp: { fd: stampFd, skip: 0 } });
-  const udp = syscall(sysNr('socket'), [SYMBOLS.AF_INET, SYMBOLS.SOCK_DGRAM!, 0]);
-  try {
-    if (udp.ret < 0n) throw new Error(`socket() failed: ${errnoName(udp.errno)}`);
-    const fd = Number(udp.ret);
+  return withStampedReader(tun, SYMBOLS.SOCK_DGRAM!, async (reader, got, fd) => {
     const dest = sockaddrIn(REMOTE, 9);
     const returnAfterSendUs: number[] = [];
     let delivered = 0;
@@ -295,11 +313,7 @@ async function sleepWaitCheck(tun: { fd: number; name: string }): Promise<NonNul
     const quietMs = Number(nowNs() - t0) / 1e6;
     reader.stop();
     return { delivered, directReads: reader.stampStats()?.directReads ?? 0, returnAfterSendUs, loopCutMs, quietMs };
-  } finally {
-    reader.stop();
-    if (udp.ret >= 0n) syscall(sysNr('close'), [Number(udp.ret)]);
-    syscall(sysNr('close'), [stampFd]);
-  }
+  });
 }
 
 const DIRECT_SYNS = 20;
@@ -314,38 +328,31 @@ const DIRECT_LISTEN_PORT = 7000;
  * stamp.
  */
 async function directReadCheck(tun: { fd: number; name: string }): Promise<NonNullable<SelfCheckReport['directRead']>> {
-  const stampFd = packetStampSocketOpen(tun.name);
-  const got: TunPacket[] = [];
-  const reader = tunReaderStart(tun.fd, (pkts) => { got.push(...pkts); }, { stamp: { fd: stampFd, skip: 0 } });
-  const lsn = syscall(sysNr('socket'), [SYMBOLS.AF_INET, SYMBOLS.SOCK_STREAM!, 0]);
-  let rt = false;
-  try {
-    if (lsn.ret < 0n) throw new Error(`socket() failed: ${errnoName(lsn.errno)}`);
-    const fd = Number(lsn.ret);
-    if (syscall(sysNr('bind'), [fd, sockaddrIn(LOCAL, DIRECT_LISTEN_PORT), 16]).ret < 0n) throw new Error('bind() failed');
-    if (syscall(sysNr('listen'), [fd, 64]).ret < 0n) throw new Error('listen() failed');
-    // As the engine does while a script runs (engine/priority.ts), when
-    // permitted: the reader thread, above it, is then woken on another CPU
-    // and the wait reads the SYN-ACK first.
-    rt = setScheduler(SCHED_RR, 2);
-    for (let i = 0; i < DIRECT_SYNS; i++) {
-      const w = tunWrite(tun.fd, tcpSegment(REMOTE, LOCAL, DIRECT_FIRST_PORT + i, DIRECT_LISTEN_PORT, 1000, 0, 0x02));
-      if (w.ret !== 40) throw new Error(`SYN write returned ${w.ret} (${errnoName(w.errno)})`);
-      if (reader.waitFor(nowNs() + 50_000_000n) > 0) got.push(...reader.take());
+  return withStampedReader(tun, SYMBOLS.SOCK_STREAM!, async (reader, got, fd) => {
+    let rt = false;
+    try {
+      if (syscall(sysNr('bind'), [fd, sockaddrIn(LOCAL, DIRECT_LISTEN_PORT), 16]).ret < 0n) throw new Error('bind() failed');
+      if (syscall(sysNr('listen'), [fd, 64]).ret < 0n) throw new Error('listen() failed');
+      // As the engine does while a script runs (engine/priority.ts), when
+      // permitted: the reader thread, above it, is then woken on another CPU
+      // and the wait reads the SYN-ACK first.
+      rt = setScheduler(SCHED_RR, 2);
+      for (let i = 0; i < DIRECT_SYNS; i++) {
+        const w = tunWrite(tun.fd, tcpSegment(REMOTE, LOCAL, DIRECT_FIRST_PORT + i, DIRECT_LISTEN_PORT, 1000, 0, 0x02));
+        if (w.ret !== 40) throw new Error(`SYN write returned ${w.ret} (${errnoName(w.errno)})`);
+        if (reader.waitFor(nowNs() + 50_000_000n) > 0) got.push(...reader.take());
+      }
+      const synAcks = (): TunPacket[] => got.filter((p) => p.data.length >= 40 && p.data[33] === 0x12);
+      const until = Date.now() + 3000;
+      while (synAcks().length < DIRECT_SYNS && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+      got.push(...reader.stop());
+      const st = reader.stampStats();
+      const ports = synAcks().map((p) => p.data.readUInt16BE((p.data[0]! & 0xf) * 4 + 2));
+      return { ports, directReads: st?.directReads ?? 0, stamped: st?.stamped ?? 0, realtime: rt };
+    } finally {
+      if (rt) setScheduler(SCHED_OTHER, 0);
     }
-    const synAcks = (): TunPacket[] => got.filter((p) => p.data.length >= 40 && p.data[33] === 0x12);
-    const until = Date.now() + 3000;
-    while (synAcks().length < DIRECT_SYNS && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-    got.push(...reader.stop());
-    const st = reader.stampStats();
-    const ports = synAcks().map((p) => p.data.readUInt16BE((p.data[0]! & 0xf) * 4 + 2));
-    return { ports, directReads: st?.directReads ?? 0, stamped: st?.stamped ?? 0, realtime: rt };
-  } finally {
-    if (rt) setScheduler(SCHED_OTHER, 0);
-    reader.stop();
-    if (lsn.ret >= 0n) syscall(sysNr('close'), [Number(lsn.ret)]);
-    syscall(sysNr('close'), [stampFd]);
-  }
+  });
 }
 
 /** Runs the check; must be called inside a fresh network namespace. */
