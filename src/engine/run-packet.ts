@@ -11,6 +11,7 @@ import type { CaptureLog, CaptureRecord } from '../evidence/capture-log.js';
 import { TestFailure } from './errors.js';
 import { TunWriteError, type LivePacket, type NetDevice } from './netdev.js';
 import { waitUntil } from './clock-wait.js';
+import { nowNs } from '../native/addon.js';
 import { InboundBurst, type Ahead, type ReadyInbound } from './inbound-burst.js';
 import { layoutOf, readAddr, writeAddr, type Layout } from '../packet/layout.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../packet/protocols.js';
@@ -160,11 +161,14 @@ export class PacketRunner {
    * packets would otherwise pay: the first inbound packet of a script went
    * out 240-340 µs after its time, and packetdrill takes 170 µs from the
    * kernel's first SYN to its next line where tundrill took 350-570 µs.
+   * `limit`: at most that many packets; `untilNs`: none begun after that
+   * time (CLOCK_MONOTONIC).
    */
-  warmPackets(events: readonly RunEvent[], limit = Infinity): void {
+  warmPackets(events: readonly RunEvent[], limit = Infinity, untilNs?: bigint): void {
     let n = 0;
     for (const [index, pkt] of this.packets.prebuilt()) {
       if (n++ >= limit) break;
+      if (untilNs !== undefined && nowNs() >= untilNs) break;
       const ev = events[index];
       if (!ev) continue;
       const buf = Buffer.from(pkt.buf);

@@ -236,8 +236,8 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     warmUpSyscalls(config, symbol);
     packets.warmPackets(ctx.events);
     const getpid = native.sysNr('getpid');
-    setRewarm(() => {
-      packets.warmPackets(ctx.events, 4);
+    setRewarm((untilNs) => {
+      packets.warmPackets(ctx.events, 4, untilNs);
       native.syscall(getpid, []);
     });
     phase('warmed up');

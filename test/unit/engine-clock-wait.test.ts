@@ -94,6 +94,25 @@ describe('the rewarm after a long wait', () => {
     expect(runs).toBe(1);
   });
 
+  it('leaves a long wait 5 ms earlier, to make room for the rewarm after it', async () => {
+    const targets: bigint[] = [];
+    useCoarseSleep(async (until) => { targets.push(until); });
+    const long = nowNs() + 900_000_000n;
+    await approach(long);
+    const short = nowNs() + 25_000_000n;
+    await approach(short);
+    expect(targets).toEqual([long - 7_000_000n, short - 2_000_000n]);
+  });
+
+  it('is told to stop half a millisecond before the deadline', async () => {
+    const until: bigint[] = [];
+    setRewarm((u) => { until.push(u); });
+    useCoarseSleep(async () => {});
+    const at = nowNs() + 25_000_000n;
+    await approach(at);
+    expect(until).toEqual([at - 500_000n]);
+  });
+
   it('does not run when the sleep woke too near the deadline', async () => {
     let runs = 0;
     setRewarm(() => { runs++; });
