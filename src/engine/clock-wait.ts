@@ -18,6 +18,7 @@
  */
 import * as native from '../native/addon.js';
 import { clockStart, START_AFTER_TICK_NS } from './clock-start.js';
+import { belowEngines } from './priority.js';
 import { trace, TRACING } from './trace.js';
 
 const ASYNC_UNTIL_NS = 2_000_000n;
@@ -104,7 +105,11 @@ export async function approach(atNs: bigint): Promise<void> {
   if (TRACING) trace('approach: woke');
   // Only with time to spare: a timer that woke late leaves none.
   if (rewarm && atNs - native.nowNs() > REWARM_MIN_NS) {
-    rewarm(atNs - REWARM_STOP_NS);
+    // Below the engines' level, as the clock start: after a long sleep it
+    // took up to 6 ms, and at the engines' own level a thread keeps its
+    // CPU from the other runs' engines until it is done.
+    const fn = rewarm;
+    belowEngines(() => fn(atNs - REWARM_STOP_NS));
     if (TRACING) trace('approach: rewarmed');
   }
 }
