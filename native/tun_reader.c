@@ -253,6 +253,13 @@ static int64_t kernel_stamp(reader *r, const unsigned char *pkt, size_t len, int
 	return 0;
 }
 
+/* Signal an eventfd. */
+static void kick(int efd)
+{
+	uint64_t one = 1;
+	(void)!write(efd, &one, sizeof(one));
+}
+
 /*
  * Reads what the fd holds now (one packet if it blocks), stamps each packet
  * and queues it; the caller holds r->read_mu, which keeps the queue in the
@@ -322,10 +329,8 @@ static int read_queue_locked(reader *r, unsigned char *buf, bool nonblocking, bo
 		if (!engine)
 			ring_locked(r);
 		pthread_mutex_unlock(&r->mu);
-		if (!engine && __atomic_load_n(&r->engine_waiting, __ATOMIC_SEQ_CST)) {
-			uint64_t one = 1;
-			(void)!write(r->notify_fd, &one, sizeof(one));
-		}
+		if (!engine && __atomic_load_n(&r->engine_waiting, __ATOMIC_SEQ_CST))
+			kick(r->notify_fd);
 		if (engine)
 			r->direct_reads++;
 		/* buf still holds the packet (p may be gone to JS already). */
@@ -404,8 +409,7 @@ static void *reader_main(void *arg)
 		r->error = err;
 		ring_locked(r);
 		pthread_mutex_unlock(&r->mu);
-		uint64_t one = 1;
-		(void)!write(r->notify_fd, &one, sizeof(one));
+		kick(r->notify_fd);
 	}
 	return NULL;
 }
@@ -725,12 +729,6 @@ static napi_value js_reader_take(napi_env env, napi_callback_info info)
 	if (!arr)
 		return NULL;
 	return arr;
-}
-
-static void kick(int efd)
-{
-	uint64_t one = 1;
-	(void)!write(efd, &one, sizeof(one));
 }
 
 /* The CLOCK_MONOTONIC time (ns) of the event loop's next timer, or

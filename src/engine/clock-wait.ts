@@ -28,14 +28,11 @@ const REWARM_MIN_NS = 1_200_000n;
 /**
  * The rewarm stops this long before the deadline, whatever it has left
  * (it checks between packets): after the close-wait scenario's 3 s hold it
- * took 1.5-6 ms, and the close() it came before ran up to 6 ms late, its
+ * took 1.5-6.4 ms, and the close() it came before ran up to 6 ms late, its
  * FIN past the 4 ms tolerance (a CI run failed so).
  */
 const REWARM_STOP_NS = 500_000n;
-/**
- * Waits longer than this end REWARM_ROOM_NS earlier than others: after the
- * close-wait scenario's 3 s hold the rewarm took 1.5-3.3 ms.
- */
+/** Waits longer than this end REWARM_ROOM_NS earlier than others, to make room for that rewarm. */
 const LONG_WAIT_NS = 500_000_000n;
 const REWARM_ROOM_NS = 5_000_000n;
 const futex = new Int32Array(new SharedArrayBuffer(4));
@@ -106,7 +103,7 @@ export async function approach(atNs: bigint): Promise<void> {
   // Only with time to spare: a timer that woke late leaves none.
   if (rewarm && atNs - native.nowNs() > REWARM_MIN_NS) {
     // Below the engines' level, as the clock start: after a long sleep it
-    // took up to 6 ms, and at the engines' own level a thread keeps its
+    // took up to 6.4 ms, and at the engines' own level a thread keeps its
     // CPU from the other runs' engines until it is done.
     const fn = rewarm;
     belowEngines(() => fn(atNs - REWARM_STOP_NS));

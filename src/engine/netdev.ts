@@ -14,12 +14,12 @@ import type { PacketStamps } from './result.js';
 import { TRACING, trace } from './trace.js';
 
 /**
- * The longest one wait of receive() on the reader directly, ms. The
+ * The longest one wait of receive() on the reader directly, ns. The
  * reader's wait lets the event loop's own work cut it short after its
  * first 3 ms (a blocking call's end, a timer due), and receive() waits
  * again once the loop has run.
  */
-const SYNC_WAIT_MAX_MS = 1000;
+const SYNC_WAIT_MAX_NS = 1_000_000_000n;
 /** Waits cut short this soon in a row (ns) send receive() to the event loop's delivery alone. */
 const SHORT_WAIT_NS = 100_000n;
 const SHORT_WAITS_MAX = 3;
@@ -145,7 +145,7 @@ export class NetDevice {
     let got = this.reader.take();
     if (got.length === 0) {
       const now = nowNs();
-      let until = now + BigInt(SYNC_WAIT_MAX_MS * 1e6);
+      let until = now + SYNC_WAIT_MAX_NS;
       if (deadlineNs !== null && deadlineNs < until) until = deadlineNs;
       if (until > now && this.reader.waitFor(until, spin) > 0) got = this.reader.take();
       if (TRACING) trace(`direct wait ${Number(nowNs() - now) / 1000}us: ${got.length}`);

@@ -60,9 +60,8 @@ export const HANDLING_LAG_MAX_USECS = 1000;
  * event comes up, which after an outbound packet is the kernel's send time
  * plus packetdrill's own wake-up and handling, some tens of microseconds
  * for a line the kernel sent one packet for. tundrill's wake-up and
- * handling in JavaScript take longer and vary with
- * the machine's load (100-400 µs on a quiet 2-core VM, ms on a loaded
- * one), and where a kernel timer falls near a deadline the verdict
+ * handling in JavaScript take longer and vary with the machine's load
+ * (100-400 µs on a quiet 2-core VM, ms on a loaded one), and where a kernel timer falls near a deadline the verdict
  * follows them (tcp/eor/no-coalesce-retrans.pkt times an ACK 1 ms after
  * a retransmission; one run in ten failed with the anchor at "now", none
  * under packetdrill). So after an outbound packet the anchor is where
