@@ -188,7 +188,9 @@ describe('engine device with a fake native binding', () => {
     waits.length = 0;
     const started = performance.now();
     expect(await nd.receive(30)).toBeNull();
-    expect(performance.now() - started).toBeGreaterThanOrEqual(29);
+    // Not much sooner: the event loop's timer may fire up to a millisecond
+    // early by its own clock (taken when the loop last woke).
+    expect(performance.now() - started).toBeGreaterThanOrEqual(28);
     expect(waits.length).toBeGreaterThanOrEqual(2);
     expect(waits.length).toBeLessThan(30);
     nd.stop();
