@@ -45,7 +45,7 @@ describe.skipIf(skip !== null)('seed scenarios', () => {
 
   it('both pass, and the summary shows verdict, checks, tables, timeline and evidence', () => {
     expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
+    expect(run.code, run.stdout).toBe(0);
     expect(run.stdout).toMatch(/^PASS scenario close-wait \(ipv4\)/m);
     expect(run.stdout).toMatch(/^PASS scenario closing-backoff \(ipv4\)/m);
     for (const heading of ['checks', 'numbers', 'FIN transmissions (kernel)', 'evidence']) expect(run.stdout).toContain(`\n  ${heading}\n`);
