@@ -131,12 +131,45 @@ int tdr_thread_create(pthread_t *t, bool detached, bool realtime,
 	return rc;
 }
 
-/* ---- JS: nowNs(), setRealtimePriority(priority) ----------------------- */
+/* ---- JS: nowNs(), spinUntil(deadlineNs), setRealtimePriority(priority) */
 
 static napi_value js_now_ns(napi_env env, napi_callback_info info)
 {
 	(void)info;
 	return tdr_bigint_i64(env, tdr_now_ns());
+}
+
+/* spinUntil(deadlineNs) -> bigint: spin on the clock until CLOCK_MONOTONIC
+ * reaches the deadline (at most SPIN_MAX_NS ahead), and return the time
+ * reached: the engine's last microseconds before an event, with no
+ * JavaScript running (a JavaScript loop on nowNs() allocates at every
+ * turn, and its page faults stretched one spin in five). While more than
+ * SPIN_YIELD_NS are left it yields every SPIN_YIELD_NS, so that another
+ * thread of the same real-time level (another run's engine) whose event
+ * is due does not wait for the whole spin. */
+#define SPIN_MAX_NS 10000000LL
+#define SPIN_YIELD_NS 10000LL
+
+static napi_value js_spin_until(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	int64_t deadline;
+	if (argc < 1 || !tdr_get_i64(env, argv[0], &deadline))
+		return tdr_throw_type(env, "spinUntil(deadlineNs): deadlineNs must be a bigint");
+	int64_t now = tdr_now_ns();
+	if (deadline - now > SPIN_MAX_NS)
+		return tdr_throw_type(env, "spinUntil(deadlineNs): the deadline is more than 10 ms away; sleep first");
+	int64_t yielded = now;
+	while (now < deadline) {
+		if (now - yielded > SPIN_YIELD_NS && deadline - now > SPIN_YIELD_NS) {
+			sched_yield();
+			yielded = now;
+		}
+		now = tdr_now_ns();
+	}
+	return tdr_bigint_i64(env, now);
 }
 
 /* setRealtimePriority(priority): SCHED_FIFO priority of the time-critical
@@ -160,5 +193,6 @@ static napi_value js_set_rt_priority(napi_env env, napi_callback_info info)
 bool tdr_init_clock(napi_env env, napi_value exports)
 {
 	return tdr_export_fn(env, exports, "nowNs", js_now_ns) &&
+	       tdr_export_fn(env, exports, "spinUntil", js_spin_until) &&
 	       tdr_export_fn(env, exports, "setRealtimePriority", js_set_rt_priority);
 }

@@ -227,6 +227,7 @@ export interface StallReport {
 /** The addon's raw exports (see native/*.c). */
 export interface NativeBinding {
   nowNs(): bigint;
+  spinUntil(deadlineNs: bigint): bigint;
   setRealtimePriority(priority: number): boolean;
   stallMonitorStart(periodUs: number, thresholdUs: number): { realtime: boolean };
   stallMonitorStop(): void;
@@ -411,6 +412,15 @@ export function netnsFollow(): void {
 /** Current CLOCK_MONOTONIC time in nanoseconds. */
 export function nowNs(): bigint {
   return nativeBinding().nowNs();
+}
+
+/**
+ * Spin on this thread until CLOCK_MONOTONIC reaches `deadlineNs` (at most
+ * 10 ms away; TypeError otherwise) and return the time reached: no
+ * allocation and no JavaScript runs meanwhile.
+ */
+export function spinUntil(deadlineNs: bigint): bigint {
+  return nativeBinding().spinUntil(deadlineNs);
 }
 
 /**

@@ -48,6 +48,13 @@ export function fakeNativeBinding(opts: FakeBindingOptions = {}): FakeBinding {
   return {
     calls,
     nowNs: now,
+    // On the binding's own clock, which a test may replace.
+    spinUntil(this: NativeBinding, deadlineNs: bigint): bigint {
+      let t = this.nowNs();
+      if (deadlineNs - t > 10_000_000n) throw new TypeError('spinUntil(deadlineNs): the deadline is more than 10 ms away; sleep first');
+      while (t < deadlineNs) t = this.nowNs();
+      return t;
+    },
     setRealtimePriority: () => false,
     stallMonitorStart: () => ({ realtime: true }),
     stallMonitorStop: () => {},
