@@ -88,6 +88,8 @@ export interface DeviceReader {
    * `spin` false: sleep at once (the wait is taken up again; nothing just happened that the kernel answers).
    */
   waitFor(deadlineNs: bigint, spin?: boolean): number;
+  /** Keep the reader thread off the device until `untilNs` (monotonic ns): the engine reads it itself meanwhile. */
+  hold?(untilNs: bigint): void;
   /** After stop(), for a reader that stamps with the kernel's times: how many it stamped so, and how late reads came. */
   stampStats?(): StampStats | null;
 }

@@ -109,7 +109,7 @@ export function openTunDevice(name = 'tun0'): TunDevice {
           },
           stamp: stampFd >= 0 ? { fd: stampFd, skip: VNET_HDR_LEN } : undefined,
         });
-        return { stop: () => r.stop(), take: () => r.take(), waitFor: (ns, spin) => r.waitFor(ns, spin), stampStats: () => r.stampStats() };
+        return { stop: () => r.stop(), take: () => r.take(), waitFor: (ns, spin) => r.waitFor(ns, spin), hold: (ns) => r.hold(ns), stampStats: () => r.stampStats() };
       },
       write: (data) => native.tunWrite(fd, data),
     },

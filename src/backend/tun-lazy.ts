@@ -71,6 +71,7 @@ export function openLazyTunDevice(name = 'tun0'): LazyTunDevice {
           return got;
         },
         waitFor: (ns, spin) => r.waitFor(ns, spin),
+        hold: (ns) => r.hold(ns),
       };
     },
     write: (data) => native.tunWrite(tun.fd, data),

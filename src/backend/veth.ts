@@ -213,6 +213,7 @@ export function openVethDevice(config: NetworkPlan): VethDevice {
             return got;
           },
           waitFor: (ns, spin) => r.waitFor(ns, spin),
+          hold: (ns) => r.hold(ns),
         };
       },
       write: (data) => native.tunWrite(s.fd, data),

@@ -163,6 +163,11 @@ export class NetDevice {
     return { ip, frame: this.framing.encode(ip, gsoMss) };
   }
 
+  /** Keep the reader thread off the device until `untilNs`: this thread reads what the kernel answers itself. */
+  hold(untilNs: bigint): void {
+    this.reader?.hold?.(untilNs);
+  }
+
   /** ... written now (the time of the write, or TunWriteError) ... */
   write(f: InboundFrame): bigint {
     const r = this.io.write(f.frame);

@@ -133,6 +133,12 @@ export interface TunReader {
    * sleeps at once.
    */
   waitFor(deadlineNs: bigint, spin?: boolean): number;
+  /**
+   * Keep the reader thread off the fd until `untilNs`: the engine reads it
+   * itself meanwhile (waitFor), and a packet the kernel sends then wakes
+   * no thread.
+   */
+  hold(untilNs: bigint): void;
   /** After stop(): how the packets were stamped; null before, or without a stamp socket. */
   stampStats(): StampStats | null;
   readonly running: boolean;
@@ -260,6 +266,7 @@ export interface NativeBinding {
   tunReaderPending(handle: ReaderHandle): number;
   tunReaderTake(handle: ReaderHandle): TunPacket[];
   tunReaderWait(handle: ReaderHandle, deadlineNs: bigint, spin: boolean): number;
+  tunReaderHold(handle: ReaderHandle, untilNs: bigint): void;
   strerror(errno: number): string;
   netnsFollow(): void;
   sockDiagStart(tunFd: number, vnetHdrLen: number, intervalNs: bigint): SockDiagHandle;
@@ -601,6 +608,9 @@ function startReader(
     },
     waitFor(deadlineNs: bigint, spin = true): number {
       return running ? b.tunReaderWait(handle, deadlineNs, spin) : 0;
+    },
+    hold(untilNs: bigint): void {
+      if (running) b.tunReaderHold(handle, untilNs);
     },
     stampStats(): StampStats | null {
       return stamp && !running ? b.tunReaderStampStats(handle) : null;

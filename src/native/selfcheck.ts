@@ -79,6 +79,17 @@ export interface SelfCheckReport {
    * that lasts to its deadline (QUIET_WAIT_MS; ms it lasted).
    */
   sleepWait?: { delivered: number; directReads: number; returnAfterSendUs: number[]; loopCutMs: number; quietMs: number };
+  /**
+   * The reader thread held off the TUN (hold): HOLD_SYNS SYNs written to a
+   * listener during a 2 s hold, then HOLD_QUIET_MS of the event loop: how
+   * many SYN-ACKs the reader's callback delivered meanwhile, and how many
+   * the engine's wait then read itself. A hold the engine's wait ends
+   * (a wait for nothing, HOLD_WAIT_MS, inside another 2 s hold): ms from
+   * a SYN written after it to its SYN-ACK's delivery. A hold that runs
+   * out (HOLD_SHORT_MS): ms from a SYN written at its start to the
+   * delivery. And how many SYN-ACKs carried the kernel's stamp.
+   */
+  hold?: { deliveredWhileHeld: number; readByWait: number; afterWaitEndedMs: number; holdMs: number; afterShortHoldMs: number; stamped: number };
 }
 
 const LOCAL = [192, 168, 0, 1] as const;
@@ -355,6 +366,55 @@ async function directReadCheck(tun: { fd: number; name: string }): Promise<NonNu
   });
 }
 
+const HOLD_SYNS = 5;
+const HOLD_FIRST_PORT = 9100;
+const HOLD_LISTEN_PORT = 7100;
+const HOLD_QUIET_MS = 20;
+const HOLD_WAIT_MS = 5;
+const HOLD_SHORT_MS = 30;
+
+/** The reader thread held off the TUN: see SelfCheckReport.hold. */
+async function holdCheck(tun: { fd: number; name: string }): Promise<NonNullable<SelfCheckReport['hold']>> {
+  return withStampedReader(tun, SYMBOLS.SOCK_STREAM!, async (reader, got, fd) => {
+    if (syscall(sysNr('bind'), [fd, sockaddrIn(LOCAL, HOLD_LISTEN_PORT), 16]).ret < 0n) throw new Error('bind() failed');
+    if (syscall(sysNr('listen'), [fd, 64]).ret < 0n) throw new Error('listen() failed');
+    let port = HOLD_FIRST_PORT;
+    const syn = (): void => {
+      const w = tunWrite(tun.fd, tcpSegment(REMOTE, LOCAL, port++, HOLD_LISTEN_PORT, 1000, 0, 0x02));
+      if (w.ret !== 40) throw new Error(`SYN write returned ${w.ret} (${errnoName(w.errno)})`);
+    };
+    const synAcks = (): number => got.filter((p) => p.data.length >= 40 && p.data[33] === 0x12).length;
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    /** ms until the reader's callback has delivered `n` SYN-ACKs in all (the event loop runs meanwhile). */
+    const deliveredAfter = async (n: number, t0: bigint): Promise<number> => {
+      const until = nowNs() + 2_000_000_000n;
+      while (synAcks() < n && nowNs() < until) await sleep(1);
+      return Number(nowNs() - t0) / 1e6;
+    };
+
+    reader.hold(nowNs() + 2_000_000_000n);
+    for (let i = 0; i < HOLD_SYNS; i++) syn();
+    await sleep(HOLD_QUIET_MS);
+    const deliveredWhileHeld = synAcks();
+    if (reader.waitFor(nowNs() + 50_000_000n) > 0) got.push(...reader.take());
+    const readByWait = synAcks() - deliveredWhileHeld;
+
+    reader.hold(nowNs() + 2_000_000_000n);
+    reader.waitFor(nowNs() + BigInt(HOLD_WAIT_MS * 1e6));
+    let t0 = nowNs();
+    syn();
+    const afterWaitEndedMs = await deliveredAfter(HOLD_SYNS + 1, t0);
+
+    t0 = nowNs();
+    reader.hold(t0 + BigInt(HOLD_SHORT_MS * 1e6));
+    syn();
+    const afterShortHoldMs = await deliveredAfter(HOLD_SYNS + 2, t0);
+    got.push(...reader.stop());
+    const stamped = reader.stampStats()?.stamped ?? 0;
+    return { deliveredWhileHeld, readByWait, afterWaitEndedMs, holdMs: HOLD_SHORT_MS, afterShortHoldMs, stamped };
+  });
+}
+
 /** Runs the check; must be called inside a fresh network namespace. */
 export async function runSelfCheck(writes = 200): Promise<SelfCheckReport> {
   if (!inPrivateNetns()) {
@@ -443,6 +503,7 @@ export async function runSelfCheck(writes = 200): Promise<SelfCheckReport> {
     report.kernelStamp = await kernelStampCheck(tun);
     report.directRead = await directReadCheck(tun);
     report.sleepWait = await sleepWaitCheck(tun);
+    report.hold = await holdCheck(tun);
     report.ok =
       report.connect.errno === 'EINPROGRESS' &&
       report.syn.flags === 0x02 &&

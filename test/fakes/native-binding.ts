@@ -83,6 +83,7 @@ export function fakeNativeBinding(opts: FakeBindingOptions = {}): FakeBinding {
     tunReaderPending: noDevice,
     tunReaderTake: noDevice,
     tunReaderWait: noDevice,
+    tunReaderHold: noDevice,
     tunReaderStampStats: noDevice,
     packetSocketOpen: noDevice,
     packetStampSocketOpen: noDevice,

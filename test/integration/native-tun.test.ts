@@ -103,6 +103,15 @@ describe.skipIf(reason !== null)('native addon with a real TUN in a network name
     expect(sw.loopCutMs).toBeLessThan(1000);
     expect(sw.quietMs).toBeGreaterThanOrEqual(19.9);
     expect(sw.quietMs).toBeLessThan(1000);
+    // Held off the TUN, the reader thread left the SYN-ACKs to the engine's
+    // wait; a hold ended with the engine's next wait, or when it ran out.
+    const h = report.hold!;
+    expect(h.deliveredWhileHeld).toBe(0);
+    expect(h.readByWait).toBe(5);
+    expect(h.afterWaitEndedMs).toBeLessThan(1000);
+    expect(h.afterShortHoldMs).toBeGreaterThanOrEqual(h.holdMs - 1);
+    expect(h.afterShortHoldMs).toBeLessThan(1000);
+    expect(h.stamped).toBe(7);
     // stop() joined the reader thread.
     expect(report.threadsAfterStop).toBe(report.threadsBeforeStop! - 1);
 
@@ -116,7 +125,8 @@ describe.skipIf(reason !== null)('native addon with a real TUN in a network name
         `RST to ECONNREFUSED ${report.rst!.refusedAfterUs.toFixed(1)}us; ` +
         `${d.directReads} of 20 SYN-ACKs read by the engine's wait; ` +
         `asleep: ${sw.directReads} of 5 datagrams read by the wait, returned ${sw.returnAfterSendUs.map((u) => u.toFixed(0)).join(', ')}us after the kernel sent them, ` +
-        `cut short after ${sw.loopCutMs.toFixed(1)} ms, quiet ${sw.quietMs.toFixed(1)} ms; child ran ${elapsedMs} ms`,
+        `cut short after ${sw.loopCutMs.toFixed(1)} ms, quiet ${sw.quietMs.toFixed(1)} ms; ` +
+        `held: SYN-ACK delivered ${h.afterWaitEndedMs.toFixed(1)} ms after the wait that ended the hold, ${h.afterShortHoldMs.toFixed(1)} ms into a ${h.holdMs} ms hold; child ran ${elapsedMs} ms`,
     );
     expect(t.count).toBe(200);
     expect(t.minUs).toBeGreaterThanOrEqual(0);

@@ -39,6 +39,8 @@ interface Rig {
   dev: NetDevice;
   capture: CaptureLog;
   writes: Write[];
+  /** Each hold of the device's reader: until when, and how many writes had been made by then. */
+  holds: Array<{ untilNs: bigint; writesBefore: number }>;
   hookCalls: Array<{ tsNs: bigint; direction: string }>;
   /** Other events (system calls, commands, code) the test sees, with their anchored times. */
   others: RunEvent[];
@@ -57,9 +59,10 @@ function rig(source: string, onWrite?: (n: number, r: TunWriteResultLike) => Tun
   const capture = new CaptureLog();
   const writes: Write[] = [];
   const hookCalls: Rig['hookCalls'] = [];
+  const holds: Rig['holds'] = [];
   const io: DeviceIo = {
     framing: VNET_FRAMING,
-    readerStart: () => ({ stop: () => [], take: () => [], waitFor: () => 0 }),
+    readerStart: () => ({ stop: () => [], take: () => [], waitFor: () => 0, hold: (untilNs) => { holds.push({ untilNs, writesBefore: writes.length }); } }),
     write(frame) {
       let r: TunWriteResultLike = { tsNs: nowNs(), ret: frame.length, errno: 0 };
       if (onWrite) r = onWrite(writes.length, r);
@@ -77,7 +80,7 @@ function rig(source: string, onWrite?: (n: number, r: TunWriteResultLike) => Tun
     await Promise.resolve();
   };
   const handlers = { packet: (ev: RunEvent) => runner.run(ev), syscall: other, command: other, code: other };
-  return { ctx, runner, dev, capture, writes, hookCalls, others, handlers };
+  return { ctx, runner, dev, capture, writes, holds, hookCalls, others, handlers };
 }
 
 const never = new Promise<never>(() => {});
@@ -142,6 +145,17 @@ describe('inbound packets due at the same instant', () => {
     // The writes of a burst went out together, not one event turn apart.
     expect(r.writes[2]!.tsNs >= r.writes[0]!.tsNs).toBe(true);
     expect(r.dev.injectionErrorsNs.every((e) => e >= 0n)).toBe(true);
+  });
+
+  it('keep the device\'s reader thread off the device from before the wait until 0.5 ms after their time', async () => {
+    const r = rig([`0 ${SYN}`, `+0 ${ACK}`, `0.010 ${ACK}`].join('\n'));
+    await runEvents(r.ctx, r.handlers, never);
+    expect(r.writes).toHaveLength(3);
+    // One hold a burst, made before its first write.
+    expect(r.holds).toEqual([
+      { untilNs: r.ctx.clock.liveNs(0) + 500_000n, writesBefore: 0 },
+      { untilNs: r.ctx.clock.liveNs(10_000) + 500_000n, writesBefore: 2 },
+    ]);
   });
 
   it('stop after a packet written later than its tolerance; its event fails as it would alone', async () => {
