@@ -65,9 +65,15 @@ export const HANDLING_LAG_MAX_USECS = 1000;
  * follows them (tcp/eor/no-coalesce-retrans.pkt times an ACK 1 ms after
  * a retransmission; one run in ten failed with the anchor at "now", none
  * under packetdrill). So after an outbound packet the anchor is where
- * packetdrill's would be: the packet's send time plus its wake-up, or the
- * previous anchor plus its handling when the packet was already waiting;
- * never later than now, nor earlier than HANDLING_LAG_MAX_USECS before it.
+ * packetdrill's would be: the packet's send time plus its wake-up, or, for
+ * a packet sent before its line began (the kernel's answer inside the
+ * write of an injected packet, one of several sent together), the line's
+ * own anchor plus the handling of a packet already waiting; never later
+ * than now, nor earlier than HANDLING_LAG_MAX_USECS before it. On
+ * bench/inbound-data-acked.pkt packetdrill's next injection left 26-27 µs
+ * (median) after the kernel's ACK, which the kernel sent inside
+ * packetdrill's write of the data; tundrill's, with the wake-up's 40 µs
+ * for that ACK too, 44-45 µs.
  * After a line the kernel sent several packets for, and after any other
  * event, it is now: packetdrill handles each packet of such a line in
  * turn, and anchored the SACK of sack-shift-sacked-7-5-6-8-9-fack 245-612
@@ -79,9 +85,11 @@ function handledUsecs(ctx: RunContext, now: number): number {
   const last = ctx.lastEvent;
   if (!last || last.ast.type !== 'packet' || last.ast.packet.direction !== 'outbound' || last.actualUsecs === undefined) return now;
   if ((last.sentPackets ?? 1) > 1) return now;
-  const byPacket = Math.trunc(last.actualUsecs) + PACKET_WAKE_USECS;
-  const byPrevious = ctx.handledUsecs + PACKET_NEXT_USECS;
-  return Math.min(now, Math.max(byPacket, byPrevious, now - HANDLING_LAG_MAX_USECS));
+  // ctx.handledUsecs is still the outbound line's own anchor: when it began.
+  const sent = Math.trunc(last.actualUsecs);
+  const waiting = sent <= ctx.handledUsecs;
+  const modelled = waiting ? ctx.handledUsecs + PACKET_NEXT_USECS : sent + PACKET_WAKE_USECS;
+  return Math.min(now, Math.max(modelled, now - HANDLING_LAG_MAX_USECS));
 }
 
 /**

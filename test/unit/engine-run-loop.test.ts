@@ -112,6 +112,26 @@ describe('runEvents', () => {
     expect(seen.map((s) => s.usecs)).toEqual([0, 100_000, line3, line3 + PACKET_NEXT_USECS]);
   });
 
+  it('after a packet the kernel sent inside the write of the line before, times what follows from that line plus packetdrill\'s handling', async () => {
+    const { ctx, clock } = context('0 `true`\n+0.1 < . 1:1(0) ack 1 win 1000\n+0 > . 1:1(0) ack 1\n+0.001 < . 1:1(0) ack 1 win 1000\n');
+    const seen: Seen = [];
+    const handlers = outboundAt(seen, clock, (ev) => ev.times.usecs - 13, (ev) => ev.times.usecs + 30);
+    const outboundOrOther = handlers.packet;
+    handlers.packet = async (ev) => {
+      if (ev.ast.type === 'packet' && ev.ast.packet.direction === 'inbound') {
+        seen.push({ line: ev.line, type: ev.ast.type, usecs: ev.times.usecs, offset: ev.times.offsetUsecs });
+        clock.nowUs = ev.times.usecs + 20; // the write and its handling; the kernel answered 7 µs into it
+        return;
+      }
+      await outboundOrOther(ev);
+    };
+    await runEvents(ctx, handlers, never);
+    // Line 3 begins 20 µs after line 2's time; its packet was waiting then
+    // (sent at 100.007 ms): line 4 counts from 100.020 ms + packetdrill's
+    // handling, not from the packet's send time + a wake-up (100.047 ms).
+    expect(seen.map((s) => s.usecs)).toEqual([0, 100_000, 100_020, 100_020 + PACKET_NEXT_USECS + 1_000]);
+  });
+
   it('after a packet the kernel sent, leaves out no more than 1 ms of tundrill\'s lag', async () => {
     const { ctx, clock } = context('0 `true`\n+0.1 > . 1:1(0) ack 1\n+0 < . 1:1(0) ack 1 win 1000\n');
     const seen: Seen = [];
