@@ -904,8 +904,8 @@ static napi_value js_reader_wait(napi_env env, napi_callback_info info)
 
 /* tunReaderHold(handle, untilNs): the reader thread keeps off the fd until
  * untilNs, or until the end of the engine's next wait_sleep (see
- * hold_until). A hold that starts while the reader thread polls the fd
- * wakes it once, to poll without it. */
+ * hold_until); a time already past ends a hold. A hold that starts or
+ * ends wakes the reader thread once, to poll without the fd or with it. */
 static napi_value js_reader_hold(napi_env env, napi_callback_info info)
 {
 	napi_value argv[2];
@@ -917,8 +917,10 @@ static napi_value js_reader_hold(napi_env env, napi_callback_info info)
 		return tdr_throw_type(env, "tunReaderHold: untilNs must be a bigint");
 	int64_t was = __atomic_exchange_n(&r->hold_until, until, __ATOMIC_SEQ_CST);
 	int64_t now = tdr_now_ns();
-	/* Polling the fd now: have it look again. */
-	if (was <= now && until > now && !r->stopped)
+	/* A hold that starts or ends: have the reader thread look again. One
+	 * extended or shortened while it lasts waits for the old end, which
+	 * the engine keeps away from its events (see inbound-burst.ts). */
+	if ((was <= now) != (until <= now) && !r->stopped)
 		kick(r->park_fd);
 	return NULL;
 }

@@ -19,19 +19,19 @@ import { verifyTime } from './timing.js';
 import { trace, TRACING } from './trace.js';
 
 /**
- * From before the wait for the first packet's time until this long after
- * it, the device's reader thread keeps off the device, unless this
- * thread's next wait for a packet ends first: what the kernel sends in
- * answer (inside the write, mostly) is read by that wait, and the write
- * does not wake the reader thread. On bench/inbound-data-acked.pkt the
- * write of a data segment the kernel ACKs at once took 27-28 µs (median)
- * with the reader thread polling and 12-13 µs held, and the next line
- * began 33-35 µs after the write's stamp instead of 19-21. Long enough
- * for the engine's handling of the line that follows (its 99th percentile
- * 90-140 µs), short enough that a packet the kernel sends while the
- * engine is elsewhere is not kept from the reader for long.
+ * From before the wait for the first packet's time, the device's reader
+ * thread keeps off the device until this thread next waits for a packet
+ * or gives the event loop a turn (NetDevice.hold), and at most this long
+ * after the packet's time: what the kernel sends in answer (inside the
+ * write, mostly) is read by this thread, and the write does not wake the
+ * reader thread. On bench/inbound-data-acked.pkt the write of a data
+ * segment the kernel ACKs at once took 27-28 µs (median) with the reader
+ * thread polling and 12-13 µs held, and the next line began 33-35 µs
+ * after the write's stamp instead of 19-21. The bound is for a thread
+ * that does not come back to the loop: a packet the kernel sends then is
+ * not kept from the reader thread for long.
  */
-const READER_HOLD_NS = 500_000n;
+const READER_HOLD_NS = 10_000_000n;
 
 /** An inbound packet ready to write: its event, script packet, frame, due time and capture note. */
 export interface ReadyInbound {

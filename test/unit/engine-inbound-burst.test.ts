@@ -147,14 +147,21 @@ describe('inbound packets due at the same instant', () => {
     expect(r.dev.injectionErrorsNs.every((e) => e >= 0n)).toBe(true);
   });
 
-  it('keep the device\'s reader thread off the device from before the wait until 0.5 ms after their time', async () => {
-    const r = rig([`0 ${SYN}`, `+0 ${ACK}`, `0.010 ${ACK}`].join('\n'));
+  it('keep the device\'s reader thread off the device from before the wait until the event loop\'s next turn', async () => {
+    const r = rig([`0 ${SYN}`, `+0 ${ACK}`, `0.010 ${ACK}`, `+0.0005 ${ACK}`].join('\n'));
     await runEvents(r.ctx, r.handlers, never);
-    expect(r.writes).toHaveLength(3);
-    // One hold a burst, made before its first write.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(r.writes).toHaveLength(4);
+    // A hold before the first write of a burst, bounded 10 ms after its
+    // time, ended (0) when the loop turns: during the 10 ms wait, and after
+    // the last packet; none in between the packets 0.5 ms apart, whose
+    // waits do not give the loop a turn.
     expect(r.holds).toEqual([
-      { untilNs: r.ctx.clock.liveNs(0) + 500_000n, writesBefore: 0 },
-      { untilNs: r.ctx.clock.liveNs(10_000) + 500_000n, writesBefore: 2 },
+      { untilNs: r.ctx.clock.liveNs(0) + 10_000_000n, writesBefore: 0 },
+      { untilNs: 0n, writesBefore: 2 },
+      { untilNs: r.ctx.clock.liveNs(10_000) + 10_000_000n, writesBefore: 2 },
+      { untilNs: r.ctx.clock.liveNs(10_500) + 10_000_000n, writesBefore: 3 },
+      { untilNs: 0n, writesBefore: 4 },
     ]);
   });
 
