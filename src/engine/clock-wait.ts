@@ -132,8 +132,11 @@ export function arrive(atNs: bigint): bigint {
     const rest = atNs - native.nowNs() - SPIN_NS;
     if (rest > 0n) Atomics.wait(futex, 0, 0, Number(rest) / 1e6);
     now = native.nowNs();
+    if (TRACING) trace(`arrive: woke ${(atNs - now) / 1000n}us before the deadline`);
   }
-  return now < atNs ? native.spinUntil(atNs) : now;
+  const reached = now < atNs ? native.spinUntil(atNs) : now;
+  if (TRACING) trace(`arrive: ${(reached - atNs) / 1000n}us late`);
+  return reached;
 }
 
 const tickStart = clockStart({
