@@ -24,24 +24,30 @@ export interface WorkerOutcome {
 
 /**
  * V8 compiles a function the first time it runs unless told otherwise; in
- * the middle of a script that costs up to a millisecond per event path,
- * a quarter of the timing tolerance. The worker compiles everything up
- * front instead (about 80 ms more start-up). The young generation starts
- * at 16 MB a semi-space instead of growing from 1 MB: a scavenge stops the
- * JS thread for 1-8 ms on a busy machine, and with a small young generation
- * one fell inside nearly every script of a few hundred milliseconds; at 16
- * MB the bench scripts run without one (about 32 MB more memory per
- * worker). V8's memory reducer is off: in a script that waits for
- * seconds (nonblocking-connect-bypass-errno waits 13 s), it took the
- * quiet for a moment to shrink the heap, marked it in a hundred steps and
- * stopped the JS thread 2.6-5.3 ms to finish, mid-script. A worker that
- * runs one script after another collects before each clock start
- * (engine/collect-garbage.ts), which keeps its heap small anyway.
+ * the middle of a script that costs up to a millisecond per event path, a
+ * quarter of the timing tolerance. The worker compiles everything up front
+ * instead (about 80 ms more start-up), and to baseline (Sparkplug) machine
+ * code too: otherwise V8 compiles a batch of functions to it on the JS
+ * thread once they have run enough, and on bench/inbound-absolute-
+ * bursts.pkt that batch came between the engine reaching a packet's time
+ * and its write, 100-150 µs, at the first packet after the warm-up (and
+ * inside bursts). Over both corpora the CPU and the rows that agree stayed
+ * within the spread from run to run (four runs each, interleaved). The
+ * young generation starts at 16 MB a semi-space instead of growing from 1
+ * MB: a scavenge stops the JS thread for 1-8 ms on a busy machine, and with
+ * a small young generation one fell inside nearly every script of a few
+ * hundred milliseconds; at 16 MB the bench scripts run without one (about
+ * 32 MB more memory per worker). V8's memory reducer is off: in a script
+ * that waits for seconds (nonblocking-connect-bypass-errno waits 13 s), it
+ * took the quiet for a moment to shrink the heap, marked it in a hundred
+ * steps and stopped the JS thread 2.6-5.3 ms to finish, mid-script. A
+ * worker that runs one script after another collects before each clock
+ * start (engine/collect-garbage.ts), which keeps its heap small anyway.
  * TUNDRILL_NODE_FLAGS replaces the flags.
  */
 export function workerNodeFlags(): string[] {
   const env = process.env.TUNDRILL_NODE_FLAGS;
-  return (env ?? '--no-lazy --expose-gc --no-memory-reducer --max-semi-space-size=32 --min-semi-space-size=16').split(' ').filter(Boolean);
+  return (env ?? '--no-lazy --always-sparkplug --expose-gc --no-memory-reducer --max-semi-space-size=32 --min-semi-space-size=16').split(' ').filter(Boolean);
 }
 
 export function runWorker(req: WorkerRequest, opts: { timeoutMs: number; passthrough: boolean }): Promise<WorkerOutcome> {
