@@ -92,6 +92,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { formatChecks, runChecks } from '../runner/environment.js';
 import { PROJECT_ROOT } from '../runner/project-root.js';
+import { workerNodeFlags } from '../runner/spawn.js';
 import { measureInjection, renderInjection, type InjectionReport } from './injection.js';
 import { checkInjectionGoals, renderInjectionGoals, type GoalCheck } from './injection-goals.js';
 import { measureSideBySide, renderSideBySide, tcpdumpMissing, type SideBySideRow } from './packetdrill-side.js';
@@ -237,7 +238,7 @@ function header(): string {
   return [
     `tundrill benchmark — ${new Date().toISOString()}`,
     `kernel ${release()}, Node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'})`,
-    `load average ${l1!.toFixed(2)} (1 min) ${l5!.toFixed(2)} (5 min); worker Node flags: ${process.env.TUNDRILL_NODE_FLAGS ?? '--no-lazy'}`,
+    `load average ${l1!.toFixed(2)} (1 min) ${l5!.toFixed(2)} (5 min); worker Node flags: ${workerNodeFlags().join(' ')}`,
   ].join('\n');
 }
 
