@@ -407,6 +407,14 @@ static void *reader_main(void *arg)
 		}
 		if (!(pfd[0].revents & (POLLIN | POLLERR | POLLHUP)))
 			continue;
+		/* A hold or park that began while this thread polled: the packet
+		 * that woke it came after, and is the engine's to read (unless
+		 * the reader is stopping). Without this look, a packet the kernel
+		 * sent right after a hold began went to whichever thread came
+		 * first; the hold's kick reaches this thread a wake-up later. */
+		if (!last && (__atomic_load_n(&r->engine_waiting, __ATOMIC_SEQ_CST) == 2 ||
+			      __atomic_load_n(&r->hold_until, __ATOMIC_SEQ_CST) > tdr_now_ns()))
+			continue;
 		/* Drain everything queued (one packet if the fd blocks). */
 		pthread_mutex_lock(&r->read_mu);
 		err = read_queue_locked(r, buf, nonblocking, false);
