@@ -95,6 +95,81 @@ static napi_value js_tun_write(napi_env env, napi_callback_info info)
 	return obj;
 }
 
+/* tunWriteBurst(fd, frames, stopAfterNs) -> { tsNs: bigint[], ret, errno }:
+ * frames written back to back, each stamped right before its write, in
+ * one call: packets due at the same instant go out without JavaScript
+ * between them (1-2.3 us a packet on this project's machine, against
+ * 1.3 us for the write itself). Stops after the first write that fails
+ * (its stamp is the last; ret and errno are its) and after the first
+ * stamped later than its stopAfterNs entry (too late for its event). A
+ * frame or stop that is not of the right type throws, after the writes
+ * before it were made. */
+#define BURST_MAX 64
+
+static napi_value js_tun_write_burst(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3];
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	int fd;
+	bool is_array = false;
+	uint32_t n = 0, nstop = 0;
+	if (argc < 3)
+		return tdr_throw_type(env, "tunWriteBurst(fd, frames, stopAfterNs) needs three arguments");
+	if (!tdr_get_fd(env, argv[0], &fd))
+		return NULL;
+	if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
+	    napi_get_array_length(env, argv[1], &n) != napi_ok || n == 0 || n > BURST_MAX)
+		return tdr_throw_type(env, "tunWriteBurst: frames must be an array of 1 to 64 Buffers");
+	if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array ||
+	    napi_get_array_length(env, argv[2], &nstop) != napi_ok || nstop != n)
+		return tdr_throw_type(env, "tunWriteBurst: stopAfterNs must be an array of one bigint a frame");
+	/* Each frame's arguments are read just before its write, so that the
+	 * first goes out as soon as a single write would. */
+	int64_t ts[BURST_MAX];
+	uint32_t done = 0;
+	ssize_t ret = 0;
+	int err = 0;
+	while (done < n) {
+		uint32_t i = done;
+		napi_value f, s;
+		void *data;
+		size_t len;
+		int64_t stop_after;
+		if (napi_get_element(env, argv[1], i, &f) != napi_ok || !tdr_get_bytes(env, f, &data, &len))
+			return tdr_throw_type(env, "tunWriteBurst: frames must be an array of 1 to 64 Buffers");
+		if (napi_get_element(env, argv[2], i, &s) != napi_ok || !tdr_get_i64(env, s, &stop_after))
+			return tdr_throw_type(env, "tunWriteBurst: stopAfterNs must be an array of one bigint a frame");
+		done++;
+		do {
+			ts[i] = tdr_now_ns();
+			ret = write(fd, data, len);
+		} while (ret < 0 && errno == EINTR);
+		if (ret < 0) {
+			err = errno;
+			break;
+		}
+		if (ret > 0)
+			tdr_sockdiag_note(fd, data, len, ts[i], 1, true);
+		if (ts[i] > stop_after)
+			break;
+	}
+
+	napi_value obj, arr, v;
+	NAPI_OK(env, napi_create_object(env, &obj));
+	NAPI_OK(env, napi_create_array_with_length(env, done, &arr));
+	for (uint32_t i = 0; i < done; i++) {
+		NAPI_OK(env, napi_create_bigint_int64(env, ts[i], &v));
+		NAPI_OK(env, napi_set_element(env, arr, i, v));
+	}
+	NAPI_OK(env, napi_set_named_property(env, obj, "tsNs", arr));
+	NAPI_OK(env, napi_create_int32(env, (int32_t)ret, &v));
+	NAPI_OK(env, napi_set_named_property(env, obj, "ret", v));
+	NAPI_OK(env, napi_create_int32(env, err, &v));
+	NAPI_OK(env, napi_set_named_property(env, obj, "errno", v));
+	return obj;
+}
+
 /* tunWriteAt(fd, data, deadlineNs) -> Promise<{ tsNs, ret, errno }>: a
  * native thread sleeps until the deadline, then writes a copy of data. */
 static napi_value js_tun_write_at(napi_env env, napi_callback_info info)
@@ -135,5 +210,6 @@ bool tdr_init_tun(napi_env env, napi_value exports)
 {
 	return tdr_export_fn(env, exports, "tunOpen", js_tun_open) &&
 	       tdr_export_fn(env, exports, "tunWrite", js_tun_write) &&
-	       tdr_export_fn(env, exports, "tunWriteAt", js_tun_write_at);
+	       tdr_export_fn(env, exports, "tunWriteAt", js_tun_write_at) &&
+	       tdr_export_fn(env, exports, "tunWriteBurst", js_tun_write_burst);
 }

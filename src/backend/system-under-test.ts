@@ -101,6 +101,13 @@ export interface DeviceIo {
   readerStart(onFrames: (frames: DeviceFrame[]) => void): DeviceReader;
   /** Write a frame now, on this thread; `tsNs` is stamped right before the write. */
   write(frame: Buffer): { tsNs: bigint; ret: number; errno: number };
+  /**
+   * Write frames back to back in one call (see native tunWriteBurst): a
+   * stamp for each write made; stops after a failed write and after one
+   * stamped later than its `stopAfterNs`. Optional: without it, frames are
+   * written one `write` at a time.
+   */
+  writeBurst?(frames: Buffer[], stopAfterNs: bigint[]): { tsNs: bigint[]; ret: number; errno: number };
   /** The engine took a packet the kernel sent (a device read on demand reads its queue only then). */
   consumed?(): void;
 }

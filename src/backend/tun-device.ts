@@ -112,6 +112,7 @@ export function openTunDevice(name = 'tun0'): TunDevice {
         return { stop: () => r.stop(), take: () => r.take(), waitFor: (ns, spin) => r.waitFor(ns, spin), hold: (ns) => r.hold(ns), stampStats: () => r.stampStats() };
       },
       write: (data) => native.tunWrite(fd, data),
+      writeBurst: (frames, stops) => native.tunWriteBurst(fd, frames, stops),
     },
     close() {
       if (closed) return;

@@ -75,6 +75,7 @@ export function openLazyTunDevice(name = 'tun0'): LazyTunDevice {
       };
     },
     write: (data) => native.tunWrite(tun.fd, data),
+    writeBurst: (frames, stops) => native.tunWriteBurst(tun.fd, frames, stops),
     consumed() {
       owed++;
       pay();

@@ -217,6 +217,7 @@ export function openVethDevice(config: NetworkPlan): VethDevice {
         };
       },
       write: (data) => native.tunWrite(s.fd, data),
+      writeBurst: (frames, stops) => native.tunWriteBurst(s.fd, frames, stops),
     },
     report() {
       const link = linkStats(VETH_KERNEL_IF);

@@ -15,7 +15,7 @@ import { approach, arrive } from './clock-wait.js';
 import type { InboundFrame, NetDevice } from './netdev.js';
 import { inboundDueWith, lastEventUsecs } from './run.js';
 import type { RunContext, RunEvent } from './state.js';
-import { verifyTime } from './timing.js';
+import { latestOnTimeUsecs } from './timing.js';
 import { trace, TRACING } from './trace.js';
 
 /**
@@ -32,6 +32,7 @@ import { trace, TRACING } from './trace.js';
  * not kept from the reader thread for long.
  */
 const READER_HOLD_NS = 10_000_000n;
+const INT64_MAX = (1n << 63n) - 1n;
 
 /** An inbound packet ready to write: its event, script packet, frame, due time and capture note. */
 export interface ReadyInbound {
@@ -78,29 +79,31 @@ export class InboundBurst {
   async write(first: ReadyInbound, ready: (ev: RunEvent, atNs: bigint) => ReadyInbound): Promise<bigint> {
     if (TRACING) trace('packet ready');
     await approach(first.atNs);
-    const burst = [first, ...this.followers(first, ready)];
+    const followers = this.followers(first, ready);
+    // A run that failed meanwhile writes no more than the packet it is at.
+    const burst = this.ctx.stopped ? [first] : [first, ...followers];
+    const frames = burst.map((r) => r.frame);
+    const buffers = frames.map((f) => f.frame);
     this.dev.hold(first.atNs + READER_HOLD_NS);
-    arrive(first.atNs);
-    const firstTs = this.dev.write(first.frame);
-    if (TRACING) trace(`packet written, stamped ${this.ctx.clock.scriptUsecs(firstTs).toFixed(1)}us`);
-    // The very first event of a script is not checked (nor is it by checkEventTime's callers).
-    let late = this.ctx.numEvents > 0 && this.lateBeyondTolerance(firstTs, first.ev.times, lastEventUsecs(this.ctx));
+    // Where each write would fail its event's time check, and the burst stop
+    // (as checkEventTime checks it: the very first event of a script is not
+    // checked; the others are due with the previous packet, their previous event).
     const due = first.ev.times.usecs;
-    for (let i = 1; i < burst.length && !late && !this.ctx.stopped; i++) {
-      const r = burst[i]!;
-      let tsNs: bigint;
-      try {
-        tsNs = this.dev.write(r.frame);
-        if (TRACING) trace(`burst packet written, stamped ${this.ctx.clock.scriptUsecs(tsNs).toFixed(1)}us`);
-      } catch (e) {
-        this.ahead.set(r.ev.index, { failure: this.failureOf(r.ev, e) });
-        break;
-      }
-      this.ahead.set(r.ev.index, { ready: r, tsNs });
-      // As checkEventTime will check it: due with the previous packet, which is the previous event.
-      late = this.lateBeyondTolerance(tsNs, { type: 'absolute', usecs: due, endUsecs: -1, offsetUsecs: -1 }, due);
+    const stopAfterNs = burst.map((r, i) => this.latestNs(i === 0
+      ? (this.ctx.numEvents > 0 ? latestOnTimeUsecs(this.ctx.config, first.ev.times, lastEventUsecs(this.ctx)) : Infinity)
+      : latestOnTimeUsecs(this.ctx.config, { type: 'absolute', usecs: due, endUsecs: -1 }, due)));
+    arrive(first.atNs);
+    // One packet (most lines): a plain write, with nothing to read first (a refused one throws).
+    const w = burst.length === 1 ? { tsNs: [this.dev.write(first.frame)] } : this.dev.writeBurst(frames, buffers, stopAfterNs);
+    if (w.refused?.index === 0) throw w.refused.error;
+    const firstTs = w.tsNs[0]!;
+    if (TRACING) trace(`packet written, stamped ${this.ctx.clock.scriptUsecs(firstTs).toFixed(1)}us`);
+    for (let i = 1; i < w.tsNs.length; i++) this.ahead.set(burst[i]!.ev.index, { ready: burst[i]!, tsNs: w.tsNs[i]! });
+    if (w.refused) {
+      const r = burst[w.refused.index]!;
+      this.ahead.set(r.ev.index, { failure: this.failureOf(r.ev, w.refused.error) });
     }
-    if (TRACING && burst.length > 1) trace(`burst of ${burst.length} written`);
+    if (TRACING && burst.length > 1) trace(`burst of ${burst.length}: ${w.tsNs.length} written, the last stamped ${this.ctx.clock.scriptUsecs(w.tsNs.at(-1)!).toFixed(1)}us`);
     return firstTs;
   }
 
@@ -120,8 +123,8 @@ export class InboundBurst {
     return out;
   }
 
-  /** Whether a packet written at `tsNs` fails its event's time check (the check itself comes after the burst). */
-  private lateBeyondTolerance(tsNs: bigint, times: RunEvent['times'], previousUsecs: number): boolean {
-    return verifyTime(this.ctx.config, times, this.ctx.clock.scriptUsecs(tsNs), previousUsecs, '') !== null;
+  /** The live time after which a write is later than `usecs` (script time) allows; the far future for Infinity. */
+  private latestNs(usecs: number): bigint {
+    return Number.isFinite(usecs) ? this.ctx.clock.liveStartNs + BigInt(Math.floor(usecs * 1000)) : INT64_MAX;
   }
 }

@@ -13,6 +13,10 @@ import type { DeviceFrame, DeviceIo, DeviceReader, LinkFraming } from '../backen
 import type { PacketStamps } from './result.js';
 import { TRACING, trace } from './trace.js';
 
+function refused(f: InboundFrame, errno: number): TunWriteError {
+  return new TunWriteError(`the device refused the ${f.frame.length}-byte frame: ${errnoName(errno)} (${strerror(errno)})`);
+}
+
 /**
  * The longest one wait of receive() on the reader directly, ns. The
  * reader's wait lets the event loop's own work cut it short after its
@@ -187,10 +191,31 @@ export class NetDevice {
   /** ... written now (the time of the write, or TunWriteError) ... */
   write(f: InboundFrame): bigint {
     const r = this.io.write(f.frame);
-    if (r.ret < 0) {
-      throw new TunWriteError(`the device refused the ${f.frame.length}-byte frame: ${errnoName(r.errno)} (${strerror(r.errno)})`);
-    }
+    if (r.ret < 0) throw refused(f, r.errno);
     return r.tsNs;
+  }
+
+  /**
+   * ... or several written back to back (in one call where the device can;
+   * `buffers`: their frames' bytes, made ready with them): the time of each
+   * write made, in order; stops after a frame written later than its
+   * `stopAfterNs`, and at a refused frame (`refused`: its index and error).
+   */
+  writeBurst(frames: readonly InboundFrame[], buffers: Buffer[], stopAfterNs: bigint[]): { tsNs: bigint[]; refused?: { index: number; error: TunWriteError } } {
+    if (this.io.writeBurst) {
+      const r = this.io.writeBurst(buffers, stopAfterNs);
+      if (r.ret >= 0) return { tsNs: r.tsNs };
+      const index = r.tsNs.length - 1;
+      return { tsNs: r.tsNs.slice(0, index), refused: { index, error: refused(frames[index]!, r.errno) } };
+    }
+    const tsNs: bigint[] = [];
+    for (const [index, f] of frames.entries()) {
+      const r = this.io.write(f.frame);
+      if (r.ret < 0) return { tsNs, refused: { index, error: refused(f, r.errno) } };
+      tsNs.push(r.tsNs);
+      if (r.tsNs > stopAfterNs[index]!) break;
+    }
+    return { tsNs };
   }
 
   /** ... and kept: its lateness against `atNs`, its capture record (stamped `tsNs`) and the packet hook. */

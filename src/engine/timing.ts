@@ -61,6 +61,21 @@ export function toleranceUsecs(tol: Tolerance, usecs: number, lastEventUsecs: nu
 }
 
 /**
+ * The latest script time (µs) at which verifyTime accepts what `times`
+ * expects (Infinity for a wildcard time).
+ */
+export function latestOnTimeUsecs(
+  tol: Tolerance,
+  times: { type: TimeType; usecs: number; endUsecs: number },
+  lastEventUsecs: number,
+): number {
+  if (times.type === 'any') return Infinity;
+  const tolerance = toleranceUsecs(tol, times.usecs, lastEventUsecs);
+  const end = times.type === 'absolute_range' || times.type === 'relative_range' ? times.endUsecs : times.usecs;
+  return end + tolerance;
+}
+
+/**
  * Check that something expected at `scriptUsecs` (or within
  * `scriptUsecs`~`scriptEndUsecs`) happened at `actualUsecs` (both in script
  * time). `lastEventUsecs` is the previous event's script time, or -1.

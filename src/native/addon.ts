@@ -249,6 +249,7 @@ export interface NativeBinding {
   addressOf(buf: ArrayBufferView | ArrayBuffer): bigint;
   tunOpen(name: string): { fd: number; name: string };
   tunWrite(fd: number, data: ArrayBufferView): TunWriteResult;
+  tunWriteBurst(fd: number, frames: ArrayBufferView[], stopAfterNs: bigint[]): TunBurstResult;
   tunWriteAt(fd: number, data: ArrayBufferView, deadlineNs: bigint): Promise<TunWriteResult>;
   tunReaderStart(
     fd: number,
@@ -517,6 +518,24 @@ export function tunOpen(name: string): { fd: number; name: string } {
 /** Writes one packet to the TUN now. */
 export function tunWrite(fd: number, data: ArrayBufferView): TunWriteResult {
   return nativeBinding().tunWrite(fd, data);
+}
+
+/** What tunWriteBurst did: a stamp for each write made, and the last write's result. */
+export interface TunBurstResult {
+  /** CLOCK_MONOTONIC ns right before each write made, in order. */
+  tsNs: bigint[];
+  /** The last write's return value (negative: it failed, with `errno`). */
+  ret: number;
+  errno: number;
+}
+
+/**
+ * Write 1-64 frames back to back in one call, each stamped right before
+ * its write; stops after a write that fails and after one stamped later
+ * than its `stopAfterNs` entry.
+ */
+export function tunWriteBurst(fd: number, frames: ArrayBufferView[], stopAfterNs: bigint[]): TunBurstResult {
+  return nativeBinding().tunWriteBurst(fd, frames, stopAfterNs);
 }
 
 /**

@@ -29,6 +29,7 @@ import {
   tunReaderStart,
   tunWrite,
   tunWriteAt,
+  tunWriteBurst,
   errnoName,
   type TunPacket,
 } from './addon.js';
@@ -90,6 +91,13 @@ export interface SelfCheckReport {
    * delivery. And how many SYN-ACKs carried the kernel's stamp.
    */
   hold?: { deliveredWhileHeld: number; readByWait: number; afterWaitEndedMs: number; holdMs: number; afterShortHoldMs: number; stamped: number };
+  /**
+   * tunWriteBurst: three SYNs to a listener in one call (stamps of the
+   * writes, µs after the first; SYN-ACKs seen), then three whose first
+   * stop limit has passed (how many it wrote), then three with a frame
+   * the device refuses in the middle (writes made, ret and errno).
+   */
+  burstWrite?: { stampsUs: number[]; synAcks: number; writtenPastStop: number; refused: { written: number; ret: number; errno: string } };
 }
 
 const LOCAL = [192, 168, 0, 1] as const;
@@ -415,6 +423,35 @@ async function holdCheck(tun: { fd: number; name: string }): Promise<NonNullable
   });
 }
 
+const BURST_FIRST_PORT = 9200;
+const BURST_LISTEN_PORT = 7200;
+
+/** The burst write: see SelfCheckReport.burstWrite. */
+async function burstWriteCheck(tun: { fd: number; name: string }): Promise<NonNullable<SelfCheckReport['burstWrite']>> {
+  return withStampedReader(tun, SYMBOLS.SOCK_STREAM!, async (reader, got, fd) => {
+    if (syscall(sysNr('bind'), [fd, sockaddrIn(LOCAL, BURST_LISTEN_PORT), 16]).ret < 0n) throw new Error('bind() failed');
+    if (syscall(sysNr('listen'), [fd, 64]).ret < 0n) throw new Error('listen() failed');
+    let port = BURST_FIRST_PORT;
+    const syns = (n: number): Buffer[] => Array.from({ length: n }, () => tcpSegment(REMOTE, LOCAL, port++, BURST_LISTEN_PORT, 1000, 0, 0x02));
+    const never = (1n << 63n) - 1n;
+    const w = tunWriteBurst(tun.fd, syns(3), [never, never, never]);
+    const stampsUs = w.tsNs.map((t) => Number(t - w.tsNs[0]!) / 1000);
+    const until = Date.now() + 3000;
+    const synAcks = (): number => got.filter((p) => p.data.length >= 40 && p.data[33] === 0x12).length;
+    while (synAcks() < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    const late = tunWriteBurst(tun.fd, syns(3), [0n, never, never]);
+    // A frame too short for an IP header: the TUN refuses it.
+    const refused = tunWriteBurst(tun.fd, [syns(1)[0]!, Buffer.alloc(1), syns(1)[0]!], [never, never, never]);
+    reader.stop();
+    return {
+      stampsUs,
+      synAcks: synAcks(),
+      writtenPastStop: late.tsNs.length,
+      refused: { written: refused.tsNs.length, ret: refused.ret, errno: errnoName(refused.errno) },
+    };
+  });
+}
+
 /** Runs the check; must be called inside a fresh network namespace. */
 export async function runSelfCheck(writes = 200): Promise<SelfCheckReport> {
   if (!inPrivateNetns()) {
@@ -504,6 +541,7 @@ export async function runSelfCheck(writes = 200): Promise<SelfCheckReport> {
     report.directRead = await directReadCheck(tun);
     report.sleepWait = await sleepWaitCheck(tun);
     report.hold = await holdCheck(tun);
+    report.burstWrite = await burstWriteCheck(tun);
     report.ok =
       report.connect.errno === 'EINPROGRESS' &&
       report.syn.flags === 0x02 &&

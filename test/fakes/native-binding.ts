@@ -84,6 +84,7 @@ export function fakeNativeBinding(opts: FakeBindingOptions = {}): FakeBinding {
     tunReaderTake: noDevice,
     tunReaderWait: noDevice,
     tunReaderHold: noDevice,
+    tunWriteBurst: noDevice,
     tunReaderStampStats: noDevice,
     packetSocketOpen: noDevice,
     packetStampSocketOpen: noDevice,

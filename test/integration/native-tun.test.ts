@@ -112,6 +112,15 @@ describe.skipIf(reason !== null)('native addon with a real TUN in a network name
     expect(h.afterShortHoldMs).toBeGreaterThanOrEqual(h.holdMs - 1);
     expect(h.afterShortHoldMs).toBeLessThan(1000);
     expect(h.stamped).toBe(7);
+    // A burst write made each write in order, each packet reached the
+    // kernel, and it stopped after a write past its limit and at a refused frame.
+    const b = report.burstWrite!;
+    expect(b.stampsUs).toHaveLength(3);
+    expect(b.stampsUs[1]!).toBeGreaterThan(0);
+    expect(b.stampsUs[2]!).toBeGreaterThan(b.stampsUs[1]!);
+    expect(b.synAcks).toBe(3);
+    expect(b.writtenPastStop).toBe(1);
+    expect(b.refused).toEqual({ written: 2, ret: -1, errno: 'EINVAL' });
     // stop() joined the reader thread.
     expect(report.threadsAfterStop).toBe(report.threadsBeforeStop! - 1);
 

@@ -39,6 +39,8 @@ interface Rig {
   dev: NetDevice;
   capture: CaptureLog;
   writes: Write[];
+  /** Each call of the device's burst write: how many frames, and the stop limits it was given. */
+  burstCalls: Array<{ frames: number; stopAfterNs: bigint[] }>;
   /** Each hold of the device's reader: until when, and how many writes had been made by then. */
   holds: Array<{ untilNs: bigint; writesBefore: number }>;
   hookCalls: Array<{ tsNs: bigint; direction: string }>;
@@ -51,7 +53,7 @@ interface Rig {
  * The script's clock starts `startInMs` from now. `onWrite(n)` may change
  * the outcome of the n-th write (0-based): a later stamp or a refusal.
  */
-function rig(source: string, onWrite?: (n: number, r: TunWriteResultLike) => TunWriteResultLike, startInMs = 1): Rig {
+function rig(source: string, onWrite?: (n: number, r: TunWriteResultLike) => TunWriteResultLike, startInMs = 1, burstWrites = true): Rig {
   const script = parseScript(source, { path: 'burst.pkt' });
   const clock = new RunClock({ nowNs });
   clock.liveStartNs = nowNs() + BigInt(startInMs * 1e6);
@@ -60,6 +62,7 @@ function rig(source: string, onWrite?: (n: number, r: TunWriteResultLike) => Tun
   const writes: Write[] = [];
   const hookCalls: Rig['hookCalls'] = [];
   const holds: Rig['holds'] = [];
+  const burstCalls: Rig['burstCalls'] = [];
   const io: DeviceIo = {
     framing: VNET_FRAMING,
     readerStart: () => ({ stop: () => [], take: () => [], waitFor: () => 0, hold: (untilNs) => { holds.push({ untilNs, writesBefore: writes.length }); } }),
@@ -70,6 +73,20 @@ function rig(source: string, onWrite?: (n: number, r: TunWriteResultLike) => Tun
       return r;
     },
   };
+  // As the addon's tunWriteBurst does it: stop after a refused write and after one later than its limit.
+  if (burstWrites) {
+    io.writeBurst = (frames, stopAfterNs) => {
+      burstCalls.push({ frames: frames.length, stopAfterNs: [...stopAfterNs] });
+      const tsNs: bigint[] = [];
+      for (const [i, f] of frames.entries()) {
+        const r = io.write(f);
+        tsNs.push(r.tsNs);
+        if (r.ret < 0) return { tsNs, ret: r.ret, errno: r.errno };
+        if (r.tsNs > stopAfterNs[i]!) break;
+      }
+      return { tsNs, ret: frames[tsNs.length - 1]!.length, errno: 0 };
+    };
+  }
   const dev = new NetDevice(io, capture, (_data, tsNs, direction) => hookCalls.push({ tsNs, direction }));
   dev.start();
   let port = 40000;
@@ -80,7 +97,7 @@ function rig(source: string, onWrite?: (n: number, r: TunWriteResultLike) => Tun
     await Promise.resolve();
   };
   const handlers = { packet: (ev: RunEvent) => runner.run(ev), syscall: other, command: other, code: other };
-  return { ctx, runner, dev, capture, writes, holds, hookCalls, others, handlers };
+  return { ctx, runner, dev, capture, writes, burstCalls, holds, hookCalls, others, handlers };
 }
 
 const never = new Promise<never>(() => {});
@@ -163,6 +180,24 @@ describe('inbound packets due at the same instant', () => {
       { untilNs: r.ctx.clock.liveNs(10_500) + 10_000_000n, writesBefore: 3 },
       { untilNs: 0n, writesBefore: 4 },
     ]);
+  });
+
+  it('go to the device in one call, each with the latest time its event allows; a single packet is a plain write', async () => {
+    const r = rig([`0 ${SYN}`, `+0 ${ACK}`, `+0 ${ACK}`, `0.010 ${ACK}`].join('\n'));
+    await runEvents(r.ctx, r.handlers, never);
+    expect(r.writes).toHaveLength(4);
+    const at = (usecs: number): bigint => r.ctx.clock.liveNs(usecs);
+    // The script's very first event is not checked; the others are due at 0 with 4 ms of tolerance.
+    expect(r.burstCalls).toEqual([{ frames: 3, stopAfterNs: [(1n << 63n) - 1n, at(4_000), at(4_000)] }]);
+  });
+
+  it('without a burst write on the device, write the packets one at a time, to the same effect', async () => {
+    const r = rig([`0 ${SYN}`, `+0 ${ACK}`, `+0 ${ACK}`, `+0 ${ACK}`].join('\n'),
+      (n, w) => (n === 1 ? { ...w, tsNs: w.tsNs + 10_000_000n } : w), 1, false);
+    const err = await runEvents(r.ctx, r.handlers, never).then(() => null, (e: unknown) => e);
+    expect((err as TestFailure).line).toBe(2);
+    expect(r.writes).toHaveLength(2);
+    expect(r.burstCalls).toEqual([]);
   });
 
   it('stop after a packet written later than its tolerance; its event fails as it would alone', async () => {
