@@ -57,6 +57,18 @@ static napi_value js_tun_open(napi_env env, napi_callback_info info)
 	return obj;
 }
 
+/* Sets a write's { ret, errno } on obj and returns it (NULL with an
+ * exception pending when N-API fails). */
+static napi_value put_write_result(napi_env env, napi_value obj, ssize_t ret, int err)
+{
+	napi_value v;
+	NAPI_OK(env, napi_create_int32(env, (int32_t)ret, &v));
+	NAPI_OK(env, napi_set_named_property(env, obj, "ret", v));
+	NAPI_OK(env, napi_create_int32(env, err, &v));
+	NAPI_OK(env, napi_set_named_property(env, obj, "errno", v));
+	return obj;
+}
+
 /* tunWrite(fd, data) -> { tsNs, ret, errno }; tsNs is taken right before
  * write(). */
 static napi_value js_tun_write(napi_env env, napi_callback_info info)
@@ -88,11 +100,7 @@ static napi_value js_tun_write(napi_env env, napi_callback_info info)
 	NAPI_OK(env, napi_create_object(env, &obj));
 	NAPI_OK(env, napi_create_bigint_int64(env, ts, &v));
 	NAPI_OK(env, napi_set_named_property(env, obj, "tsNs", v));
-	NAPI_OK(env, napi_create_int32(env, (int32_t)ret, &v));
-	NAPI_OK(env, napi_set_named_property(env, obj, "ret", v));
-	NAPI_OK(env, napi_create_int32(env, err, &v));
-	NAPI_OK(env, napi_set_named_property(env, obj, "errno", v));
-	return obj;
+	return put_write_result(env, obj, ret, err);
 }
 
 /* tunWriteBurst(fd, frames, stopAfterNs) -> { tsNs: bigint[], ret, errno }:
@@ -163,11 +171,7 @@ static napi_value js_tun_write_burst(napi_env env, napi_callback_info info)
 		NAPI_OK(env, napi_set_element(env, arr, i, v));
 	}
 	NAPI_OK(env, napi_set_named_property(env, obj, "tsNs", arr));
-	NAPI_OK(env, napi_create_int32(env, (int32_t)ret, &v));
-	NAPI_OK(env, napi_set_named_property(env, obj, "ret", v));
-	NAPI_OK(env, napi_create_int32(env, err, &v));
-	NAPI_OK(env, napi_set_named_property(env, obj, "errno", v));
-	return obj;
+	return put_write_result(env, obj, ret, err);
 }
 
 /* tunWriteAt(fd, data, deadlineNs) -> Promise<{ tsNs, ret, errno }>: a
