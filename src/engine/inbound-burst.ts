@@ -82,19 +82,25 @@ export class InboundBurst {
     const followers = this.followers(first, ready);
     // A run that failed meanwhile writes no more than the packet it is at.
     const burst = this.ctx.stopped ? [first] : [first, ...followers];
+    this.dev.hold(first.atNs + READER_HOLD_NS);
+    if (burst.length === 1) {
+      // One packet (most lines): a plain write (a refused one throws).
+      arrive(first.atNs);
+      const tsNs = this.dev.write(first.frame);
+      if (TRACING) trace(`packet written, stamped ${this.ctx.clock.scriptUsecs(tsNs).toFixed(1)}us`);
+      return tsNs;
+    }
     const frames = burst.map((r) => r.frame);
     const buffers = frames.map((f) => f.frame);
-    this.dev.hold(first.atNs + READER_HOLD_NS);
     // Where each write would fail its event's time check, and the burst stop
     // (as checkEventTime checks it: the very first event of a script is not
     // checked; the others are due with the previous packet, their previous event).
     const due = first.ev.times.usecs;
-    const stopAfterNs = burst.map((r, i) => this.latestNs(i === 0
-      ? (this.ctx.numEvents > 0 ? latestOnTimeUsecs(this.ctx.config, first.ev.times, lastEventUsecs(this.ctx)) : Infinity)
-      : latestOnTimeUsecs(this.ctx.config, { type: 'absolute', usecs: due, endUsecs: -1 }, due)));
+    const firstStop = this.ctx.numEvents > 0 ? this.latestNs(latestOnTimeUsecs(this.ctx.config, first.ev.times, lastEventUsecs(this.ctx))) : INT64_MAX;
+    const followerStop = this.latestNs(latestOnTimeUsecs(this.ctx.config, { type: 'absolute', usecs: due, endUsecs: -1 }, due));
+    const stopAfterNs = burst.map((_, i) => (i === 0 ? firstStop : followerStop));
     arrive(first.atNs);
-    // One packet (most lines): a plain write, with nothing to read first (a refused one throws).
-    const w = burst.length === 1 ? { tsNs: [this.dev.write(first.frame)] } : this.dev.writeBurst(frames, buffers, stopAfterNs);
+    const w = this.dev.writeBurst(frames, buffers, stopAfterNs);
     if (w.refused?.index === 0) throw w.refused.error;
     const firstTs = w.tsNs[0]!;
     if (TRACING) trace(`packet written, stamped ${this.ctx.clock.scriptUsecs(firstTs).toFixed(1)}us`);
@@ -103,7 +109,7 @@ export class InboundBurst {
       const r = burst[w.refused.index]!;
       this.ahead.set(r.ev.index, { failure: this.failureOf(r.ev, w.refused.error) });
     }
-    if (TRACING && burst.length > 1) trace(`burst of ${burst.length}: ${w.tsNs.length} written, the last stamped ${this.ctx.clock.scriptUsecs(w.tsNs.at(-1)!).toFixed(1)}us`);
+    if (TRACING) trace(`burst of ${burst.length}: ${w.tsNs.length} written, the last stamped ${this.ctx.clock.scriptUsecs(w.tsNs.at(-1)!).toFixed(1)}us`);
     return firstTs;
   }
 
@@ -123,7 +129,7 @@ export class InboundBurst {
     return out;
   }
 
-  /** The live time after which a write is later than `usecs` (script time) allows; the far future for Infinity. */
+  /** The live time after which a write is later than `usecs` (script time) allows; the far future for Infinity (a wildcard time). */
   private latestNs(usecs: number): bigint {
     return Number.isFinite(usecs) ? this.ctx.clock.liveStartNs + BigInt(Math.floor(usecs * 1000)) : INT64_MAX;
   }
