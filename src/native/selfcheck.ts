@@ -285,6 +285,45 @@ async function withStampedReader<T>(
   }
 }
 
+/** A listener on LOCAL for checks that write SYNs to it through the TUN. */
+interface Listener {
+  /** A SYN to the listener from the next remote port. */
+  syn(): Buffer;
+  /** Write one such SYN now (it must be taken whole). */
+  writeSyn(): void;
+  /** The SYN-ACKs the JS thread holds so far, in order. */
+  synAcks(): TunPacket[];
+  /** Let the event loop run until `n` SYN-ACKs are held or `timeoutMs` passed. */
+  awaitSynAcks(n: number, timeoutMs: number): Promise<void>;
+}
+
+/** withStampedReader with a TCP socket listening on `listenPort`; SYNs come from `firstPort` on. */
+async function withListener<T>(
+  tun: { fd: number; name: string },
+  listenPort: number,
+  firstPort: number,
+  check: (reader: ReturnType<typeof tunReaderStart>, got: TunPacket[], l: Listener) => Promise<T>,
+): Promise<T> {
+  return withStampedReader(tun, SYMBOLS.SOCK_STREAM!, async (reader, got, fd) => {
+    if (syscall(sysNr('bind'), [fd, sockaddrIn(LOCAL, listenPort), 16]).ret < 0n) throw new Error('bind() failed');
+    if (syscall(sysNr('listen'), [fd, 64]).ret < 0n) throw new Error('listen() failed');
+    let port = firstPort;
+    const l: Listener = {
+      syn: () => tcpSegment(REMOTE, LOCAL, port++, listenPort, 1000, 0, 0x02),
+      writeSyn: () => {
+        const w = tunWrite(tun.fd, l.syn());
+        if (w.ret !== 40) throw new Error(`SYN write returned ${w.ret} (${errnoName(w.errno)})`);
+      },
+      synAcks: () => got.filter((p) => p.data.length >= 40 && p.data[33] === 0x12),
+      awaitSynAcks: async (n, timeoutMs) => {
+        const until = nowNs() + BigInt(timeoutMs * 1e6);
+        while (l.synAcks().length < n && nowNs() < until) await new Promise((r) => setTimeout(r, 1));
+      },
+    };
+    return check(reader, got, l);
+  });
+}
+
 const SLEEP_ROUNDS = 5;
 const SLEEP_SEND_AFTER_MS = 6;
 const LOOP_WORK_AFTER_MS = 8;
@@ -347,26 +386,21 @@ const DIRECT_LISTEN_PORT = 7000;
  * stamp.
  */
 async function directReadCheck(tun: { fd: number; name: string }): Promise<NonNullable<SelfCheckReport['directRead']>> {
-  return withStampedReader(tun, SYMBOLS.SOCK_STREAM!, async (reader, got, fd) => {
+  return withListener(tun, DIRECT_LISTEN_PORT, DIRECT_FIRST_PORT, async (reader, got, l) => {
     let rt = false;
     try {
-      if (syscall(sysNr('bind'), [fd, sockaddrIn(LOCAL, DIRECT_LISTEN_PORT), 16]).ret < 0n) throw new Error('bind() failed');
-      if (syscall(sysNr('listen'), [fd, 64]).ret < 0n) throw new Error('listen() failed');
       // As the engine does while a script runs (engine/priority.ts), when
       // permitted: the reader thread, above it, is then woken on another CPU
       // and the wait reads the SYN-ACK first.
       rt = setScheduler(SCHED_RR, 2);
       for (let i = 0; i < DIRECT_SYNS; i++) {
-        const w = tunWrite(tun.fd, tcpSegment(REMOTE, LOCAL, DIRECT_FIRST_PORT + i, DIRECT_LISTEN_PORT, 1000, 0, 0x02));
-        if (w.ret !== 40) throw new Error(`SYN write returned ${w.ret} (${errnoName(w.errno)})`);
+        l.writeSyn();
         if (reader.waitFor(nowNs() + 50_000_000n) > 0) got.push(...reader.take());
       }
-      const synAcks = (): TunPacket[] => got.filter((p) => p.data.length >= 40 && p.data[33] === 0x12);
-      const until = Date.now() + 3000;
-      while (synAcks().length < DIRECT_SYNS && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+      await l.awaitSynAcks(DIRECT_SYNS, 3000);
       got.push(...reader.stop());
       const st = reader.stampStats();
-      const ports = synAcks().map((p) => p.data.readUInt16BE((p.data[0]! & 0xf) * 4 + 2));
+      const ports = l.synAcks().map((p) => p.data.readUInt16BE((p.data[0]! & 0xf) * 4 + 2));
       return { ports, directReads: st?.directReads ?? 0, stamped: st?.stamped ?? 0, realtime: rt };
     } finally {
       if (rt) setScheduler(SCHED_OTHER, 0);
@@ -383,39 +417,29 @@ const HOLD_SHORT_MS = 30;
 
 /** The reader thread held off the TUN: see SelfCheckReport.hold. */
 async function holdCheck(tun: { fd: number; name: string }): Promise<NonNullable<SelfCheckReport['hold']>> {
-  return withStampedReader(tun, SYMBOLS.SOCK_STREAM!, async (reader, got, fd) => {
-    if (syscall(sysNr('bind'), [fd, sockaddrIn(LOCAL, HOLD_LISTEN_PORT), 16]).ret < 0n) throw new Error('bind() failed');
-    if (syscall(sysNr('listen'), [fd, 64]).ret < 0n) throw new Error('listen() failed');
-    let port = HOLD_FIRST_PORT;
-    const syn = (): void => {
-      const w = tunWrite(tun.fd, tcpSegment(REMOTE, LOCAL, port++, HOLD_LISTEN_PORT, 1000, 0, 0x02));
-      if (w.ret !== 40) throw new Error(`SYN write returned ${w.ret} (${errnoName(w.errno)})`);
-    };
-    const synAcks = (): number => got.filter((p) => p.data.length >= 40 && p.data[33] === 0x12).length;
-    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-    /** ms until the reader's callback has delivered `n` SYN-ACKs in all (the event loop runs meanwhile). */
+  return withListener(tun, HOLD_LISTEN_PORT, HOLD_FIRST_PORT, async (reader, got, l) => {
+    /** ms from `t0` until the reader's callback has delivered `n` SYN-ACKs in all (the event loop runs meanwhile). */
     const deliveredAfter = async (n: number, t0: bigint): Promise<number> => {
-      const until = nowNs() + 2_000_000_000n;
-      while (synAcks() < n && nowNs() < until) await sleep(1);
+      await l.awaitSynAcks(n, 2000);
       return Number(nowNs() - t0) / 1e6;
     };
 
     reader.hold(nowNs() + 2_000_000_000n);
-    for (let i = 0; i < HOLD_SYNS; i++) syn();
-    await sleep(HOLD_QUIET_MS);
-    const deliveredWhileHeld = synAcks();
+    for (let i = 0; i < HOLD_SYNS; i++) l.writeSyn();
+    await new Promise((r) => setTimeout(r, HOLD_QUIET_MS));
+    const deliveredWhileHeld = l.synAcks().length;
     if (reader.waitFor(nowNs() + 50_000_000n) > 0) got.push(...reader.take());
-    const readByWait = synAcks() - deliveredWhileHeld;
+    const readByWait = l.synAcks().length - deliveredWhileHeld;
 
     reader.hold(nowNs() + 2_000_000_000n);
     reader.waitFor(nowNs() + BigInt(HOLD_WAIT_MS * 1e6));
     let t0 = nowNs();
-    syn();
+    l.writeSyn();
     const afterWaitEndedMs = await deliveredAfter(HOLD_SYNS + 1, t0);
 
     t0 = nowNs();
     reader.hold(t0 + BigInt(HOLD_SHORT_MS * 1e6));
-    syn();
+    l.writeSyn();
     const afterShortHoldMs = await deliveredAfter(HOLD_SYNS + 2, t0);
     got.push(...reader.stop());
     const stamped = reader.stampStats()?.stamped ?? 0;
@@ -428,24 +452,18 @@ const BURST_LISTEN_PORT = 7200;
 
 /** The burst write: see SelfCheckReport.burstWrite. */
 async function burstWriteCheck(tun: { fd: number; name: string }): Promise<NonNullable<SelfCheckReport['burstWrite']>> {
-  return withStampedReader(tun, SYMBOLS.SOCK_STREAM!, async (reader, got, fd) => {
-    if (syscall(sysNr('bind'), [fd, sockaddrIn(LOCAL, BURST_LISTEN_PORT), 16]).ret < 0n) throw new Error('bind() failed');
-    if (syscall(sysNr('listen'), [fd, 64]).ret < 0n) throw new Error('listen() failed');
-    let port = BURST_FIRST_PORT;
-    const syns = (n: number): Buffer[] => Array.from({ length: n }, () => tcpSegment(REMOTE, LOCAL, port++, BURST_LISTEN_PORT, 1000, 0, 0x02));
+  return withListener(tun, BURST_LISTEN_PORT, BURST_FIRST_PORT, async (reader, _got, l) => {
     const never = (1n << 63n) - 1n;
-    const w = tunWriteBurst(tun.fd, syns(3), [never, never, never]);
+    const w = tunWriteBurst(tun.fd, [l.syn(), l.syn(), l.syn()], [never, never, never]);
     const stampsUs = w.tsNs.map((t) => Number(t - w.tsNs[0]!) / 1000);
-    const until = Date.now() + 3000;
-    const synAcks = (): number => got.filter((p) => p.data.length >= 40 && p.data[33] === 0x12).length;
-    while (synAcks() < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-    const late = tunWriteBurst(tun.fd, syns(3), [0n, never, never]);
+    await l.awaitSynAcks(3, 3000);
+    const late = tunWriteBurst(tun.fd, [l.syn(), l.syn(), l.syn()], [0n, never, never]);
     // A frame too short for an IP header: the TUN refuses it.
-    const refused = tunWriteBurst(tun.fd, [syns(1)[0]!, Buffer.alloc(1), syns(1)[0]!], [never, never, never]);
+    const refused = tunWriteBurst(tun.fd, [l.syn(), Buffer.alloc(1), l.syn()], [never, never, never]);
     reader.stop();
     return {
       stampsUs,
-      synAcks: synAcks(),
+      synAcks: l.synAcks().length,
       writtenPastStop: late.tsNs.length,
       refused: { written: refused.tsNs.length, ret: refused.ret, errno: errnoName(refused.errno) },
     };
