@@ -108,6 +108,7 @@ describe.skipIf(skip !== null)('machine stalls', () => {
   }, 60_000);
 
   it('a wait for a CPU is not a stall: real-time work above the monitor on every CPU for 60 ms', async () => {
+    const HOLD_MS = 60;
     const cpus = Array.from({ length: availableParallelism() }, (_, i) => i);
     // Every CPU held at SCHED_FIFO 50 over the same 60 ms, a second from now:
     // the monitor (below the runs' engines) cannot run, yet its timer fires
@@ -116,7 +117,7 @@ describe.skipIf(skip !== null)('machine stalls', () => {
     // hold back the monitor's timer itself.
     const startAt = Date.now() + 1000;
     const hog = `const nap = new Int32Array(new SharedArrayBuffer(4)); Atomics.wait(nap, 0, 0, Math.max(0, ${startAt} - Date.now()));` +
-      'const end = Date.now() + 60; while (Date.now() < end);';
+      `const end = Date.now() + ${HOLD_MS}; while (Date.now() < end);`;
     const hogs = cpus.map((c) => spawn('taskset', ['-c', String(c), 'chrt', '-f', '50', process.execPath, '-e', hog], { stdio: 'ignore' }));
     const closed = Promise.all(hogs.map((h) => new Promise<number | null>((r) => h.on('close', r))));
     await new Promise((r) => setTimeout(r, 500));
@@ -128,7 +129,13 @@ describe.skipIf(skip !== null)('machine stalls', () => {
       const report = native.stallMonitorStalls(t0, native.nowNs());
       expect(report.runDelays).toBe(true);
       expect(report.cpuWaits).toBeGreaterThan(0);
-      expect(report.stalls).toEqual([]);
+      // The 60 ms the monitor waited for a CPU are not a stall. A stall of
+      // the machine itself may still fall in the window and is rightly
+      // reported: on this project's virtual machine, a few ms now and then
+      // (CI saw 2.7 and 6.6 ms here); the wait, counted as a stall, would
+      // be one of about 60 ms.
+      const long = report.stalls.filter(([from, to]) => to - from >= BigInt(HOLD_MS / 2) * 1_000_000n);
+      expect(long, `stalls (ms): ${report.stalls.map(([a, b]) => Number(b - a) / 1e6).join(', ')}`).toEqual([]);
     } finally {
       native.stallMonitorStop();
     }
