@@ -89,12 +89,16 @@ describe('output', () => {
   it('more than 64 KiB of errors reach a slow reader in full before the exit', async () => {
     const files = Array.from({ length: 1500 }, (_, i) => join(dir, `missing-file-with-a-long-name-to-fill-the-pipe-${i}.pkt`));
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'tundrill.js'), 'parse', ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stderr.pause();
+    // The listeners go on before the pause: Node resumes (and discards) a
+    // child's paused output that nobody listens to once the child exits,
+    // and a child that exits during the pause would then never be heard.
     let err = '';
-    await new Promise((r) => setTimeout(r, 1000));
     child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    const closed = new Promise<number | null>((done) => child.on('close', done));
+    child.stderr.pause();
+    await new Promise((r) => setTimeout(r, 1000));
     child.stderr.resume();
-    const code = await new Promise<number | null>((done) => child.on('close', done));
+    const code = await closed;
     expect(code).toBe(2);
     expect(err.length).toBeGreaterThan(64 * 1024);
     expect(err.trimEnd().split('\n')).toHaveLength(1500);
