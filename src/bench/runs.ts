@@ -77,8 +77,12 @@ export async function runBatch(runs: PlannedRun[], opts: BatchOptions): Promise<
   }
 }
 
-/** The request executeRuns would send for a run, with the usual evidence. */
+/**
+ * The request executeRuns would send for a run, with the evidence `tundrill
+ * run` takes by default (capture, sampler and its full-listing interval).
+ */
 export function requestFor(run: PlannedRun, captureDir: string, device: DeviceKind = 'tun'): WorkerRequest {
+  const defaults = defaultRunnerOptions(captureDir);
   return {
     device,
     scriptPath: run.scriptPath,
@@ -89,8 +93,9 @@ export function requestFor(run: PlannedRun, captureDir: string, device: DeviceKi
     evidence: {
       dir: join(captureDir, dirname(run.evidenceStem)),
       stem: basename(run.evidenceStem),
-      format: 'pcapng',
-      ssIntervalMs: 100,
+      format: defaults.captureFormat,
+      ssIntervalMs: defaults.ssIntervalMs,
+      sampler: defaults.sampler ?? 'sock_diag',
     },
   };
 }

@@ -1,0 +1,24 @@
+/**
+ * The bench times runs with the evidence a user gets by default: the same
+ * capture format, sampler and full-listing interval as `tundrill run`.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { planIpv4, requestFor } from '../../src/bench/runs.js';
+import { defaultRunnerOptions } from '../../src/runner/options.js';
+import { ROOT } from '../helpers/cli.js';
+
+describe('bench worker request', () => {
+  it('carries the default evidence of tundrill run', () => {
+    const run = planIpv4(join(ROOT, 'bench', 'inbound-absolute-bursts.pkt'), 'bursts');
+    const req = requestFor(run, '/var/tmp/bench-captures');
+    const d = defaultRunnerOptions('/var/tmp/bench-captures');
+    expect(req.evidence).toMatchObject({
+      format: d.captureFormat,
+      ssIntervalMs: d.ssIntervalMs,
+      sampler: d.sampler,
+      stem: 'bursts_ipv4',
+    });
+    expect(req.evidence?.ssIntervalMs).toBe(10);
+  });
+});
