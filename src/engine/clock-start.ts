@@ -36,7 +36,7 @@ export interface TickClock {
   ticks(): bigint;
   /** CLOCK_MONOTONIC, ns. */
   nowNs(): bigint;
-  /** Sleep the calling thread until about `untilNs` (a futex wait, say). */
+  /** Sleep the calling thread until about `untilNs` (a kernel sleep, say). */
   sleepUntil(untilNs: bigint): void;
 }
 

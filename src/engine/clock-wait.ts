@@ -7,12 +7,16 @@
  *   sleep on another thread: its completion reaches this thread through a
  *   thread-safe function, and on a busy machine that hand-off alone made
  *   one wait in thirty end a millisecond or more late, up to 98 ms;
- * - for the last couple of milliseconds, a futex wait (Atomics.wait),
- *   which a real-time thread wakes from within microseconds;
+ * - for the last couple of milliseconds, a sleep in the addon
+ *   (native.sleepUntil, clock_nanosleep), which a real-time thread wakes
+ *   from within microseconds. Not Atomics.wait: V8's background threads
+ *   take its process-wide mutex to wake the waiting thread for an
+ *   interrupt, and the engine then blocked on that mutex until an ordinary
+ *   thread got a CPU again (native/clock.c);
  * - for the last 250 µs, a spin on the clock in the addon
  *   (native.spinUntil), which gives way to other runs' engines while it
  *   has time to spare.
- * Why 250 µs: on this project's machine a futex wait at real-time
+ * Why 250 µs: on this project's machine a kernel sleep at real-time
  * priority wakes more than 50 µs late one time in ten, and up to a few
  * hundred µs; a plain C loop that slept to 50 µs before its deadlines and
  * spun the rest was 100-140 µs late at the 99th percentile, 2-4 µs with
@@ -36,8 +40,8 @@ import { trace, TRACING } from './trace.js';
 
 const ASYNC_UNTIL_NS = 2_000_000n;
 const SPIN_NS = 250_000n;
-/** arrive() waits on the futex again when more than this is left after a wait. */
-const REWAIT_NS = 5_000_000n;
+/** The longest single sleep native.sleepUntil takes. */
+const SLEEP_MAX_NS = 1_000_000_000n;
 /** Least time left before a deadline for the rewarm (it took 460-500 µs after a 100 ms sleep). */
 const REWARM_MIN_NS = 1_200_000n;
 /**
@@ -50,7 +54,6 @@ const REWARM_STOP_NS = 500_000n;
 /** Waits longer than this end REWARM_ROOM_NS earlier than others, to make room for that rewarm. */
 const LONG_WAIT_NS = 500_000_000n;
 const REWARM_ROOM_NS = 5_000_000n;
-const futex = new Int32Array(new SharedArrayBuffer(4));
 /** Sleeps longer than this (ms) aim short and finish in a second step (timerSleep). */
 const LONG_SLEEP_MS = 20;
 
@@ -126,19 +129,15 @@ export async function approach(atNs: bigint): Promise<void> {
   }
 }
 
-/** The rest of waitUntil, on this thread alone: a futex wait, then a spin to `atNs`. Returns the time reached. */
+/** The rest of waitUntil, on this thread alone: a sleep, then a spin to `atNs`. Returns the time reached. */
 export function arrive(atNs: bigint): bigint {
   let now = native.nowNs();
   if (atNs - now > SPIN_NS) {
     native.sockDiagWake();
-    // Again only after a wait that came back far too early: the spin
-    // refuses a deadline more than 10 ms away. (Not until the spin's share
-    // is left: tests on a virtual clock, which moves only when read, would
-    // wait in real time over and over.)
-    do {
-      Atomics.wait(futex, 0, 0, Number(atNs - now - SPIN_NS) / 1e6);
-      now = native.nowNs();
-    } while (atNs - now > REWAIT_NS);
+    while (atNs - now > SPIN_NS) {
+      const to = atNs - SPIN_NS;
+      now = native.sleepUntil(to - now > SLEEP_MAX_NS ? now + SLEEP_MAX_NS : to);
+    }
     if (TRACING) trace(`arrive: woke ${(atNs - now) / 1000n}us before the deadline`);
   }
   const reached = now < atNs ? native.spinUntil(atNs) : now;
@@ -150,8 +149,7 @@ const tickStart = clockStart({
   ticks: () => native.syscall(native.SYS['times']!, [null]).ret,
   nowNs: native.nowNs,
   sleepUntil: (untilNs) => {
-    const ms = Number(untilNs - native.nowNs()) / 1e6;
-    if (ms > 0) Atomics.wait(futex, 0, 0, ms);
+    native.sleepUntil(untilNs);
   },
 });
 

@@ -71,11 +71,11 @@ export function nativeExecutor(): SyscallExecutor {
         await waitUntil(atNs);
         // A call that blocks does so within microseconds: look closely
         // first (sleeping between looks, not spinning), then now and then.
-        const nap = new Int32Array(new SharedArrayBuffer(4));
+        // (Native naps: see native.sleepUntil on Atomics.wait.)
         const closeUntil = native.nowNs() + 200_000_000n;
-        while (native.nowNs() < closeUntil) {
+        for (let now = native.nowNs(); now < closeUntil; now = native.nowNs()) {
           if (settled || blockedNow()) return;
-          Atomics.wait(nap, 0, 0, 0.02);
+          native.sleepUntil(now + 20_000n);
         }
         await new Promise<void>((resolve) => {
           const poll = (): void => (settled || blockedNow() ? resolve() : void setTimeout(poll, 1));

@@ -234,6 +234,7 @@ export interface StallReport {
 export interface NativeBinding {
   nowNs(): bigint;
   spinUntil(deadlineNs: bigint): bigint;
+  sleepUntil(deadlineNs: bigint): bigint;
   setRealtimePriority(priority: number): boolean;
   stallMonitorStart(periodUs: number, thresholdUs: number): { realtime: boolean };
   stallMonitorStop(): void;
@@ -429,6 +430,16 @@ export function nowNs(): bigint {
  */
 export function spinUntil(deadlineNs: bigint): bigint {
   return nativeBinding().spinUntil(deadlineNs);
+}
+
+/**
+ * Sleep this thread until CLOCK_MONOTONIC reaches `deadlineNs` (at most 1 s
+ * away; TypeError otherwise) and return the time it woke at. Unlike
+ * Atomics.wait it takes no lock that V8's background threads hold
+ * (native/clock.c says why that matters at real-time priority).
+ */
+export function sleepUntil(deadlineNs: bigint): bigint {
+  return nativeBinding().sleepUntil(deadlineNs);
 }
 
 /**

@@ -55,6 +55,18 @@ export function fakeNativeBinding(opts: FakeBindingOptions = {}): FakeBinding {
       while (t < deadlineNs) t = this.nowNs();
       return t;
     },
+    // On the binding's own clock too: a virtual one moves when read, the
+    // real one is slept on.
+    sleepUntil(this: NativeBinding, deadlineNs: bigint): bigint {
+      let t = this.nowNs();
+      if (deadlineNs - t > 1_000_000_000n) throw new TypeError('sleepUntil(deadlineNs): the deadline is more than 1 s away');
+      const nap = new Int32Array(new SharedArrayBuffer(4));
+      while (t < deadlineNs) {
+        if (this.nowNs === now) Atomics.wait(nap, 0, 0, Number(deadlineNs - t) / 1e6);
+        t = this.nowNs();
+      }
+      return t;
+    },
     setRealtimePriority: () => false,
     stallMonitorStart: () => ({ realtime: true }),
     stallMonitorStop: () => {},

@@ -4,7 +4,7 @@
  * checked here holds on a loaded machine too; how close to the deadline
  * the waits land is measured by `npm run bench`, not asserted.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { nativeBinding, nowNs, useNativeBinding } from '../../src/native/addon.js';
 import { approach, arrive, setRewarm, useCoarseSleep, waitUntil } from '../../src/engine/clock-wait.js';
 import { fakeNativeBinding } from '../fakes/native-binding.js';
@@ -40,9 +40,25 @@ describe('clock waits', () => {
     }
   });
 
-  it('arrive() reaches a deadline further off than the spin allows (the futex wait first)', () => {
+  it('arrive() reaches a deadline further off than the spin allows (a sleep first)', () => {
     const at = nowNs() + 15_000_000n;
     expect(arrive(at) >= at).toBe(true);
+  });
+
+  it('arrive() sleeps in the addon, never in Atomics.wait (V8 wakes that wait holding a process-wide mutex)', () => {
+    const fake = fakeNativeBinding();
+    const slept: bigint[] = [];
+    useNativeBinding({ ...fake, sleepUntil(d) { slept.push(d); let t = fake.nowNs(); while (t < d) t = fake.nowNs(); return t; } });
+    const wait = vi.spyOn(Atomics, 'wait');
+    try {
+      const at = nowNs() + 3_000_000n;
+      expect(arrive(at) >= at).toBe(true);
+      expect(slept).toEqual([at - 250_000n]);
+      expect(wait).not.toHaveBeenCalled();
+    } finally {
+      wait.mockRestore();
+      useNativeBinding(fakeNativeBinding());
+    }
   });
 
   it('arrive() returns at once, with the time, for a deadline already past', () => {

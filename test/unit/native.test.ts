@@ -9,6 +9,8 @@ import {
   errnoName,
   nowNs,
   setRealtimePriority,
+  sleepUntil,
+  spinUntil,
   strerror,
   syscall,
   syscallAsync,
@@ -44,6 +46,27 @@ describe('native clock', () => {
     const b = nowNs();
     expect(b - a).toBeGreaterThanOrEqual(4_000_000n);
     expect(b - a).toBeLessThan(1_000_000_000n);
+  });
+});
+
+describe('native waits', () => {
+  it('sleepUntil returns at or after its deadline, at once for one already past', () => {
+    const at = nowNs() + 3_000_000n;
+    const woke = sleepUntil(at);
+    expect(woke >= at).toBe(true);
+    expect(woke - at).toBeLessThan(1_000_000_000n);
+    const past = nowNs() - 1_000_000n;
+    expect(sleepUntil(past) >= past + 1_000_000n).toBe(true);
+  });
+
+  it('sleepUntil refuses a deadline more than a second away, spinUntil one more than 10 ms away', () => {
+    expect(() => sleepUntil(nowNs() + 2_000_000_000n)).toThrow(/more than 1 s away/);
+    expect(() => spinUntil(nowNs() + 20_000_000n)).toThrow(/more than 10 ms away/);
+  });
+
+  it('spinUntil returns the time it reached, at or after its deadline', () => {
+    const at = nowNs() + 300_000n;
+    expect(spinUntil(at) >= at).toBe(true);
   });
 });
 
