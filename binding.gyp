@@ -14,7 +14,8 @@
         "native/tun.c",
         "native/tun_reader.c",
         "native/packet_socket.c",
-        "native/spawn.c"
+        "native/spawn.c",
+        "native/threadpool.c"
       ],
       "defines": [
         "NAPI_VERSION=8",

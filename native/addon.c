@@ -195,6 +195,7 @@ static napi_value init(napi_env env, napi_value exports)
 	    !tdr_init_symbols(env, exports) ||
 	    !tdr_init_sock_diag(env, exports) ||
 	    !tdr_init_spawn(env, exports) ||
+	    !tdr_init_threadpool(env, exports) ||
 	    !tdr_init_stall_monitor(env, exports)) {
 		tdr_throw_last_napi_error(env, "module initialisation");
 		return NULL;

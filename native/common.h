@@ -155,6 +155,7 @@ bool tdr_init_packet_socket(napi_env env, napi_value exports);
 bool tdr_init_symbols(napi_env env, napi_value exports);
 bool tdr_init_sock_diag(napi_env env, napi_value exports);
 bool tdr_init_spawn(napi_env env, napi_value exports);
+bool tdr_init_threadpool(napi_env env, napi_value exports);
 
 /* A packet was read from (inbound 0) or written to (inbound 1) the TUN fd:
  * the socket-state sampler watching that fd queries its socket

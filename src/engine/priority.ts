@@ -33,6 +33,27 @@ export const COMMAND_RT_PRIORITY = 1;
 export const CLOCK_START_RT_PRIORITY = 2;
 
 let engineRealtime = false;
+let poolRaised: Promise<number> | null = null;
+
+/** How many threads libuv's pool has (UV_THREADPOOL_SIZE, 4 by default, 1..1024). */
+export function threadpoolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Math.trunc(Number(env.UV_THREADPOOL_SIZE));
+  return Number.isFinite(n) && n > 0 ? Math.min(n, 1024) : 4;
+}
+
+/**
+ * libuv's pool threads at the commands' level, once per process. They write
+ * the evidence files while a script runs, and one that finishes a task
+ * wakes the event loop's thread while holding the loop's work-queue mutex:
+ * the engine, at real-time priority, preempted the ordinary pool thread,
+ * blocked on that mutex, and waited until ordinary load let the pool thread
+ * run again (native/threadpool.c). Resolves with how many were raised.
+ */
+export function threadpoolRealtime(): Promise<number> {
+  if (availableParallelism() <= 1) return Promise.resolve(0);
+  poolRaised ??= native.threadpoolRealtime(threadpoolSize(), COMMAND_RT_PRIORITY).catch(() => 0);
+  return poolRaised;
+}
 
 function setScheduler(policy: number, priority: number): boolean {
   const nr = native.SYS['sched_setscheduler'];

@@ -235,6 +235,7 @@ export interface NativeBinding {
   nowNs(): bigint;
   spinUntil(deadlineNs: bigint): bigint;
   sleepUntil(deadlineNs: bigint): bigint;
+  threadpoolRealtime(threads: number, priority: number): Promise<number>;
   setRealtimePriority(priority: number): boolean;
   stallMonitorStart(periodUs: number, thresholdUs: number): { realtime: boolean };
   stallMonitorStop(): void;
@@ -440,6 +441,15 @@ export function spinUntil(deadlineNs: bigint): bigint {
  */
 export function sleepUntil(deadlineNs: bigint): bigint {
   return nativeBinding().sleepUntil(deadlineNs);
+}
+
+/**
+ * Put `threads` threads of libuv's pool (all of them: its size) at
+ * SCHED_FIFO `priority`; resolves with how many were raised (0 where
+ * real-time scheduling is not permitted). native/threadpool.c says why.
+ */
+export function threadpoolRealtime(threads: number, priority: number): Promise<number> {
+  return nativeBinding().threadpoolRealtime(threads, priority);
 }
 
 /**

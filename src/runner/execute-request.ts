@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import type { OptionSetting } from '../script/index.js';
 import type { RunResult } from '../engine/result.js';
 import { runScript } from '../engine/run-script.js';
+import { threadpoolRealtime } from '../engine/priority.js';
 import { backendFor, type DeviceKind } from '../backend/devices.js';
 import { attachEvidence, type EvidenceOptions, type HoldOptions } from './evidence.js';
 import { runPacketdrill, type PacketdrillTool } from './packetdrill-run.js';
@@ -33,6 +34,7 @@ export interface WorkerRequest {
  */
 export async function executeRequest(req: WorkerRequest, onFlush: (flush: () => void) => void): Promise<RunResult> {
   if (req.packetdrill) return runPacketdrill(req.packetdrill, req.scriptPath, req.displayPath, req.variant, onFlush);
+  await threadpoolRealtime();
   if (req.evidence.dir) mkdirSync(req.evidence.dir, { recursive: true });
   const log = (line: string): void => {
     if (req.verbose) process.stderr.write(`${line}\n`);

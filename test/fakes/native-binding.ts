@@ -67,6 +67,7 @@ export function fakeNativeBinding(opts: FakeBindingOptions = {}): FakeBinding {
       }
       return t;
     },
+    threadpoolRealtime: () => Promise.resolve(0),
     setRealtimePriority: () => false,
     stallMonitorStart: () => ({ realtime: true }),
     stallMonitorStop: () => {},

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useNativeBinding } from '../../src/native/addon.js';
 import {
   atCommandPriority, belowEngines, CLOCK_START_RT_PRIORITY, COMMAND_RT_PRIORITY, ENGINE_RT_PRIORITY, enterRealtime, leaveRealtime,
+  threadpoolRealtime, threadpoolSize,
 } from '../../src/engine/priority.js';
 import { fakeNativeBinding, type FakeBinding } from '../fakes/native-binding.js';
 
@@ -53,5 +54,24 @@ describe('real-time levels', () => {
     binding.calls.length = 0;
     expect(atCommandPriority(() => 7)).toBe(7);
     expect(levels()).toEqual([]);
+  });
+});
+
+describe('libuv pool level', () => {
+  it('the pool size is read as libuv reads UV_THREADPOOL_SIZE', () => {
+    expect(threadpoolSize({})).toBe(4);
+    expect(threadpoolSize({ UV_THREADPOOL_SIZE: '8' })).toBe(8);
+    expect(threadpoolSize({ UV_THREADPOOL_SIZE: '0' })).toBe(4);
+    expect(threadpoolSize({ UV_THREADPOOL_SIZE: 'x' })).toBe(4);
+    expect(threadpoolSize({ UV_THREADPOOL_SIZE: '5000' })).toBe(1024);
+  });
+
+  it.skipIf(availableParallelism() <= 1)('every pool thread goes to the commands\' level, once per process', async () => {
+    const asked: Array<[number, number]> = [];
+    useNativeBinding({ ...fakeNativeBinding(), threadpoolRealtime: (n, p) => { asked.push([n, p]); return Promise.resolve(n); } });
+    const first = await threadpoolRealtime();
+    await threadpoolRealtime();
+    expect(asked).toEqual([[threadpoolSize(), COMMAND_RT_PRIORITY]]);
+    expect(first).toBe(threadpoolSize());
   });
 });

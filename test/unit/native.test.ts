@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   CONSTANTS,
@@ -11,6 +13,7 @@ import {
   setRealtimePriority,
   sleepUntil,
   spinUntil,
+  threadpoolRealtime,
   strerror,
   syscall,
   syscallAsync,
@@ -18,6 +21,7 @@ import {
   tunOpen,
   type SyscallArg,
 } from '../../src/native/addon.js';
+import { ROOT } from '../helpers/cli.js';
 
 /** Makes a pipe; returns [readFd, writeFd]. */
 function pipe(): [number, number] {
@@ -67,6 +71,33 @@ describe('native waits', () => {
   it('spinUntil returns the time it reached, at or after its deadline', () => {
     const at = nowNs() + 300_000n;
     expect(spinUntil(at) >= at).toBe(true);
+  });
+});
+
+describe('libuv pool priority', () => {
+  it('threadpoolRealtime raises each of the pool\'s threads, and only those, to SCHED_FIFO 1', () => {
+    // In a process of its own: the pool's threads keep the level for good.
+    const code = `
+      import { readdirSync, readFileSync } from 'node:fs';
+      const native = await import(${JSON.stringify(join(ROOT, 'dist', 'native', 'addon.js'))});
+      const raised = await native.threadpoolRealtime(3, 1);
+      const fifo1 = readdirSync('/proc/self/task').filter((t) => {
+        const f = readFileSync('/proc/self/task/' + t + '/stat', 'utf8').split(') ')[1].split(' ');
+        return f[38] === '1' && f[37] === '1';
+      });
+      console.log(JSON.stringify({ raised, fifo1: fifo1.length }));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, UV_THREADPOOL_SIZE: '3' } });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { raised: number; fifo1: number };
+    // 0 where real-time scheduling is not permitted; then no thread moved.
+    expect([0, 3]).toContain(out.raised);
+    expect(out.fifo1).toBe(out.raised);
+    if (process.getuid?.() === 0 && setRealtimePriority(10)) expect(out.raised).toBe(3);
+  });
+
+  it('threadpoolRealtime refuses counts and levels out of range', () => {
+    expect(() => threadpoolRealtime(0, 1)).toThrow(/threads 1\.\.1024/);
+    expect(() => threadpoolRealtime(2, 100)).toThrow(/priority 1\.\.99/);
   });
 });
 
