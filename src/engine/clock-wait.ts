@@ -151,6 +151,9 @@ const tickStart = clockStart({
   sleepUntil: (untilNs) => {
     native.sleepUntil(untilNs);
   },
+  yieldCpu: () => {
+    native.syscall(native.SYS['sched_yield']!, []);
+  },
 });
 
 /**
