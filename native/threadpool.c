@@ -9,9 +9,9 @@
  * in uv__work_done, and an ordinary pool thread holding it runs again only
  * when the machine's ordinary load lets it. In a perf trace of both corpora
  * the engine blocked so 171 times; a kernel scheduler trace showed such
- * waits of up to 2.6 ms. With the pool's threads at a real-time level
- * below the engines' (engine/priority.ts picks it), the holder gets its CPU
- * back as soon as the engine blocks, and the wait is microseconds.
+ * waits of up to 2.6 ms. With the pool's threads at the lowest real-time
+ * level, the holder gets its CPU back as soon as the engine blocks, and the
+ * wait is microseconds.
  *
  * threadpoolRealtime(threads, priority) -> Promise<number>: queues
  * `threads` tasks (the pool's size), each of which sets its own thread to

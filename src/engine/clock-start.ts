@@ -30,8 +30,6 @@ const LEAD_NS = 1_000_000n;
 /** The full spin's limit (a tick of USER_HZ is 10 ms; a stalled machine may take longer). */
 const GIVE_UP_NS = 50_000_000n;
 export const START_AFTER_TICK_NS = 250_000n;
-/** How long the spin runs between two yields of its CPU. */
-const YIELD_NS = 10_000n;
 
 export interface TickClock {
   /** times(): changes at each USER_HZ tick. */
@@ -40,12 +38,6 @@ export interface TickClock {
   nowNs(): bigint;
   /** Sleep the calling thread until about `untilNs` (a kernel sleep, say). */
   sleepUntil(untilNs: bigint): void;
-  /**
-   * Let other threads of the spin's real-time level run (sched_yield), about
-   * every YIELD_NS of spinning: a full spin lasts up to 10 ms, and libuv's
-   * pool threads, at the same level, may hold a mutex an engine waits for.
-   */
-  yieldCpu?(): void;
 }
 
 export interface ClockStart {
@@ -62,16 +54,11 @@ export function clockStart(clock: TickClock): ClockStart {
 
   /** Spin until times() differs from `from` or the clock passes `limitNs`; the time of the change, or null. */
   const spinFor = (from: bigint, limitNs: bigint): bigint | null => {
-    let yielded = clock.nowNs();
     for (;;) {
       const t = clock.ticks();
       const now = clock.nowNs();
       if (t !== from) return now;
       if (now > limitNs) return null;
-      if (clock.yieldCpu && now - yielded > YIELD_NS) {
-        clock.yieldCpu();
-        yielded = now;
-      }
     }
   };
 

@@ -151,9 +151,6 @@ const tickStart = clockStart({
   sleepUntil: (untilNs) => {
     native.sleepUntil(untilNs);
   },
-  yieldCpu: () => {
-    native.syscall(native.SYS['sched_yield']!, []);
-  },
 });
 
 /**

@@ -42,21 +42,16 @@ export function threadpoolSize(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /**
- * libuv's pool threads just below the engines (SCHED_FIFO 2), once per
- * process. They write the evidence files while a script runs, and one that
- * finishes a task wakes the event loop's thread while holding the loop's
- * work-queue mutex: the engine, at real-time priority, preempted the
- * ordinary pool thread, blocked on that mutex, and waited until ordinary
- * load let the pool thread run again (native/threadpool.c). Not below the
- * clock start's spin: the holder would then wait for up to its 10 ms (the
- * spin yields to its own level every 10 µs). Resolves with how many were
- * raised.
+ * libuv's pool threads at the commands' level, once per process. They write
+ * the evidence files while a script runs, and one that finishes a task
+ * wakes the event loop's thread while holding the loop's work-queue mutex:
+ * the engine, at real-time priority, preempted the ordinary pool thread,
+ * blocked on that mutex, and waited until ordinary load let the pool thread
+ * run again (native/threadpool.c). Resolves with how many were raised.
  */
-export const POOL_RT_PRIORITY = CLOCK_START_RT_PRIORITY;
-
 export function threadpoolRealtime(): Promise<number> {
   if (availableParallelism() <= 1) return Promise.resolve(0);
-  poolRaised ??= native.threadpoolRealtime(threadpoolSize(), POOL_RT_PRIORITY).catch(() => 0);
+  poolRaised ??= native.threadpoolRealtime(threadpoolSize(), COMMAND_RT_PRIORITY).catch(() => 0);
   return poolRaised;
 }
 
