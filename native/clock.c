@@ -150,17 +150,36 @@ static napi_value js_now_ns(napi_env env, napi_callback_info info)
 #define SPIN_MAX_NS 10000000LL
 #define SPIN_YIELD_NS 10000LL
 
-static napi_value js_spin_until(napi_env env, napi_callback_info info)
+/* The one argument of spinUntil and sleepUntil: a deadline at most max_ns
+ * from now. Throws a TypeError and returns false otherwise. */
+static bool deadline_arg(napi_env env, napi_callback_info info, const char *usage,
+			 const char *too_far, int64_t max_ns, int64_t *deadline, int64_t *now)
 {
 	size_t argc = 1;
 	napi_value argv[1];
-	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	int64_t deadline;
-	if (argc < 1 || !tdr_get_i64(env, argv[0], &deadline))
-		return tdr_throw_type(env, "spinUntil(deadlineNs): deadlineNs must be a bigint");
-	int64_t now = tdr_now_ns();
-	if (deadline - now > SPIN_MAX_NS)
-		return tdr_throw_type(env, "spinUntil(deadlineNs): the deadline is more than 10 ms away; sleep first");
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+		tdr_throw_last_napi_error(env, usage);
+		return false;
+	}
+	if (argc < 1 || !tdr_get_i64(env, argv[0], deadline)) {
+		tdr_throw_type(env, usage);
+		return false;
+	}
+	*now = tdr_now_ns();
+	if (*deadline - *now > max_ns) {
+		tdr_throw_type(env, too_far);
+		return false;
+	}
+	return true;
+}
+
+static napi_value js_spin_until(napi_env env, napi_callback_info info)
+{
+	int64_t deadline, now;
+	if (!deadline_arg(env, info, "spinUntil(deadlineNs): deadlineNs must be a bigint",
+			  "spinUntil(deadlineNs): the deadline is more than 10 ms away; sleep first",
+			  SPIN_MAX_NS, &deadline, &now))
+		return NULL;
 	int64_t yielded = now;
 	while (now < deadline) {
 		if (now - yielded > SPIN_YIELD_NS && deadline - now > SPIN_YIELD_NS) {
@@ -186,15 +205,11 @@ static napi_value js_spin_until(napi_env env, napi_callback_info info)
 
 static napi_value js_sleep_until(napi_env env, napi_callback_info info)
 {
-	size_t argc = 1;
-	napi_value argv[1];
-	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	int64_t deadline;
-	if (argc < 1 || !tdr_get_i64(env, argv[0], &deadline))
-		return tdr_throw_type(env, "sleepUntil(deadlineNs): deadlineNs must be a bigint");
-	int64_t now = tdr_now_ns();
-	if (deadline - now > SLEEP_MAX_NS)
-		return tdr_throw_type(env, "sleepUntil(deadlineNs): the deadline is more than 1 s away");
+	int64_t deadline, now;
+	if (!deadline_arg(env, info, "sleepUntil(deadlineNs): deadlineNs must be a bigint",
+			  "sleepUntil(deadlineNs): the deadline is more than 1 s away",
+			  SLEEP_MAX_NS, &deadline, &now))
+		return NULL;
 	if (deadline > now) {
 		struct timespec ts = {
 			.tv_sec = (time_t)(deadline / 1000000000LL),
