@@ -131,6 +131,6 @@ export class InboundBurst {
 
   /** The live time after which a write is later than `usecs` (script time) allows; the far future for Infinity (a wildcard time). */
   private latestNs(usecs: number): bigint {
-    return Number.isFinite(usecs) ? this.ctx.clock.liveStartNs + BigInt(Math.floor(usecs * 1000)) : INT64_MAX;
+    return Number.isFinite(usecs) ? this.ctx.clock.liveNs(usecs) : INT64_MAX;
   }
 }

@@ -70,9 +70,16 @@ export function latestOnTimeUsecs(
   lastEventUsecs: number,
 ): number {
   if (times.type === 'any') return Infinity;
-  const tolerance = toleranceUsecs(tol, times.usecs, lastEventUsecs);
-  const end = times.type === 'absolute_range' || times.type === 'relative_range' ? times.endUsecs : times.usecs;
-  return end + tolerance;
+  return latestUsecs(times, toleranceUsecs(tol, times.usecs, lastEventUsecs));
+}
+
+function isRange(type: TimeType): boolean {
+  return type === 'absolute_range' || type === 'relative_range';
+}
+
+/** The end of what `times` expects, plus `tolerance`: later is late (verifyTime, latestOnTimeUsecs). */
+function latestUsecs(times: { type: TimeType; usecs: number; endUsecs: number }, tolerance: number): number {
+  return (isRange(times.type) ? times.endUsecs : times.usecs) + tolerance;
 }
 
 /**
@@ -90,8 +97,9 @@ export function verifyTime(
 ): string | null {
   if (times.type === 'any') return null;
   const tolerance = toleranceUsecs(tol, times.usecs, lastEventUsecs);
-  if (times.type === 'absolute_range' || times.type === 'relative_range') {
-    if (actualUsecs < times.usecs - tolerance || actualUsecs > times.endUsecs + tolerance) {
+  const late = actualUsecs > latestUsecs(times, tolerance);
+  if (isRange(times.type)) {
+    if (actualUsecs < times.usecs - tolerance || late) {
       if (times.type === 'absolute_range') {
         return `timing error: expected ${description} in time range ${secs(times.usecs)}~${secs(times.endUsecs)} sec but happened at ${secs(actualUsecs)} sec`;
       }
@@ -100,7 +108,7 @@ export function verifyTime(
     }
     return null;
   }
-  if (actualUsecs < times.usecs - tolerance || actualUsecs > times.usecs + tolerance) {
+  if (actualUsecs < times.usecs - tolerance || late) {
     return `timing error: expected ${description} at ${secs(times.usecs)} sec but happened at ${secs(actualUsecs)} sec; tolerance ${secs(tolerance)} sec`;
   }
   return null;
