@@ -234,6 +234,8 @@ export async function runScript(req: RunRequest, sut: SystemUnderTest, hooks: Ru
     // level would hold other runs' engines on this CPU.
     await warmUp(ctx.events, config.wireFamily === 'inet' ? 4 : 6, executor);
     warmUpSyscalls(config, symbol);
+    // A marking V8 began during the warm-up ends here, not in the script.
+    await processCollector.beforeClock();
     packets.warmPackets(ctx.events);
     const getpid = native.sysNr('getpid');
     setRewarm((untilNs) => {
