@@ -32,7 +32,20 @@ export interface WorkerOutcome {
  * bursts.pkt that batch came between the engine reaching a packet's time
  * and its write, 100-150 µs, at the first packet after the warm-up (and
  * inside bursts). Over both corpora the CPU and the rows that agree stayed
- * within the spread from run to run (four runs each, interleaved). The
+ * within the spread from run to run (four runs each, interleaved).
+ * Baseline is also the top tier (--max-opt=1, no TurboFan): V8 optimizes a
+ * hot function on another thread, but installs the result on the JS thread
+ * at its next interrupt check, 35-133 µs of finishing work (--trace-opt)
+ * that fell at a deterministic point of a script, mostly on the return
+ * from the spin to a packet's time, before its write. On bench/inbound-
+ * absolute-bursts.pkt (engine traces) the injections over 25 µs late were
+ * such gaps of 37-53 µs between the spin's end and the next line; the
+ * own-stamp p99 went from 61.9 to 31.6 µs, and on inbound-data-acked.pkt
+ * from 33.8 to 9.2 µs (max 222.7 to 39.3). The engine's work is small and
+ * mostly in the addon: the reaction to a packet the kernel sent (wire p50,
+ * 21 µs) did not change, and over both corpora the workers used less CPU
+ * (63-64 % of the machine against 68-69 %, gtests 38.2-38.5 s against
+ * 39.1-39.3 s), no compilations to pay for. The
  * young generation starts at 16 MB a semi-space instead of growing from 1
  * MB: a scavenge stops the JS thread for 1-8 ms on a busy machine, and with
  * a small young generation one fell inside nearly every script of a few
@@ -45,9 +58,11 @@ export interface WorkerOutcome {
  * start (engine/collect-garbage.ts), which keeps its heap small anyway.
  * TUNDRILL_NODE_FLAGS replaces the flags.
  */
+export const DEFAULT_WORKER_NODE_FLAGS = '--no-lazy --always-sparkplug --max-opt=1 --expose-gc --no-memory-reducer --max-semi-space-size=32 --min-semi-space-size=16';
+
 export function workerNodeFlags(): string[] {
   const env = process.env.TUNDRILL_NODE_FLAGS;
-  return (env ?? '--no-lazy --always-sparkplug --expose-gc --no-memory-reducer --max-semi-space-size=32 --min-semi-space-size=16').split(' ').filter(Boolean);
+  return (env ?? DEFAULT_WORKER_NODE_FLAGS).split(' ').filter(Boolean);
 }
 
 export function runWorker(req: WorkerRequest, opts: { timeoutMs: number; passthrough: boolean }): Promise<WorkerOutcome> {

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
+import { workerNodeFlags } from '../../src/runner/spawn.js';
 import { fullGrowthBytes, garbageCollector, type MarkingWatch } from '../../src/engine/collect-garbage.js';
 
 const FULL_GROWTH_BYTES = 4 * 1024 * 1024;
@@ -164,7 +165,7 @@ describe('the marking watch on a real V8', () => {
       const collected = await c.beforeClock();
       await watch.settle();
       console.log(JSON.stringify({ before, seen, turns, collected, after: watch.marking(), again: await c.beforeClock() }));`;
-    const r = spawnSync(process.execPath, ['--expose-gc', '--no-memory-reducer', '--max-semi-space-size=32', '--min-semi-space-size=16', '--input-type=module', '-e', code], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...workerNodeFlags(), '--input-type=module', '-e', code], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(out).toMatchObject({ before: false, seen: true, collected: 'full', after: false, again: 'none' });
