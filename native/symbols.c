@@ -1042,6 +1042,15 @@ static const struct tdr_num sys_nums[] = {
 #ifdef SYS_sched_getscheduler
 	N(sched_getscheduler),
 #endif
+#ifdef SYS_sched_setaffinity
+	N(sched_setaffinity),
+#endif
+#ifdef SYS_sched_getaffinity
+	N(sched_getaffinity),
+#endif
+#ifdef SYS_getcpu
+	N(getcpu),
+#endif
 #ifdef SYS_times
 	N(times),
 #endif

@@ -85,6 +85,7 @@ export function parseRunArgs(argv: string[], defaults: { captureDir: string }): 
       case 'repeat': out.repeat = Math.trunc(num('--repeat', takeValue(), 1)); break;
       case 'q': case 'quiet': out.quiet = true; break;
       case 'long': out.long = true; break;
+      case 'one-cpu': out.oneCpu = true; break;
       case 'report': {
         const v = takeValue();
         if (v !== 'html') throw new UsageError(`--report: unknown format '${v}' (html)`);
@@ -121,5 +122,8 @@ export function parseRunArgs(argv: string[], defaults: { captureDir: string }): 
     }
   }
   if (out.sampler === 'ss' && !intervalGiven) out.ssIntervalMs = SS_INTERVAL_MS;
+  if (out.oneCpu && out.jobs !== undefined && out.jobs > 1) {
+    throw new UsageError(`--one-cpu runs one script at a time: drop -j ${out.jobs}`);
+  }
   return out;
 }

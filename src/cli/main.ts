@@ -66,6 +66,9 @@ run options (tundrill's):
   --repeat N               run every row N times: pass rate, flaky rows, timing spread per line
   -q, --quiet              only the summary
   --long                   scenarios: the long version
+  --one-cpu                one run at a time, each with all its threads on one CPU, so the other
+                           CPUs idle and the kernel's timers fire on the tick they fire on under
+                           packetdrill (see README, Timing); injection tails grow
   --device D               the path between kernel and harness: tun (default, drained),
                            tun-lazy (read on demand, observed with AF_PACKET), veth,
                            a comma list, or all (runs each and compares them line by line)

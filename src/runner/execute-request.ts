@@ -7,6 +7,7 @@ import type { OptionSetting } from '../script/index.js';
 import type { RunResult } from '../engine/result.js';
 import { runScript } from '../engine/run-script.js';
 import { threadpoolRealtime } from '../engine/priority.js';
+import { keepWorkerOnOneCpu } from '../engine/cpu-affinity.js';
 import { backendFor, type DeviceKind } from '../backend/devices.js';
 import { attachEvidence, type EvidenceOptions, type HoldOptions } from './evidence.js';
 import { runPacketdrill, type PacketdrillTool } from './packetdrill-run.js';
@@ -24,6 +25,8 @@ export interface WorkerRequest {
   hold?: HoldOptions;
   /** The path between kernel and harness (default tun). */
   device?: DeviceKind;
+  /** Keep the worker's threads on one CPU (engine/cpu-affinity.ts). */
+  oneCpu?: boolean;
   /** Carry the run out with this packetdrill binary instead of tundrill's engine (no evidence). */
   packetdrill?: PacketdrillTool;
 }
@@ -35,6 +38,7 @@ export interface WorkerRequest {
 export async function executeRequest(req: WorkerRequest, onFlush: (flush: () => void) => void): Promise<RunResult> {
   if (req.packetdrill) return runPacketdrill(req.packetdrill, req.scriptPath, req.displayPath, req.variant, onFlush);
   await threadpoolRealtime();
+  const cpu = req.oneCpu ? keepWorkerOnOneCpu() : undefined;
   if (req.evidence.dir) mkdirSync(req.evidence.dir, { recursive: true });
   const log = (line: string): void => {
     if (req.verbose) process.stderr.write(`${line}\n`);
@@ -47,5 +51,6 @@ export async function executeRequest(req: WorkerRequest, onFlush: (flush: () => 
     { ...evidence.hooks, log },
   );
   result.evidence = evidence.paths();
+  if (cpu === null) result.warnings.push(`${req.displayPath}: --one-cpu: the worker's threads could not be kept on one CPU (sched_setaffinity refused); they ran on any CPU`);
   return result;
 }

@@ -124,7 +124,7 @@ export async function executeRuns(
 ): Promise<{ reported: ReportedRun[]; exitCode: number; seconds: number }> {
   const target = opts.target;
   // On another kernel the VMs are the workers: as many runs at once as the target takes.
-  const jobs = args.jobs ?? (target ? runs.length : defaultJobs());
+  const jobs = args.oneCpu ? 1 : args.jobs ?? (target ? runs.length : defaultJobs());
   const started = performance.now();
   const single = runs.length === 1;
   // Several runs share long-lived workers (one fresh namespace per run);
@@ -155,6 +155,7 @@ export async function executeRuns(
         variant: run.variantLabel,
         verbose: args.verbose,
         device: args.devices[0] ?? 'tun',
+        ...(args.oneCpu ? { oneCpu: true } : {}),
         ...(run.packetdrill ? { packetdrill: run.packetdrill } : {}),
         evidence: {
           dir: args.capture ? join(resolve(args.captureDir), dirname(run.evidenceStem)) : '',

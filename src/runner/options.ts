@@ -46,6 +46,8 @@ export interface RunnerOptions {
   devices: DeviceKind[];
   /** Attempts after one that a machine stall spoiled (`--stall-retries`; default DEFAULT_STALL_RETRIES). */
   stallRetries?: number;
+  /** `--one-cpu`: runs one at a time, each worker's threads on one CPU (engine/cpu-affinity.ts). */
+  oneCpu?: boolean;
 }
 
 /** The defaults `tundrill run` starts from. */

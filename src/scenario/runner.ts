@@ -149,6 +149,7 @@ export async function runScenario(s: Scenario, file: string, args: RunnerOptions
         evidence: { dir, stem, format: args.captureFormat, ssIntervalMs, sampler: args.sampler },
         sysctls: settings.sysctls ?? {},
         ...(settings.hold ? { hold: settings.hold } : {}),
+        ...(args.oneCpu ? { oneCpu: true } : {}),
       },
       { timeoutMs: timeoutSecs * 1000, passthrough: args.verbose },
     ), args.stallRetries ?? DEFAULT_STALL_RETRIES, ro.runWorker ? null : undefined);

@@ -52,6 +52,13 @@ describe('parseRunArgs', () => {
     expect(parse('--jobs=2', 'a').jobs).toBe(2);
   });
 
+  it('takes --one-cpu, which runs one script at a time', () => {
+    expect(parse('a.pkt').oneCpu).toBeUndefined();
+    expect(parse('--one-cpu', 'a.pkt').oneCpu).toBe(true);
+    expect(parse('--one-cpu', '-j', '1', 'a.pkt').jobs).toBe(1);
+    expect(() => parse('--one-cpu', '-j', '4', 'a.pkt')).toThrow(new UsageError('--one-cpu runs one script at a time: drop -j 4'));
+  });
+
   it('passes --verbose to packetdrill too', () => {
     for (const v of ['-v', '--verbose']) {
       const a = parse(v, 'a.pkt');
