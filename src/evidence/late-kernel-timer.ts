@@ -95,5 +95,6 @@ export function lateKernelTimerLine(n: LateKernelTimer): string {
   const s = (usecs: number): string => `${(usecs / 1e6).toFixed(4)} s`;
   return `kernel timer late: sock_diag at ${s(n.sampledAtUsecs)} showed the socket's retransmission timer with ${n.timerMs} ms left, ` +
     `due by ${s(n.dueUsecs)}, inside the line's tolerance; the packet left at ${s(n.packetUsecs)}, ${n.lateMs} ms after it was due: ` +
-    'the kernel ran its timer late (a CPU whose tick came before jiffies advanced runs its timers a tick late; more often with runs side by side: fewer at once, -j)';
+    'the kernel ran its timer late (a CPU whose tick came before jiffies advanced runs its timers a tick late); ' +
+    'to run it as packetdrill\'s single thread does, run the script again with --one-cpu';
 }

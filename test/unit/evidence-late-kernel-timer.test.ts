@@ -30,6 +30,8 @@ describe('lateKernelTimer', () => {
     const n = lateKernelTimer(rtx, records, ORIGIN, [sack, rtx]);
     expect(n).toEqual({ sampledAtUsecs: 201204, timerMs: 28, dueUsecs: 230204, packetUsecs: 235769, lateMs: 5.6 });
     expect(lateKernelTimerLine(n!)).toMatch(/^kernel timer late: sock_diag at 0\.2012 s .* 28 ms left, due by 0\.2302 s.* 5\.6 ms after it was due/);
+    // What to do: the option that runs it as packetdrill's one thread does.
+    expect(lateKernelTimerLine(n!)).toMatch(/run the script again with --one-cpu$/);
   });
 
   it('says nothing of a packet on time, of an inbound line, or of a timer the line would have missed anyway', () => {
