@@ -1045,9 +1045,6 @@ static const struct tdr_num sys_nums[] = {
 #ifdef SYS_sched_setaffinity
 	N(sched_setaffinity),
 #endif
-#ifdef SYS_sched_getaffinity
-	N(sched_getaffinity),
-#endif
 #ifdef SYS_getcpu
 	N(getcpu),
 #endif

@@ -67,15 +67,14 @@ export function threadIds(): number[] {
 
 /**
  * Every thread of this process on `cpu`; returns how many were moved (a
- * thread that ended meanwhile is not counted). `tasks` lists the process's
- * thread ids.
+ * thread that ended meanwhile is not counted).
  */
-export function keepOnCpu(cpu: number, tasks: () => number[] = threadIds): number {
+function keepOnCpu(cpu: number): number {
   const nr = native.SYS['sched_setaffinity'];
   if (nr === undefined) return 0;
   const mask = cpuMask(cpu);
   let moved = 0;
-  for (const tid of tasks()) {
+  for (const tid of threadIds()) {
     if (native.syscall(nr, [tid, mask.length, mask]).ret === 0n) moved++;
   }
   return moved;
