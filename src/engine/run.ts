@@ -45,6 +45,15 @@ export const PACKET_WAKE_USECS = 40;
 /** The same for a packet that was already waiting when the harness asked for it: 20-39 µs after the kernel sent it, 16 µs after the previous one (line 68). */
 export const PACKET_NEXT_USECS = 12;
 /**
+ * The same for the kernel's answer inside the harness's write of an
+ * injected packet, µs after the kernel sent it. Side by side on the wire
+ * (bench/inbound-data-acked.pkt, 13 runs of 600 lines), packetdrill's next
+ * injection left 21-25 µs (median) after the kernel's ACK, its own
+ * lateness included; tundrill's anchor, taken from its own handling, lay
+ * 19-20 µs after the ACK (median).
+ */
+export const PACKET_ANSWER_USECS = 20;
+/**
  * The most of tundrill's own lag behind that model an anchor leaves out,
  * µs. Beyond it, a stall of tundrill's (a CPU taken by other runs, a
  * garbage collection) moves the anchor on, as a stall of packetdrill's
@@ -65,15 +74,20 @@ export const HANDLING_LAG_MAX_USECS = 1000;
  * follows them (tcp/eor/no-coalesce-retrans.pkt times an ACK 1 ms after
  * a retransmission; one run in ten failed with the anchor at "now", none
  * under packetdrill). So after an outbound packet the anchor is where
- * packetdrill's would be: the packet's send time plus its wake-up, or, for
- * a packet sent before its line began (the kernel's answer inside the
- * write of an injected packet, one of several sent together), the line's
- * own anchor plus the handling of a packet already waiting; never later
- * than now, nor earlier than HANDLING_LAG_MAX_USECS before it. On
- * bench/inbound-data-acked.pkt packetdrill's next injection left 26-27 µs
- * (median) after the kernel's ACK, which the kernel sent inside
- * packetdrill's write of the data; tundrill's, with the wake-up's 40 µs
- * for that ACK too, 44-45 µs.
+ * packetdrill's would be: the packet's send time plus its wake-up; for
+ * the kernel's answer inside the write of the injected packet on the line
+ * before, its send time plus packetdrill's handling of such an answer;
+ * for another packet sent before its line began (one of several sent
+ * together), the line's own anchor plus the handling of a packet already
+ * waiting; never later than now, nor earlier than HANDLING_LAG_MAX_USECS
+ * before it. On bench/inbound-data-acked.pkt packetdrill's next injection
+ * left 26-27 µs (median) after the kernel's ACK, which the kernel sent
+ * inside packetdrill's write of the data; tundrill's, with the wake-up's
+ * 40 µs for that ACK too, 44-45 µs. With the line's own anchor for that
+ * ACK instead, the rest of tundrill's write (the kernel's work after the
+ * ACK, capture taps and wake-ups included) and its handling moved the
+ * anchor: 19-20 µs after the ACK at the median but 56-66 µs at the 99th
+ * percentile (8 runs), against a tundrill lateness of 23-34 µs there.
  * After a line the kernel sent several packets for, and after any other
  * event, it is now: packetdrill handles each packet of such a line in
  * turn, and anchored the SACK of sack-shift-sacked-7-5-6-8-9-fack 245-612
@@ -88,8 +102,17 @@ function handledUsecs(ctx: RunContext, now: number): number {
   // ctx.handledUsecs is still the outbound line's own anchor: when it began.
   const sent = Math.trunc(last.actualUsecs);
   const waiting = sent <= ctx.handledUsecs;
-  const modelled = waiting ? ctx.handledUsecs + PACKET_NEXT_USECS : sent + PACKET_WAKE_USECS;
+  const modelled = !waiting ? sent + PACKET_WAKE_USECS
+    : answeredWrite(ctx, last, sent) ? sent + PACKET_ANSWER_USECS
+    : ctx.handledUsecs + PACKET_NEXT_USECS;
   return Math.min(now, Math.max(modelled, now - HANDLING_LAG_MAX_USECS));
+}
+
+/** Whether `sent`, the send time of `outbound`'s packet, falls in the write of an inbound packet on the line just before it. */
+function answeredWrite(ctx: RunContext, outbound: RunEvent, sent: number): boolean {
+  const before = ctx.events[outbound.index - 1];
+  if (!before || before.ast.type !== 'packet' || before.ast.packet.direction !== 'inbound' || before.actualUsecs === undefined) return false;
+  return Math.trunc(before.actualUsecs) <= sent;
 }
 
 /**

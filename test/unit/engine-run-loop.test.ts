@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { finalizeConfig } from '../../src/engine/config.js';
 import { TestFailure } from '../../src/engine/errors.js';
-import { adjustRelativeTimes, checkEventTime, eventDescription, HANDLING_LAG_MAX_USECS, PACKET_NEXT_USECS, PACKET_WAKE_USECS, runEvents, type EventHandlers } from '../../src/engine/run.js';
+import { adjustRelativeTimes, checkEventTime, eventDescription, HANDLING_LAG_MAX_USECS, PACKET_ANSWER_USECS, PACKET_NEXT_USECS, PACKET_WAKE_USECS, runEvents, type EventHandlers } from '../../src/engine/run.js';
 import { FdTable } from '../../src/engine/sockets.js';
 import { newRunContext, RunClock, type RunContext, type RunEvent } from '../../src/engine/state.js';
 import { parseScript } from '../../src/script/parser.js';
@@ -112,24 +112,40 @@ describe('runEvents', () => {
     expect(seen.map((s) => s.usecs)).toEqual([0, 100_000, line3, line3 + PACKET_NEXT_USECS]);
   });
 
-  it('after a packet the kernel sent inside the write of the line before, times what follows from that line plus packetdrill\'s handling', async () => {
+  /**
+   * Line 2 injects at its time (the write's stamp); tundrill is done with
+   * the write `writeUsecs` later; line 3's packet left the kernel at
+   * `sentAt` µs after line 2's time, inside or before that write.
+   */
+  async function answerTimes(writeUsecs: number, sentAt: number): Promise<number[]> {
     const { ctx, clock } = context('0 `true`\n+0.1 < . 1:1(0) ack 1 win 1000\n+0 > . 1:1(0) ack 1\n+0.001 < . 1:1(0) ack 1 win 1000\n');
     const seen: Seen = [];
-    const handlers = outboundAt(seen, clock, (ev) => ev.times.usecs - 13, (ev) => ev.times.usecs + 30);
+    const handlers = outboundAt(seen, clock, () => 100_000 + sentAt, (ev) => ev.times.usecs + 30);
     const outboundOrOther = handlers.packet;
     handlers.packet = async (ev) => {
       if (ev.ast.type === 'packet' && ev.ast.packet.direction === 'inbound') {
         seen.push({ line: ev.line, type: ev.ast.type, usecs: ev.times.usecs, offset: ev.times.offsetUsecs });
-        clock.nowUs = ev.times.usecs + 20; // the write and its handling; the kernel answered 7 µs into it
+        ev.actualUsecs = ev.times.usecs;
+        clock.nowUs = ev.times.usecs + writeUsecs;
         return;
       }
       await outboundOrOther(ev);
     };
     await runEvents(ctx, handlers, never);
-    // Line 3 begins 20 µs after line 2's time; its packet was waiting then
-    // (sent at 100.007 ms): line 4 counts from 100.020 ms + packetdrill's
-    // handling, not from the packet's send time + a wake-up (100.047 ms).
-    expect(seen.map((s) => s.usecs)).toEqual([0, 100_000, 100_020, 100_020 + PACKET_NEXT_USECS + 1_000]);
+    return seen.map((s) => s.usecs);
+  }
+
+  it("after the kernel's answer inside the write of the line before, times what follows from its send time plus packetdrill's handling of it", async () => {
+    // The kernel answered 7 µs into the write; tundrill was done with the
+    // write 20 µs after it began, or, on a slow write, 90 µs after.
+    const answer = 100_007 + PACKET_ANSWER_USECS + 1_000;
+    expect(await answerTimes(20, 7)).toEqual([0, 100_000, 100_020, answer]);
+    expect(await answerTimes(90, 7)).toEqual([0, 100_000, 100_090, answer]);
+  });
+
+  it('after a packet that was waiting from before the write of the line before, times what follows from the line plus packetdrill\'s handling', async () => {
+    // Sent 50 µs before line 2's write: not an answer to it.
+    expect(await answerTimes(20, -50)).toEqual([0, 100_000, 100_020, 100_020 + PACKET_NEXT_USECS + 1_000]);
   });
 
   it('after a packet the kernel sent, leaves out no more than 1 ms of tundrill\'s lag', async () => {
