@@ -12,7 +12,7 @@ import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunResult } from '../engine/result.js';
-import { executeRuns } from '../runner/execute-runs.js';
+import { executeRuns, runsAlone } from '../runner/execute-runs.js';
 import { defaultRunnerOptions } from '../runner/options.js';
 import { planRuns, type PlannedRun } from '../runner/plan.js';
 import { runWorker, workerNodeFlags, type WorkerOutcome } from '../runner/spawn.js';
@@ -78,13 +78,15 @@ export async function runBatch(runs: PlannedRun[], opts: BatchOptions): Promise<
 }
 
 /**
- * The request executeRuns would send for a run, with the evidence `tundrill
- * run` takes by default (capture, sampler and its full-listing interval).
+ * The request executeRuns would send for a run of a single `tundrill run
+ * script.pkt` (the bench's workers run one at a time), with the evidence
+ * it takes by default (capture, sampler and its full-listing interval).
  */
 export function requestFor(run: PlannedRun, captureDir: string, device: DeviceKind = 'tun'): WorkerRequest {
   const defaults = defaultRunnerOptions(captureDir);
   return {
     device,
+    ...(runsAlone({ jobs: 1, runs: 1 }) ? { alone: true } : {}),
     scriptPath: run.scriptPath,
     displayPath: basename(run.scriptPath),
     options: run.options,

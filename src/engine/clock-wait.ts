@@ -30,6 +30,19 @@
  * address set-up, timers) waits; over both corpora at the default -j,
  * the rows that agree and the CPU used stayed within the machine's spread
  * from run to run (two runs each, interleaved with the 50 µs spin).
+ * A run that goes on alone (setSpinAhead) spins the last millisecond: on
+ * this project's virtual machine the host sometimes wakes an idle CPU
+ * hundreds of microseconds late for its timer (a scheduler trace showed
+ * the engine's timer interrupt 165-440 µs late on an idle CPU, and its
+ * wake-up taking up to 660 µs more), and a 1 ms spin keeps the CPU out of
+ * idle across that. On bench/inbound-absolute-bursts.pkt, 40 runs each,
+ * interleaved, default evidence: packets more than 100 µs late went from
+ * 13 to 0 of 9,720, the worst run's max from 1,289 to 59 µs, the median
+ * and p99 unchanged (4.6 / 30.9 against 4.0 / 32.4 µs); without the
+ * capture, 50 runs each, from 27 to 5 and from 1,723 to 128 µs. It costs
+ * up to a millisecond of CPU per timed event (0.11 s more for the 200
+ * lines of bench/inbound-data-acked.pkt), so runs side by side keep the
+ * 250 µs spin.
  * Before the first two, which leave time to spare, the socket-state
  * sampler is woken for the packets this thread wrote (native.sockDiagWake).
  */
@@ -39,7 +52,11 @@ import { belowEngines } from './priority.js';
 import { trace, TRACING } from './trace.js';
 
 const ASYNC_UNTIL_NS = 2_000_000n;
-const SPIN_NS = 250_000n;
+/** How long before a timed event the engine stops sleeping and spins. */
+export const SPIN_AHEAD_NS = 250_000n;
+/** The same for a run that goes on alone. */
+export const SPIN_AHEAD_ALONE_NS = 1_000_000n;
+let spinNs = SPIN_AHEAD_NS;
 /** The longest single sleep native.sleepUntil takes. */
 const SLEEP_MAX_NS = 1_000_000_000n;
 /** Least time left before a deadline for the rewarm (it took 460-500 µs after a 100 ms sleep). */
@@ -99,6 +116,16 @@ export function useCoarseSleep(sleep: ((untilNs: bigint) => Promise<unknown>) | 
   coarseSleep = sleep ?? timerSleep;
 }
 
+/** Whether this run goes on alone (no other run's engine needs a CPU): it then spins longer before each timed event. */
+export function setSpinAhead(alone: boolean): void {
+  spinNs = alone ? SPIN_AHEAD_ALONE_NS : SPIN_AHEAD_NS;
+}
+
+/** How long before a timed event the engine spins now. */
+export function spinAheadNs(): bigint {
+  return spinNs;
+}
+
 export async function waitUntil(atNs: bigint): Promise<bigint> {
   await approach(atNs);
   return arrive(atNs);
@@ -132,10 +159,10 @@ export async function approach(atNs: bigint): Promise<void> {
 /** The rest of waitUntil, on this thread alone: a sleep, then a spin to `atNs`. Returns the time reached. */
 export function arrive(atNs: bigint): bigint {
   let now = native.nowNs();
-  if (atNs - now > SPIN_NS) {
+  if (atNs - now > spinNs) {
     native.sockDiagWake();
-    while (atNs - now > SPIN_NS) {
-      const to = atNs - SPIN_NS;
+    while (atNs - now > spinNs) {
+      const to = atNs - spinNs;
       now = native.sleepUntil(to - now > SLEEP_MAX_NS ? now + SLEEP_MAX_NS : to);
     }
     if (TRACING) trace(`arrive: woke ${(atNs - now) / 1000n}us before the deadline`);

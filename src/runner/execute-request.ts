@@ -8,6 +8,7 @@ import type { RunResult } from '../engine/result.js';
 import { runScript } from '../engine/run-script.js';
 import { threadpoolRealtime } from '../engine/priority.js';
 import { keepWorkerOnOneCpu } from '../engine/cpu-affinity.js';
+import { setSpinAhead } from '../engine/clock-wait.js';
 import { backendFor, type DeviceKind } from '../backend/devices.js';
 import { attachEvidence, type EvidenceOptions, type HoldOptions } from './evidence.js';
 import { runPacketdrill, type PacketdrillTool } from './packetdrill-run.js';
@@ -27,6 +28,8 @@ export interface WorkerRequest {
   device?: DeviceKind;
   /** Keep the worker's threads on one CPU (engine/cpu-affinity.ts). */
   oneCpu?: boolean;
+  /** No other run goes on meanwhile (runsAlone): the engine spins longer before each timed event (engine/clock-wait.ts). */
+  alone?: boolean;
   /** Carry the run out with this packetdrill binary instead of tundrill's engine (no evidence). */
   packetdrill?: PacketdrillTool;
 }
@@ -39,6 +42,7 @@ export async function executeRequest(req: WorkerRequest, onFlush: (flush: () => 
   if (req.packetdrill) return runPacketdrill(req.packetdrill, req.scriptPath, req.displayPath, req.variant, onFlush);
   await threadpoolRealtime();
   const cpu = req.oneCpu ? keepWorkerOnOneCpu() : undefined;
+  setSpinAhead(req.alone === true);
   if (req.evidence.dir) mkdirSync(req.evidence.dir, { recursive: true });
   const log = (line: string): void => {
     if (req.verbose) process.stderr.write(`${line}\n`);

@@ -113,6 +113,17 @@ function interruptedResult(run: PlannedRun, sig: NodeJS.Signals, ms: number, ev:
   return r;
 }
 
+/**
+ * Whether each run goes on alone: one at a time, on this machine's kernel
+ * (a microVM's guest has CPUs of its own to share), not held to one CPU
+ * (--one-cpu: the engine shares it with the reader and the sampler), on
+ * a machine with a CPU to spare for the rest. Such a run's engine spins
+ * longer before each timed event (engine/clock-wait.ts).
+ */
+export function runsAlone(o: { jobs: number; runs: number; oneCpu?: boolean; onTarget?: boolean; cpus?: number }): boolean {
+  return (o.jobs === 1 || o.runs === 1) && !o.oneCpu && !o.onTarget && (o.cpus ?? availableParallelism()) > 1;
+}
+
 export async function executeRuns(
   runs: PlannedRun[], args: RunnerOptions, label: string,
   opts: {
@@ -127,6 +138,7 @@ export async function executeRuns(
   const jobs = args.oneCpu ? 1 : args.jobs ?? (target ? runs.length : defaultJobs());
   const started = performance.now();
   const single = runs.length === 1;
+  const alone = runsAlone({ jobs, runs: runs.length, oneCpu: args.oneCpu, onTarget: target !== undefined });
   // Several runs share long-lived workers (one fresh namespace per run);
   // a single run gets a process of its own.
   const workers = target
@@ -156,6 +168,7 @@ export async function executeRuns(
         verbose: args.verbose,
         device: args.devices[0] ?? 'tun',
         ...(args.oneCpu ? { oneCpu: true } : {}),
+        ...(alone ? { alone: true } : {}),
         ...(run.packetdrill ? { packetdrill: run.packetdrill } : {}),
         evidence: {
           dir: args.capture ? join(resolve(args.captureDir), dirname(run.evidenceStem)) : '',

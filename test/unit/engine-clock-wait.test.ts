@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { nativeBinding, nowNs, useNativeBinding } from '../../src/native/addon.js';
-import { approach, arrive, setRewarm, useCoarseSleep, waitUntil } from '../../src/engine/clock-wait.js';
+import { approach, arrive, setRewarm, setSpinAhead, useCoarseSleep, waitUntil } from '../../src/engine/clock-wait.js';
 import { fakeNativeBinding } from '../fakes/native-binding.js';
 
 describe('clock waits', () => {
@@ -57,6 +57,31 @@ describe('clock waits', () => {
       expect(wait).not.toHaveBeenCalled();
     } finally {
       wait.mockRestore();
+      useNativeBinding(fakeNativeBinding());
+    }
+  });
+
+  it('arrive() spins the last millisecond for a run that goes on alone, the last 250 µs otherwise', () => {
+    const fake = fakeNativeBinding();
+    const slept: bigint[] = [];
+    const spun: { deadline: bigint; from: bigint }[] = [];
+    useNativeBinding({
+      ...fake,
+      sleepUntil(d) { slept.push(d); let t = fake.nowNs(); while (t < d) t = fake.nowNs(); return t; },
+      spinUntil(d) { spun.push({ deadline: d, from: fake.nowNs() }); return fake.spinUntil(d); },
+    });
+    try {
+      setSpinAhead(true);
+      const at = nowNs() + 3_000_000n;
+      expect(arrive(at) >= at).toBe(true);
+      setSpinAhead(false);
+      const at2 = nowNs() + 3_000_000n;
+      expect(arrive(at2) >= at2).toBe(true);
+      expect(slept).toEqual([at - 1_000_000n, at2 - 250_000n]);
+      // A spin (none when the sleep woke past the deadline) began after the sleep.
+      for (const { deadline, from } of spun) expect(deadline - from <= (deadline === at ? 1_000_000n : 250_000n)).toBe(true);
+    } finally {
+      setSpinAhead(false);
       useNativeBinding(fakeNativeBinding());
     }
   });
