@@ -121,11 +121,6 @@ export function setSpinAhead(alone: boolean): void {
   spinNs = alone ? SPIN_AHEAD_ALONE_NS : SPIN_AHEAD_NS;
 }
 
-/** How long before a timed event the engine spins now. */
-export function spinAheadNs(): bigint {
-  return spinNs;
-}
-
 export async function waitUntil(atNs: bigint): Promise<bigint> {
   await approach(atNs);
   return arrive(atNs);
