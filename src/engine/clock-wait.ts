@@ -33,7 +33,7 @@
  * A run that goes on alone (setSpinAhead) spins the last millisecond: on
  * this project's virtual machine the host sometimes wakes an idle CPU
  * hundreds of microseconds late for its timer (a scheduler trace showed
- * the engine's timer interrupt 165-440 µs late on an idle CPU, and its
+ * the engine's timer interrupt 195-740 µs late on an idle CPU, and its
  * wake-up taking up to 660 µs more), and a 1 ms spin keeps the CPU out of
  * idle across that. On bench/inbound-absolute-bursts.pkt, 40 runs each,
  * interleaved, default evidence: packets more than 100 µs late went from
