@@ -53,9 +53,9 @@ import { trace, TRACING } from './trace.js';
 
 const ASYNC_UNTIL_NS = 2_000_000n;
 /** How long before a timed event the engine stops sleeping and spins. */
-export const SPIN_AHEAD_NS = 250_000n;
+const SPIN_AHEAD_NS = 250_000n;
 /** The same for a run that goes on alone. */
-export const SPIN_AHEAD_ALONE_NS = 1_000_000n;
+const SPIN_AHEAD_ALONE_NS = 1_000_000n;
 let spinNs = SPIN_AHEAD_NS;
 /** The longest single sleep native.sleepUntil takes. */
 const SLEEP_MAX_NS = 1_000_000_000n;
